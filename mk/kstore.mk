@@ -1,0 +1,1 @@
+# mk/kstore.mk: sources, tests and benchmarks of this area (included by Makefile.am).

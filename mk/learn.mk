@@ -1,0 +1,1 @@
+# mk/learn.mk: sources, tests and benchmarks of this area (included by Makefile.am).
