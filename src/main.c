@@ -1,12 +1,46 @@
 /*
- * main.c: the driftdeck command line: finds the subcommand and runs it.
+ * main.c: the driftdeck command line. Finds the subcommand in a table and
+ * runs it; with no subcommand (or only options) it runs the pipeline, on the
+ * console or --headless. The table also drives `driftdeck help`.
  */
+#include "commands.h"
+
 #include <stdio.h>
+#include <string.h>
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"run", cmd_run, "run the pipeline (the default; see --help)"},
+    {"gen", cmd_gen, "write a generated drifting stream (sea, hyperplane, agrawal, stagger)"},
+};
+
+static void usage(FILE *out)
+{
+    fputs("usage: driftdeck [OPTIONS]            run on the demo stream or --source\n"
+          "       driftdeck COMMAND [ARGS...]\n\ncommands:\n",
+          out);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fputs("\n`driftdeck COMMAND --help` describes one command.\n", out);
+}
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    puts("driftdeck");
-    return 0;
+    if (argc >= 2 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "-h"))) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc >= 2 && argv[1][0] != '-') {
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+            if (!strcmp(argv[1], commands[i].name))
+                return commands[i].run(argc - 1, argv + 1);
+        fprintf(stderr, "driftdeck: unknown command '%s' (try 'driftdeck help')\n", argv[1]);
+        return 2;
+    }
+    return cmd_run(argc, argv);
 }

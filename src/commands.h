@@ -1,0 +1,13 @@
+/*
+ * commands.h: the subcommands of the driftdeck program, one file each
+ * (src/cmd_<name>.c). Each takes the arguments after its name (argv[0] is the
+ * subcommand's name) and returns the process exit code: 0 success, 1 a
+ * negative answer (verify found tampering), 2 a usage or input error.
+ */
+#ifndef DD_COMMANDS_H
+#define DD_COMMANDS_H
+
+int cmd_run(int argc, char **argv);  /* the console or --headless pipeline */
+int cmd_gen(int argc, char **argv);  /* write a generated drifting stream */
+
+#endif
