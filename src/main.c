@@ -17,6 +17,7 @@ struct command {
 static const struct command commands[] = {
     {"run", cmd_run, "run the pipeline (the default; see --help)"},
     {"gen", cmd_gen, "write a generated drifting stream (sea, hyperplane, agrawal, stagger)"},
+    {"audit", cmd_audit, "verify the workspace's hash-chained audit log (audit verify)"},
 };
 
 static void usage(FILE *out)
