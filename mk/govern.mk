@@ -15,3 +15,14 @@ tests_audit_fill_LDADD = $(TEST_LIBS)
 
 TESTS += tests/test_audit_verify.sh
 EXTRA_DIST += tests/test_audit_verify.sh
+
+libddcore_a_SOURCES += core/govern.c core/govern.h core/record.c core/record.h \
+	core/registry.c core/registry.h
+check_PROGRAMS += tests/test_govern tests/test_registry
+TESTS += tests/test_govern tests/test_registry
+tests_test_govern_SOURCES = tests/test_govern.c
+tests_test_govern_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_govern_LDADD = $(TEST_LIBS)
+tests_test_registry_SOURCES = tests/test_registry.c
+tests_test_registry_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_registry_LDADD = $(TEST_LIBS)
