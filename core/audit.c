@@ -262,8 +262,7 @@ static bool is_json_object(const char *s)
 }
 
 dd_err audit_append(audit_log *a, double wall_time, const char *actor, const char *kind,
-                    const char *payload_json, char head[AUDIT_HASH_HEX], int64_t *seq,
-                    char **cause)
+                    const char *payload_json, char head[AUDIT_HASH_HEX], int64_t *seq, char **cause)
 {
     if (!actor || !*actor || !kind || !*kind || !payload_json)
         return dd_fail(cause, DD_EINVAL, "an audit entry needs an actor, a kind and a payload");
@@ -434,8 +433,10 @@ dd_err audit_key_load(const char *path, uint8_t key[AUDIT_KEY_MAX], size_t *keyl
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         e = dd_fail(cause, DD_EINVAL, "key file %s is not a regular file", path);
     } else if (sb.st_mode & 077) {
-        e = dd_fail(cause, DD_EINVAL, "key file %s must not be readable by others (mode %04o; "
-                    "chmod 600 it)", path, (unsigned)(sb.st_mode & 07777));
+        e = dd_fail(cause, DD_EINVAL,
+                    "key file %s must not be readable by others (mode %04o; "
+                    "chmod 600 it)",
+                    path, (unsigned)(sb.st_mode & 07777));
     } else {
         uint8_t buf[AUDIT_KEY_MAX + 1];
         ssize_t n = read(fd, buf, sizeof buf);

@@ -59,13 +59,13 @@ dd_err audit_head(sqlite3 *db, int64_t *seq, char head[AUDIT_HASH_HEX], char **c
 
 /* What audit_verify() found. */
 typedef struct audit_report {
-    int64_t entries;            /* rows walked */
-    char head[AUDIT_HASH_HEX];  /* the last entry's stored hash */
-    bool hmac_present;          /* some entry carries an HMAC */
-    bool hmac_checked;          /* a key was given and every HMAC was checked */
-    int64_t bad_seq;            /* 0 when intact; else the first bad entry's position */
-    char problem[256];          /* what is wrong with it, for a human */
-    int64_t expect_seq;         /* with expect_head: the entry that has that hash */
+    int64_t entries;           /* rows walked */
+    char head[AUDIT_HASH_HEX]; /* the last entry's stored hash */
+    bool hmac_present;         /* some entry carries an HMAC */
+    bool hmac_checked;         /* a key was given and every HMAC was checked */
+    int64_t bad_seq;           /* 0 when intact; else the first bad entry's position */
+    char problem[256];         /* what is wrong with it, for a human */
+    int64_t expect_seq;        /* with expect_head: the entry that has that hash */
 } audit_report;
 
 /* Walk the whole chain. Returns DD_OK when intact (and, with expect_head, when
@@ -78,8 +78,7 @@ dd_err audit_verify(sqlite3 *db, const void *key, size_t keylen, const char *exp
 /* Read a key file: it must be a regular file with no group or other
  * permission bits (0600 or stricter), 1..AUDIT_KEY_MAX bytes after trailing
  * whitespace is dropped. Fills key and *keylen. */
-dd_err audit_key_load(const char *path, uint8_t key[AUDIT_KEY_MAX], size_t *keylen,
-                      char **cause);
+dd_err audit_key_load(const char *path, uint8_t key[AUDIT_KEY_MAX], size_t *keylen, char **cause);
 
 /* Hex SHA-256 of len bytes (for data batches and parameter hashes). Returns
  * DD_ENOMEM only if OpenSSL cannot allocate. */

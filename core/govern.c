@@ -17,9 +17,8 @@ static const char *const status_names[GOV_STATUS__COUNT] = {
 };
 
 static const char *const trigger_names[GOV_TRIGGER__COUNT] = {
-    [GOV_TRIG_START] = "start",       [GOV_TRIG_CHECKPOINT] = "checkpoint",
-    [GOV_TRIG_DRIFT] = "drift",       [GOV_TRIG_MANUAL] = "manual",
-    [GOV_TRIG_ROLLBACK] = "rollback",
+    [GOV_TRIG_START] = "start",   [GOV_TRIG_CHECKPOINT] = "checkpoint", [GOV_TRIG_DRIFT] = "drift",
+    [GOV_TRIG_MANUAL] = "manual", [GOV_TRIG_ROLLBACK] = "rollback",
 };
 
 #define ANY_TRIGGER ((1u << GOV_TRIGGER__COUNT) - 1)

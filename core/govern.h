@@ -37,7 +37,7 @@ typedef enum gov_status {
 
 /* Why a version was created. */
 typedef enum gov_trigger {
-    GOV_TRIG_START = 0, /* the first version of a workspace */
+    GOV_TRIG_START = 0,  /* the first version of a workspace */
     GOV_TRIG_CHECKPOINT, /* gated mode: the learning challenger */
     GOV_TRIG_DRIFT,      /* a confirmed drift created it */
     GOV_TRIG_MANUAL,     /* an operator asked for it */

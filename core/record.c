@@ -111,8 +111,7 @@ gov_record *rec_audit(uint64_t event_index, const char *actor, const char *kind,
 }
 
 gov_record *rec_transition(uint64_t event_index, const char *actor, int64_t version_id,
-                           gov_status from, gov_status to, gov_trigger trigger,
-                           const char *reason)
+                           gov_status from, gov_status to, gov_trigger trigger, const char *reason)
 {
     gov_record *r = rec_new(REC_TRANSITION, event_index, actor);
     if (!r)

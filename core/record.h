@@ -93,8 +93,7 @@ void rec_free(gov_record *r);
 gov_record *rec_audit(uint64_t event_index, const char *actor, const char *kind,
                       const char *payload_json);
 gov_record *rec_transition(uint64_t event_index, const char *actor, int64_t version_id,
-                           gov_status from, gov_status to, gov_trigger trigger,
-                           const char *reason);
+                           gov_status from, gov_status to, gov_trigger trigger, const char *reason);
 
 /* Copy len bytes into a new blob. DD_ENOMEM leaves b empty. */
 dd_err rec_blob_set(rec_blob *b, const void *data, size_t len);

@@ -112,8 +112,7 @@ static dd_err migrate(sqlite3 *db, char **cause)
     return DD_OK;
 }
 
-registry *registry_open(const char *path, const void *key, size_t keylen, dd_err *err,
-                        char **cause)
+registry *registry_open(const char *path, const void *key, size_t keylen, dd_err *err, char **cause)
 {
     registry *r = calloc(1, sizeof *r);
     if (!r) {
@@ -130,8 +129,9 @@ registry *registry_open(const char *path, const void *key, size_t keylen, dd_err
     sqlite3_busy_timeout(r->db, 5000);
     /* synchronous=FULL: a commit (a checkpoint) survives power loss, not only
      * a crash of the process. */
-    if ((*err = exec_sql(r->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                                "PRAGMA foreign_keys=ON;",
+    if ((*err = exec_sql(r->db,
+                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                         "PRAGMA foreign_keys=ON;",
                          cause)) != DD_OK ||
         (*err = migrate(r->db, cause)) != DD_OK)
         goto fail;
@@ -239,8 +239,8 @@ static dd_err run(registry *r, sqlite3_stmt *st, char **cause)
 }
 
 /* Append an audit entry whose payload is j (consumed). */
-static dd_err audit_json(registry *r, double wall, const char *actor, const char *kind,
-                         cJSON *j, char **cause)
+static dd_err audit_json(registry *r, double wall, const char *actor, const char *kind, cJSON *j,
+                         char **cause)
 {
     char *text = j ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
@@ -259,9 +259,8 @@ static dd_err apply_session_start(registry *r, const gov_record *rec, double wal
                    prep(r, cause,
                         "INSERT INTO sessions (started_at, source, config_hash, mode, "
                         "first_event) VALUES (?, ?, ?, ?, ?)",
-                        "tttti", when, rec->u.session.source,
-                        rec->u.session.config_hash, rec->u.session.mode,
-                        (int64_t)rec->event_index),
+                        "tttti", when, rec->u.session.source, rec->u.session.config_hash,
+                        rec->u.session.mode, (int64_t)rec->event_index),
                    cause);
     if (e)
         return e;
@@ -280,13 +279,13 @@ static dd_err apply_session_end(registry *r, const gov_record *rec, double wall,
 {
     char when[32];
     audit_format_time(wall, when);
-    dd_err e = run(r,
-                   prep(r, cause,
-                        "UPDATE sessions SET ended_at = ?, end_reason = ?, last_event = ? "
-                        "WHERE id = ?",
-                        "ttii", when, rec->u.session_end.reason, (int64_t)rec->event_index,
-                        r->session_id),
-                   cause);
+    dd_err e =
+        run(r,
+            prep(r, cause,
+                 "UPDATE sessions SET ended_at = ?, end_reason = ?, last_event = ? "
+                 "WHERE id = ?",
+                 "ttii", when, rec->u.session_end.reason, (int64_t)rec->event_index, r->session_id),
+            cause);
     if (e)
         return e;
     cJSON *j = cJSON_CreateObject();
@@ -298,8 +297,8 @@ static dd_err apply_session_end(registry *r, const gov_record *rec, double wall,
 }
 
 static dd_err insert_transition(registry *r, const gov_record *rec, const char *from,
-                                const char *to, int64_t version_id, const char *reason,
-                                double wall, char **cause)
+                                const char *to, int64_t version_id, const char *reason, double wall,
+                                char **cause)
 {
     char when[32];
     audit_format_time(wall, when);
@@ -307,8 +306,10 @@ static dd_err insert_transition(registry *r, const gov_record *rec, const char *
                    prep(r, cause,
                         "INSERT INTO transitions (version_id, from_status, to_status, reason, "
                         "actor, event_index, time, session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        "itttti" "ti", version_id, from, to, reason, rec->actor,
-                        (int64_t)rec->event_index, when, r->session_id),
+                        "itttti"
+                        "ti",
+                        version_id, from, to, reason, rec->actor, (int64_t)rec->event_index, when,
+                        r->session_id),
                    cause);
     if (e)
         return e;
@@ -337,16 +338,16 @@ static dd_err apply_version(registry *r, const gov_record *rec, double wall, cha
             return dd_fail(cause, DD_ENOTFOUND, "version %lld: parent %lld does not exist",
                            (long long)v->id, (long long)v->parent_id);
     }
-    dd_err e = run(r,
-                   prep(r, cause,
-                        "INSERT INTO versions (id, parent_id, session_id, created_event, "
-                        "created_at, trigger, config_hash, params_hash, metrics, model, status) "
-                        "VALUES (?, NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, ?, ?, ?, ?, "
-                        "'candidate')",
-                        "iiiitttttb", v->id, v->parent_id, r->session_id,
-                        (int64_t)rec->event_index, when, gov_trigger_name(v->trigger),
-                        v->config_hash, params, v->metrics_json, &v->model),
-                   cause);
+    dd_err e =
+        run(r,
+            prep(r, cause,
+                 "INSERT INTO versions (id, parent_id, session_id, created_event, "
+                 "created_at, trigger, config_hash, params_hash, metrics, model, status) "
+                 "VALUES (?, NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, ?, ?, ?, ?, "
+                 "'candidate')",
+                 "iiiitttttb", v->id, v->parent_id, r->session_id, (int64_t)rec->event_index, when,
+                 gov_trigger_name(v->trigger), v->config_hash, params, v->metrics_json, &v->model),
+            cause);
     if (e)
         return dd_fail(cause, e, "cannot create version %lld: %s", (long long)v->id,
                        cause && *cause ? *cause : "");
@@ -378,8 +379,7 @@ static dd_err apply_transition(registry *r, const gov_record *rec, double wall, 
     if (v.status != t->from)
         return dd_fail(cause, DD_ESTATE, "version %lld is %s, not %s: refusing %s -> %s",
                        (long long)t->version_id, gov_status_name(v.status),
-                       gov_status_name(t->from), gov_status_name(t->from),
-                       gov_status_name(t->to));
+                       gov_status_name(t->from), gov_status_name(t->from), gov_status_name(t->to));
     char *why = NULL;
     if ((e = govern_check(t->from, t->to, v.trigger, &why)) != DD_OK) {
         dd_fail(cause, e, "version %lld: %s", (long long)t->version_id, why);
@@ -388,9 +388,8 @@ static dd_err apply_transition(registry *r, const gov_record *rec, double wall, 
     }
     bool serves = t->to == GOV_CANARY || t->to == GOV_ACTIVE;
     e = run(r,
-            prep(r, cause,
-                 "UPDATE versions SET status = ?, served = served OR ? WHERE id = ?", "tii",
-                 gov_status_name(t->to), (int64_t)serves, t->version_id),
+            prep(r, cause, "UPDATE versions SET status = ?, served = served OR ? WHERE id = ?",
+                 "tii", gov_status_name(t->to), (int64_t)serves, t->version_id),
             cause);
     if (e)
         return e;
@@ -457,10 +456,10 @@ static dd_err apply_checkpoint(registry *r, const gov_record *rec, double wall, 
                         "policy, active_model, challenger_model, previous_model) VALUES "
                         "(?, ?, ?, ?, ?, ?, NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, ?, "
                         "?)",
-                        "iittitiiibbbbb", r->session_id, (int64_t)rec->event_index, when,
-                        c->source, (int64_t)c->src_pos, c->src_state, c->active_id,
-                        c->challenger_id, c->previous_id, &c->pipeline, &c->policy,
-                        &c->active_model, &c->challenger_model, &c->previous_model),
+                        "iittitiiibbbbb", r->session_id, (int64_t)rec->event_index, when, c->source,
+                        (int64_t)c->src_pos, c->src_state, c->active_id, c->challenger_id,
+                        c->previous_id, &c->pipeline, &c->policy, &c->active_model,
+                        &c->challenger_model, &c->previous_model),
                    cause);
     int64_t cid = sqlite3_last_insert_rowid(r->db);
     if (!e)
@@ -468,8 +467,9 @@ static dd_err apply_checkpoint(registry *r, const gov_record *rec, double wall, 
     if (!e)
         e = save_last_model(r, c->challenger_id, &c->challenger_model, rec->event_index, cause);
     if (!e)
-        e = run(r, prep(r, cause, "UPDATE sessions SET last_event = ? WHERE id = ?", "ii",
-                        (int64_t)rec->event_index, r->session_id),
+        e = run(r,
+                prep(r, cause, "UPDATE sessions SET last_event = ? WHERE id = ?", "ii",
+                     (int64_t)rec->event_index, r->session_id),
                 cause);
     if (e)
         return e;
@@ -488,8 +488,8 @@ static dd_err apply_checkpoint(registry *r, const gov_record *rec, double wall, 
     int64_t seq;
     if ((e = audit_head(r->db, &seq, head, cause)) != DD_OK)
         return e;
-    e = run(r, prep(r, cause, "UPDATE checkpoints SET audit_head = ? WHERE id = ?", "ti", head,
-                    cid),
+    e = run(r,
+            prep(r, cause, "UPDATE checkpoints SET audit_head = ? WHERE id = ?", "ti", head, cid),
             cause);
     return e ? e : retain(r, cause);
 }
@@ -709,17 +709,18 @@ static dd_err rollback_steps(registry *r, int64_t target, const char *actor, con
     for (int i = 0; i < n && !e; i++) {
         registry_version cv;
         if ((e = registry_version_get(r, ids[i], false, &cv, cause)) == DD_OK)
-            e = apply_owned(r, rec_transition(event, actor, ids[i], sts[i],
-                                              sts[i] == GOV_CANARY ? GOV_ROLLED_BACK
-                                                                   : GOV_REJECTED,
-                                              cv.trigger, "dropped by a manual rollback"),
+            e = apply_owned(r,
+                            rec_transition(event, actor, ids[i], sts[i],
+                                           sts[i] == GOV_CANARY ? GOV_ROLLED_BACK : GOV_REJECTED,
+                                           cv.trigger, "dropped by a manual rollback"),
                             wall, cause);
     }
     registry_version av;
     if (!e && active && (e = registry_version_get(r, active, false, &av, cause)) == DD_OK)
-        e = apply_owned(r, rec_transition(event, actor, active, GOV_ACTIVE, GOV_ROLLED_BACK,
-                                          av.trigger, reason),
-                        wall, cause);
+        e = apply_owned(
+            r,
+            rec_transition(event, actor, active, GOV_ACTIVE, GOV_ROLLED_BACK, av.trigger, reason),
+            wall, cause);
     if (e)
         goto out;
     gov_record *v = rec_new(REC_VERSION, event, actor);
@@ -732,8 +733,9 @@ static dd_err rollback_steps(registry *r, int64_t target, const char *actor, con
         t.model.len = 0;
     }
     if ((e = apply_owned(r, v, wall, cause)) == DD_OK)
-        e = apply_owned(r, rec_transition(event, actor, max_id + 1, GOV_CANDIDATE, GOV_ACTIVE,
-                                          GOV_TRIG_ROLLBACK, reason),
+        e = apply_owned(r,
+                        rec_transition(event, actor, max_id + 1, GOV_CANDIDATE, GOV_ACTIVE,
+                                       GOV_TRIG_ROLLBACK, reason),
                         wall, cause);
     if (!e)
         *new_id = max_id + 1;
@@ -742,8 +744,8 @@ out:
     return e;
 }
 
-dd_err registry_manual_rollback(registry *r, int64_t target, const char *actor,
-                                const char *reason, double wall, int64_t *new_id, char **cause)
+dd_err registry_manual_rollback(registry *r, int64_t target, const char *actor, const char *reason,
+                                double wall, int64_t *new_id, char **cause)
 {
     dd_err e = registry_begin(r, cause);
     if (e)

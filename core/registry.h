@@ -104,7 +104,7 @@ void registry_checkpoint_clear(registry_checkpoint *c);
  * the active version goes to rolled_back, and a clone of target (trigger
  * rollback, parent target, its latest saved state) is created and made
  * active. *new_id receives the clone's id. */
-dd_err registry_manual_rollback(registry *r, int64_t target, const char *actor,
-                                const char *reason, double wall, int64_t *new_id, char **cause);
+dd_err registry_manual_rollback(registry *r, int64_t target, const char *actor, const char *reason,
+                                double wall, int64_t *new_id, char **cause);
 
 #endif

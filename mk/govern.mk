@@ -26,3 +26,10 @@ tests_test_govern_LDADD = $(TEST_LIBS)
 tests_test_registry_SOURCES = tests/test_registry.c
 tests_test_registry_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_registry_LDADD = $(TEST_LIBS)
+
+libddcore_a_SOURCES += core/policy.c core/policy.h
+check_PROGRAMS += tests/test_policy
+TESTS += tests/test_policy
+tests_test_policy_SOURCES = tests/test_policy.c
+tests_test_policy_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_policy_LDADD = $(TEST_LIBS)

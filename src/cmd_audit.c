@@ -87,11 +87,21 @@ int cmd_audit(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc - 1, argv + 1, "w:e:k:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'w': dir = optarg; break;
-        case 'e': expect = optarg; break;
-        case 'k': keyfile = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'w':
+            dir = optarg;
+            break;
+        case 'e':
+            expect = optarg;
+            break;
+        case 'k':
+            keyfile = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind != argc - 1) {

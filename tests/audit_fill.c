@@ -33,8 +33,8 @@ int main(int argc, char **argv)
     int n = atoi(argv[2]);
     for (int i = 1; a && i <= n; i++) {
         char payload[96];
-        snprintf(payload, sizeof payload, "{\"batch\": %d, \"events\": [%d, %d]}", i,
-                 (i - 1) * 100, i * 100);
+        snprintf(payload, sizeof payload, "{\"batch\": %d, \"events\": [%d, %d]}", i, (i - 1) * 100,
+                 i * 100);
         if (audit_append(a, 1700000000.0 + i, i % 3 ? "policy" : "ann", "batch", payload, head,
                          NULL, &cause) != DD_OK) {
             fprintf(stderr, "audit_fill: %s\n", cause);

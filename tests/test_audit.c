@@ -29,9 +29,8 @@ static sqlite3 *fresh_log(int n, const void *k, size_t klen, char head[AUDIT_HAS
         char payload[64];
         snprintf(payload, sizeof payload, "{\"i\": %d}", i);
         int64_t seq = 0;
-        assert_int_equal(audit_append(a, 1700000000.0 + i, "policy", "test", payload, head, &seq,
-                                      NULL),
-                         DD_OK);
+        assert_int_equal(
+            audit_append(a, 1700000000.0 + i, "policy", "test", payload, head, &seq, NULL), DD_OK);
         assert_int_equal(seq, i);
     }
     audit_free(a);
@@ -85,9 +84,8 @@ static void database_refuses_update_and_delete(void **state)
     (void)state;
     char head[AUDIT_HASH_HEX];
     sqlite3 *db = fresh_log(3, NULL, 0, head);
-    assert_int_not_equal(sqlite3_exec(db, "UPDATE audit SET payload='{}' WHERE seq=2", NULL, NULL,
-                                      NULL),
-                         SQLITE_OK);
+    assert_int_not_equal(
+        sqlite3_exec(db, "UPDATE audit SET payload='{}' WHERE seq=2", NULL, NULL, NULL), SQLITE_OK);
     assert_non_null(strstr(sqlite3_errmsg(db), "append-only"));
     assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit WHERE seq=3", NULL, NULL, NULL),
                          SQLITE_OK);

@@ -101,8 +101,7 @@ static void final_states_say_so(void **state)
 static void out_of_range_is_invalid(void **state)
 {
     (void)state;
-    assert_int_equal(govern_check(GOV_STATUS__COUNT, GOV_ACTIVE, GOV_TRIG_DRIFT, NULL),
-                     DD_EINVAL);
+    assert_int_equal(govern_check(GOV_STATUS__COUNT, GOV_ACTIVE, GOV_TRIG_DRIFT, NULL), DD_EINVAL);
     assert_int_equal(govern_check(GOV_SHADOW, GOV_ACTIVE, GOV_TRIGGER__COUNT, NULL), DD_EINVAL);
 }
 

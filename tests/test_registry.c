@@ -283,8 +283,7 @@ static void manual_rollback_clones_the_target(void **state)
     apply(r, checkpoint(7000, 4, 0));
     assert_int_equal(registry_commit(r, NULL), DD_OK);
     assert_int_equal(count(r, "SELECT pruned FROM versions WHERE id = 3"), 1);
-    assert_int_equal(count(r, "SELECT count(*) FROM versions WHERE model IS NULL AND served"),
-                     0);
+    assert_int_equal(count(r, "SELECT count(*) FROM versions WHERE model IS NULL AND served"), 0);
     assert_audit_ok(r);
     registry_free(r);
 }
