@@ -8,3 +8,4 @@ TESTS += tests/test_event
 tests_test_event_SOURCES = tests/test_event.c
 tests_test_event_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_event_LDADD = $(TEST_LIBS)
+libddcore_a_SOURCES += core/serial.h
