@@ -15,3 +15,5 @@ TESTS += tests/test_featpipe
 tests_test_featpipe_SOURCES = tests/test_featpipe.c
 tests_test_featpipe_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_featpipe_LDADD = $(TEST_LIBS)
+libddcore_a_SOURCES += core/labels.h core/labels.c
+libddcore_a_SOURCES += core/metrics.h core/metrics.c
