@@ -22,3 +22,13 @@ libddsrc_a_SOURCES += src/queue.h src/queue.c src/source.h src/source.c src/sour
 libddsrc_a_SOURCES += src/config.h src/config.c
 libddsrc_a_SOURCES += src/worker.h src/worker.c
 libddsrc_a_SOURCES += src/headless.h src/headless.c
+# gen: drifting-stream generators (issue 3) and the demo stream.
+libddcore_a_SOURCES += core/gen.c core/gen.h
+check_PROGRAMS += tests/test_gen
+TESTS += tests/test_gen
+tests_test_gen_SOURCES = tests/test_gen.c
+tests_test_gen_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_gen_LDADD = $(TEST_LIBS)
+TESTS += tests/test_gen.sh
+EXTRA_DIST += tests/test_gen.sh data/make-demo.sh data/README.md doc/GENERATORS.md
+dist_noinst_DATA += data/demo.jsonl
