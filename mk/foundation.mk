@@ -32,3 +32,5 @@ tests_test_gen_LDADD = $(TEST_LIBS)
 TESTS += tests/test_gen.sh
 EXTRA_DIST += tests/test_gen.sh data/make-demo.sh data/README.md doc/GENERATORS.md
 dist_noinst_DATA += data/demo.jsonl
+TESTS += tests/test_headless.sh
+EXTRA_DIST += tests/test_headless.sh
