@@ -33,3 +33,10 @@ TESTS += tests/test_policy
 tests_test_policy_SOURCES = tests/test_policy.c
 tests_test_policy_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_policy_LDADD = $(TEST_LIBS)
+
+libddsrc_a_SOURCES += src/writer.c src/writer.h
+check_PROGRAMS += tests/test_writer
+TESTS += tests/test_writer
+tests_test_writer_SOURCES = tests/test_writer.c
+tests_test_writer_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_writer_LDADD = $(TEST_LIBS)
