@@ -26,9 +26,9 @@
 #include <stdint.h>
 
 typedef struct writer_params {
-    size_t capacity;   /* records queued at most before writer_accepting() is false (4096) */
-    size_t reserve;    /* room kept for the records of the current event (256) */
-    int retry_ms;      /* pause before replaying after a database failure (200) */
+    size_t capacity; /* records queued at most before writer_accepting() is false (4096) */
+    size_t reserve;  /* room kept for the records of the current event (256) */
+    int retry_ms;    /* pause before replaying after a database failure (200) */
 } writer_params;
 
 void writer_params_default(writer_params *p);
