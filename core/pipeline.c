@@ -202,3 +202,76 @@ const drift_detector *pipeline_error_detector(const pipeline *p)
 {
     return p->err_det;
 }
+
+/* ---- governance hooks ---------------------------------------------------- */
+
+#define PIPELINE_STATE_MAGIC 0x54535050u /* "PPST" */
+
+const dd_sparse *pipeline_input(const pipeline *p)
+{
+    return &p->x;
+}
+
+model *pipeline_swap_model(pipeline *p, model *m)
+{
+    model *old = p->active;
+    p->active = m;
+    return old;
+}
+
+void pipeline_reset_detectors(pipeline *p)
+{
+    drift_reset(p->err_det);
+}
+
+dd_err pipeline_save_state(const pipeline *p, ser_writer *w)
+{
+    ser_put_u32(w, PIPELINE_STATE_MAGIC);
+    ser_put_u32(w, 1);
+    dd_err e = featpipe_serialize(p->fp, w);
+    if (!e)
+        e = labels_serialize(p->lab, w);
+    if (!e)
+        e = metrics_serialize(p->met, w);
+    const pipeline_stats *s = &p->st;
+    const uint64_t counters[] = {s->events, s->labelled, s->bad_labels, s->refused,
+                                 s->unmatched, s->warnings, s->drifts};
+    for (size_t i = 0; i < DD_ARRAY_LEN(counters); i++)
+        ser_put_u64(w, counters[i]);
+    return e ? e : w->failed ? DD_ENOMEM : DD_OK;
+}
+
+dd_err pipeline_load_state(pipeline *p, ser_reader *r, char **cause)
+{
+    if (ser_get_u32(r) != PIPELINE_STATE_MAGIC || ser_get_u32(r) != 1)
+        return dd_fail(cause, DD_ECORRUPT, "not a pipeline state snapshot");
+    featpipe *fp = NULL;
+    labels *lab = NULL;
+    metrics *met = NULL;
+    dd_err e = featpipe_deserialize(r, &fp, cause);
+    if (!e)
+        e = labels_deserialize(r, &lab, cause);
+    if (!e)
+        e = metrics_deserialize(r, &met, cause);
+    pipeline_stats st;
+    uint64_t *c[] = {&st.events, &st.labelled, &st.bad_labels, &st.refused,
+                     &st.unmatched, &st.warnings, &st.drifts};
+    for (size_t i = 0; i < DD_ARRAY_LEN(c); i++)
+        *c[i] = ser_get_u64(r);
+    if (!e && r->failed)
+        e = dd_fail(cause, DD_ECORRUPT, "the pipeline state snapshot is truncated");
+    if (e) {
+        featpipe_free(fp);
+        labels_free(lab);
+        metrics_free(met);
+        return e;
+    }
+    featpipe_free(p->fp);
+    labels_free(p->lab);
+    metrics_free(p->met);
+    p->fp = fp;
+    p->lab = lab;
+    p->met = met;
+    p->st = st;
+    return DD_OK;
+}

@@ -18,6 +18,7 @@
 #include "featpipe.h"
 #include "model.h"
 #include "model_params.h"
+#include "serial.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -87,5 +88,21 @@ double pipeline_rolling_score(const pipeline *p);
 const model *pipeline_model(const pipeline *p);
 const featpipe *pipeline_features(const pipeline *p);
 const drift_detector *pipeline_error_detector(const pipeline *p);
+
+/* ---- governance hooks (core/governor.c) ----
+ * The governor keeps the challenger and previous models beside the
+ * pipeline's active one, on the same input vector. */
+
+/* The last data event's input vector; valid until the next pipeline_process(). */
+const dd_sparse *pipeline_input(const pipeline *p);
+/* Make m (taken) the active model; returns the old one (the caller owns it). */
+model *pipeline_swap_model(pipeline *p, model *m);
+/* Restart the error-stream detector (when the active version changes). */
+void pipeline_reset_detectors(pipeline *p);
+/* The pipeline's learned state apart from the model and the detectors:
+ * feature statistics, label encoding, metrics, counters. */
+dd_err pipeline_save_state(const pipeline *p, ser_writer *w);
+/* Replace that state from a snapshot. DD_ECORRUPT (pipeline unchanged) on a bad one. */
+dd_err pipeline_load_state(pipeline *p, ser_reader *r, char **cause);
 
 #endif

@@ -40,3 +40,5 @@ TESTS += tests/test_writer
 tests_test_writer_SOURCES = tests/test_writer.c
 tests_test_writer_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_writer_LDADD = $(TEST_LIBS)
+
+libddcore_a_SOURCES += core/governor.c core/governor.h

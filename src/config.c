@@ -40,6 +40,9 @@ static const char *const optim_names[] = {"sgd", "adagrad", "adam", "ftrl", NULL
 static const char *const schedule_names[] = {"constant", "invscaling", "invtime", NULL};
 static const char *const loss_names[] = {"squared", "huber", NULL};
 static const char *const act_names[] = {"relu", "tanh", NULL};
+static const char *const gov_mode_names[] = {"continuous", "gated", NULL};
+static const char *const approval_names[] = {"auto", "threshold", "operator", NULL};
+static const char *const candidate_names[] = {"clone", "fresh", NULL};
 
 static const setting settings[] = {
     /* [run] */
@@ -91,6 +94,49 @@ static const setting settings[] = {
     /* [drift] */
     STR("drift", "error_detector", pipe.error_detector, "adwin",
         "detector on the error stream: adwin, pagehinkley, ddm, eddm, kswin"),
+
+    /* [govern] (doc/REGISTRY.md, core/policy.h) */
+    ENUM("govern", "mode", govern.mode, gov_mode_names, "continuous",
+         "continuous: the active model learns online; gated: it is frozen and a challenger "
+         "learns"),
+    U32("govern", "checkpoint_every", govern.checkpoint_every, 1, 1u << 30, "1000",
+        "events between checkpoints (resume points)"),
+    U32("govern", "keep_checkpoints", keep_checkpoints, 1, 1000000, "5",
+        "checkpoints kept in the database"),
+    U32("govern", "metrics_every", govern.metrics_every, 1, 1u << 30, "200",
+        "events between metrics rows"),
+    U32("govern", "rolling_window", govern.rolling_window, 10, 1000000, "500",
+        "labelled events in the governance rolling accuracy"),
+    U32("govern", "shadow_window", govern.shadow_window, 10, 1000000, "300",
+        "paired labelled events a challenger is compared on"),
+    DBL("govern", "shadow_margin", govern.shadow_margin, 0, 0.999, "0.02",
+        "accuracy a challenger must gain over the active version"),
+    U32("govern", "shadow_max", govern.shadow_max, 1, 1u << 30, "5000",
+        "labelled events in shadow before a challenger that never won is rejected"),
+    ENUM("govern", "approval", govern.approval, approval_names, "threshold",
+         "auto (--auto-approve), threshold (approve_threshold), operator (the console)"),
+    DBL("govern", "approve_threshold", govern.approve_threshold, 0, 1, "0.05",
+        "threshold approval: the advantage needed"),
+    DBL("govern", "canary_share", govern.canary_share, 0.001, 0.999, "0.2",
+        "share of events a canary serves (by event id hash)"),
+    U32("govern", "canary_window", govern.canary_window, 1, 1u << 30, "100",
+        "labelled canary-served events before promotion"),
+    DBL("govern", "canary_tolerance", govern.canary_tolerance, 0, 0.999, "0.02",
+        "a canary may trail the active version by this"),
+    U32("govern", "rollback_watch", govern.rollback_watch, 1, 1u << 30, "2000",
+        "events after a promotion during which rollback triggers watch"),
+    U32("govern", "rollback_min", govern.rollback_min, 1, 1u << 30, "200",
+        "labelled events after a promotion before the accuracy trigger"),
+    DBL("govern", "rollback_margin", govern.rollback_margin, 0, 0.999, "0.05",
+        "roll back when accuracy falls this far below the previous version's"),
+    DBL("govern", "fairness_max_gap", govern.fairness_max_gap, 0.001, 1, "1",
+        "roll back when group accuracies differ by more (1 = off)"),
+    U32("govern", "fairness_min", govern.fairness_min, 1, 1u << 30, "50",
+        "labelled events a group needs to count"),
+    ENUM("govern", "candidate", candidate, candidate_names, "clone",
+         "a drift candidate is a clone of the active model or a fresh one"),
+    STR("govern", "audit_key_file", audit_key_file, "",
+        "HMAC key for audit entries (mode 0600); empty = hash chain only"),
 
     /* [limits] */
     U32("limits", "max_message_bytes", limits.max_bytes, 64, 1u << 30, "1048576",
@@ -356,6 +402,8 @@ dd_err config_check(const dd_config *cfg, char **cause)
     if (!err && !drift_params_of(cfg->pipe.error_detector))
         err = dd_fail(cause, DD_EINVAL, "[drift] error_detector = %s: unknown detector",
                       cfg->pipe.error_detector);
+    if (!err && policy_params_check(&cfg->govern, cause))
+        err = DD_EINVAL;
     return err;
 }
 

@@ -14,6 +14,7 @@
 #include "dd.h"
 #include "event.h"
 #include "pipeline.h"
+#include "policy.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,6 +32,11 @@ typedef struct dd_config {
     uint32_t queue_capacity;
     double status_interval;            /* seconds between headless status lines */
     char config_path[CONFIG_PATH_MAX]; /* the file that was read, "" if none */
+    /* [govern] */
+    policy_params govern;
+    int candidate;                     /* governor_candidate */
+    uint32_t keep_checkpoints;
+    char audit_key_file[CONFIG_PATH_MAX]; /* "" = no HMAC on audit entries */
 } dd_config;
 
 /* Fill cfg with every built-in default. Can't fail. */

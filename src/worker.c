@@ -9,11 +9,14 @@
  */
 #include "worker.h"
 
+#include "governor.h"
 #include "ingest.h"
 #include "queue.h"
+#include "writer.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -31,6 +34,9 @@ struct worker {
     bool started;
     atomic_bool stop;
     struct timespec t_start;
+    governor *gov;   /* NULL: no workspace */
+    writer *wr;
+    char gov_error[256]; /* the last governance error, reported in status */
 };
 
 static double now_s(void)
@@ -80,6 +86,32 @@ static bool sources_ended(const worker *w)
     return true;
 }
 
+static void fill_governance(worker *w, worker_status *st)
+{
+    governor_stats gs;
+    writer_stats ws;
+    governor_get_stats(w->gov, &gs);
+    writer_get_stats(w->wr, &ws);
+    st->active_version = gs.view.active_id;
+    st->challenger_version = gs.view.challenger_id;
+    st->previous_version = gs.view.previous_id;
+    st->challenger_status = gs.view.challenger_id ? gov_status_name(gs.view.challenger_status)
+                                                  : NULL;
+    st->awaiting_approval = gs.view.awaiting_approval;
+    st->promotions = gs.view.promotions;
+    st->rollbacks = gs.view.rollbacks;
+    st->candidates = gs.view.candidates;
+    st->checkpoints = gs.checkpoints;
+    st->unlearned = gs.unlearned;
+    st->skipped = gs.skipped;
+    st->writer_accepting = ws.accepting;
+    st->writer_failures = ws.failures;
+    st->records_refused = ws.refused;
+    snprintf(st->audit_head, sizeof st->audit_head, "%s", ws.audit_head);
+    snprintf(st->writer_error, sizeof st->writer_error, "%s",
+             ws.last_error[0] ? ws.last_error : w->gov_error);
+}
+
 static void fill_status(worker *w, worker_status *st, double rate, double t0)
 {
     const pipeline_stats *ps = pipeline_get_stats(w->pipe);
@@ -104,12 +136,33 @@ static void fill_status(worker *w, worker_status *st, double rate, double t0)
     st->queue_cap = queue_capacity(w->q);
     st->learning = pipeline_learning(w->pipe);
     st->ended = sources_ended(w);
+    if (w->gov)
+        fill_governance(w, st);
+}
+
+static void governed(worker *w, dd_event *ev, pipeline_result *res, bool *ok)
+{
+    governor_result gr;
+    rec_list recs = {0};
+    char *cause = NULL;
+    dd_err e = governor_process(w->gov, ev, writer_accepting(w->wr), res, &gr, &recs, &cause);
+    writer_push(w->wr, &recs);
+    if (e && e != DD_ENOMEM) /* the event itself was processed; say what went wrong */
+        snprintf(w->gov_error, sizeof w->gov_error, "governance: %s",
+                 cause ? cause : dd_strerror(e));
+    *ok = e != DD_ENOMEM && !gr.skipped;
+    free(cause);
 }
 
 static void process(worker *w, dd_event *ev)
 {
     pipeline_result res;
-    if (pipeline_process(w->pipe, ev, &res) == DD_OK && w->out.alarm)
+    bool ok;
+    if (w->gov)
+        governed(w, ev, &res, &ok);
+    else
+        ok = pipeline_process(w->pipe, ev, &res) == DD_OK;
+    if (ok && w->out.alarm)
         for (uint32_t i = 0; i < res.nalarms; i++)
             w->out.alarm(w->out.ctx, &res.alarms[i], ev);
     event_free(ev);
@@ -138,6 +191,16 @@ static void *worker_thread(void *arg)
             events_at_status = n;
         }
     }
+    if (w->gov) {
+        rec_list recs = {0};
+        char *cause = NULL;
+        if (governor_finish(w->gov, atomic_load(&w->stop) ? "stopped" : "end of stream", &recs,
+                            &cause))
+            snprintf(w->gov_error, sizeof w->gov_error, "final checkpoint: %s",
+                     cause ? cause : "?");
+        free(cause);
+        writer_push(w->wr, &recs);
+    }
     double secs = now_s() - t0;
     fill_status(w, &st, secs > 0 ? (double)pipeline_get_stats(w->pipe)->events / secs : 0, t0);
     if (w->out.summary)
@@ -159,6 +222,17 @@ void worker_join(worker *w)
         pthread_join(w->thread, NULL);
         w->started = false;
     }
+}
+
+pipeline *worker_pipeline(worker *w)
+{
+    return w->pipe;
+}
+
+void worker_set_governance(worker *w, governor *g, writer *wr)
+{
+    w->gov = g;
+    w->wr = wr;
 }
 
 void worker_stop(worker *w)

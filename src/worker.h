@@ -38,6 +38,15 @@ typedef struct worker_status {
     size_t queue_len, queue_cap;
     bool learning;
     bool ended;               /* every source has ended */
+    /* governance (0 / empty when the worker runs without a workspace) */
+    int64_t active_version, challenger_version, previous_version;
+    const char *challenger_status; /* static string, or NULL */
+    bool awaiting_approval;
+    bool writer_accepting;    /* false: predicting only, until the backlog is written */
+    uint64_t promotions, rollbacks, candidates, checkpoints, unlearned, skipped;
+    uint64_t writer_failures, records_refused;
+    char audit_head[65];      /* audit head at the last committed checkpoint */
+    char writer_error[256];
 } worker_status;
 
 typedef struct worker_output {
@@ -61,5 +70,16 @@ dd_err worker_start(worker *w, char **cause);
 void worker_join(worker *w);
 /* Ask the worker to finish now; safe from any thread, idempotent. */
 void worker_stop(worker *w);
+
+struct governor;
+struct writer;
+
+/* The pipeline the worker owns (for the governor to wrap, before worker_start()). */
+pipeline *worker_pipeline(worker *w);
+
+/* Run every event through the governor (borrowed) and hand its records to
+ * the writer (borrowed). Call before worker_start(). At the end of the
+ * stream the worker makes a final checkpoint and closes the session. */
+void worker_set_governance(worker *w, struct governor *g, struct writer *wr);
 
 #endif
