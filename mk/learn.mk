@@ -8,3 +8,13 @@ TESTS += tests/test_linear
 tests_test_linear_SOURCES = tests/test_linear.c
 tests_test_linear_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_linear_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/test_mlp tests/test_optim
+TESTS += tests/test_mlp tests/test_optim
+EXTRA_DIST += tests/learn_util.h
+tests_test_mlp_SOURCES = tests/test_mlp.c
+tests_test_mlp_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_mlp_LDADD = $(TEST_LIBS)
+tests_test_optim_SOURCES = tests/test_optim.c
+tests_test_optim_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_optim_LDADD = $(TEST_LIBS)
