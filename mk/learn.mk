@@ -1,7 +1,7 @@
 # mk/learn.mk: sources, tests and benchmarks of this area (included by Makefile.am).
 # The learning layer (issue 4): models, optimizers, EWC, replay, the learner.
 libddcore_a_SOURCES += core/model_params.h core/model_impl.h core/model.c core/linear.c \
-	core/mlp.c core/ewc.c core/ewc.h
+	core/mlp.c core/ewc.c core/ewc.h core/model_io.c
 
 check_PROGRAMS += tests/test_linear
 TESTS += tests/test_linear
@@ -18,3 +18,9 @@ tests_test_mlp_LDADD = $(TEST_LIBS)
 tests_test_optim_SOURCES = tests/test_optim.c
 tests_test_optim_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_optim_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/test_model_io
+TESTS += tests/test_model_io
+tests_test_model_io_SOURCES = tests/test_model_io.c
+tests_test_model_io_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_model_io_LDADD = $(TEST_LIBS)
