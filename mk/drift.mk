@@ -1,6 +1,6 @@
 # mk/drift.mk: sources, tests and benchmarks of this area (included by Makefile.am).
 libddcore_a_SOURCES += core/drift.c core/drift_impl.h core/adwin.c core/adwin.h \
-	core/pagehinkley.c core/ddm.c core/kswin.c core/kswin.h
+	core/pagehinkley.c core/ddm.c core/kswin.c core/kswin.h core/watch.c core/watch.h
 
 check_PROGRAMS += tests/test_adwin
 TESTS += tests/test_adwin
@@ -11,8 +11,11 @@ libddsrc_a_SOURCES += src/cmd_detect.c
 TESTS += tests/test_detect.sh
 EXTRA_DIST += tests/test_detect.sh
 
-check_PROGRAMS += tests/test_drift tests/test_kswin
-TESTS += tests/test_drift tests/test_kswin
+check_PROGRAMS += tests/test_drift tests/test_kswin tests/test_watch
+TESTS += tests/test_drift tests/test_kswin tests/test_watch
+tests_test_watch_SOURCES = tests/test_watch.c
+tests_test_watch_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_watch_LDADD = $(TEST_LIBS)
 tests_test_drift_SOURCES = tests/test_drift.c
 tests_test_drift_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_drift_LDADD = $(TEST_LIBS)
