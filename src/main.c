@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"run", cmd_run, "run the pipeline (the default; see --help)"},
     {"gen", cmd_gen, "write a generated drifting stream (sea, hyperplane, agrawal, stagger)"},
     {"audit", cmd_audit, "verify the workspace's hash-chained audit log (audit verify)"},
+    {"detect", cmd_detect, "run one drift detector over numbers, one per line (tuning)"},
 };
 
 static void usage(FILE *out)
