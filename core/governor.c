@@ -94,9 +94,9 @@ governor *governor_new(pipeline *pipe, const governor_params *p, char **cause)
     g->p = *p;
     g->source = rec_strdup(p->source ? p->source : "");
     g->config_hash = rec_strdup(p->config_hash ? p->config_hash : "");
-    g->mode_name = rec_strdup(p->mode_name ? p->mode_name
-                                           : p->policy.mode == POLICY_GATED ? "gated"
-                                                                            : "continuous");
+    g->mode_name = rec_strdup(p->mode_name                     ? p->mode_name
+                              : p->policy.mode == POLICY_GATED ? "gated"
+                                                               : "continuous");
     g->pol = policy_new(&p->policy, cause);
     if (!g->pol || !g->source || !g->config_hash || !g->mode_name) {
         if (g->pol)
@@ -308,8 +308,8 @@ static dd_err restore_previous(governor *g, char **cause)
 
 static dd_err checkpoint(governor *g, char **cause)
 {
-    policy_checkpoint_in in = {.event_index = events_done(g), .source = g->source,
-                               .src_pos = g->cur_pos};
+    policy_checkpoint_in in = {
+        .event_index = events_done(g), .source = g->source, .src_pos = g->cur_pos};
     char state[96];
     snprintf(state, sizeof state, "{\"offset\": %llu, \"skip\": %llu}",
              (unsigned long long)g->cur_pos, (unsigned long long)g->same_pos);
@@ -442,8 +442,8 @@ dd_err governor_process(governor *g, const dd_event *ev, bool accepting, pipelin
         g->st.unlearned++;
         return DD_OK;
     }
-    policy_obs o = {.event_index = events_done(g), .id_hash = h, .labelled = res->labelled,
-                    .group = ev->group};
+    policy_obs o = {
+        .event_index = events_done(g), .id_hash = h, .labelled = res->labelled, .group = ev->group};
     if (res->labelled) {
         o.active_score = score(&res->out, res->target, task);
         o.challenger_score = g->chal ? score(&co, res->target, task) : 0;

@@ -56,8 +56,8 @@ typedef struct governor_resume_in {
     const registry_checkpoint *cp; /* the last checkpoint */
     int64_t active_id;             /* the registry's active version now */
     gov_trigger active_trigger;
-    const rec_blob *active_model;  /* its saved state (when it differs from cp's) */
-    int64_t max_id;                /* the largest version id */
+    const rec_blob *active_model; /* its saved state (when it differs from cp's) */
+    int64_t max_id;               /* the largest version id */
 } governor_resume_in;
 
 /* Restore pipeline state, models and policy from a checkpoint, and record a
@@ -71,7 +71,7 @@ uint64_t governor_resume_offset(const governor *g);
 
 /* What one event did, for status and sinks. */
 typedef struct governor_result {
-    bool skipped;        /* already covered by the checkpoint we resumed from */
+    bool skipped; /* already covered by the checkpoint we resumed from */
     bool challenger_served;
     model_output served; /* the prediction that serves (active, or the canary) */
 } governor_result;
@@ -95,9 +95,9 @@ dd_err governor_rollback_to(governor *g, int64_t target, const rec_blob *blob, c
 
 typedef struct governor_stats {
     policy_view view;
-    uint64_t events;       /* data events seen (skipped ones excluded) */
-    uint64_t unlearned;    /* predicted while the writer could not take records */
-    uint64_t skipped;      /* replayed events already covered by the checkpoint */
+    uint64_t events;    /* data events seen (skipped ones excluded) */
+    uint64_t unlearned; /* predicted while the writer could not take records */
+    uint64_t skipped;   /* replayed events already covered by the checkpoint */
     uint64_t checkpoints;
     uint64_t challenger_served;
 } governor_stats;

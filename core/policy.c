@@ -727,7 +727,8 @@ void policy_observe(policy *pol, const policy_obs *o)
     }
     if (o->event_index - pol->last_metrics >= pol->p.metrics_every) {
         pol->last_metrics = o->event_index;
-        emit_metrics(pol, &pol->act, "active", &pol->act.roll);
+        /* during the watch, active and previous are reported on the same events */
+        emit_metrics(pol, &pol->act, "active", pol->watching ? &pol->watch_act : &pol->act.roll);
         emit_metrics(pol, &pol->chal, gov_status_name(pol->chal.status), &pol->chal.roll);
         if (pol->watching)
             emit_metrics(pol, &pol->prev, "previous", &pol->watch_prev);
@@ -738,6 +739,16 @@ void policy_observe(policy *pol, const policy_obs *o)
                           "gated mode: a new learning challenger");
         pol->actions |= POLICY_ACT_CHECKPOINT;
     }
+}
+
+/* The active version's accuracy over its rolling window without the newest
+ * RECENT_CAP scores (-1 if too few): what "before" means for a drift alarm. */
+static double older_mean(const policy *pol)
+{
+    const ring *r = &pol->act.roll, *q = &pol->recent;
+    if (r->n <= q->n + 10)
+        return -1;
+    return (r->sum - q->sum) / (double)(r->n - q->n);
 }
 
 void policy_drift(policy *pol, uint64_t event_index, const char *stream, const char *detector,
@@ -757,19 +768,24 @@ void policy_drift(policy *pol, uint64_t event_index, const char *stream, const c
     if (state != DRIFT_DRIFT || !on_error || pol->want != WANT_NONE)
         return;
     char why[200];
-    double recent = ring_mean(&pol->recent);
+    double recent = ring_mean(&pol->recent), before = older_mean(pol);
     if (pol->watching && pol->prev.id && event_index - pol->promoted_at <= pol->p.rollback_watch &&
-        recent >= 0 && recent < pol->promoted_acc) {
+        recent >= 0 && before >= 0 && recent < before) {
         snprintf(why, sizeof why,
-                 "error-stream drift (%s) %llu events after promotion: recent "
-                 "accuracy %.3f below %.3f at promotion",
+                 "error-stream drift (%s) %llu events after promotion: recent accuracy %.3f "
+                 "below %.3f before it",
                  detector ? detector : "?", (unsigned long long)(event_index - pol->promoted_at),
-                 recent, pol->promoted_acc);
+                 recent, before);
         rollback_auto(pol, "error_drift", why);
         return;
     }
-    if (pol->chal.id)
-        return; /* at most one challenger: it is already adapting */
+    if (pol->chal.id && pol->chal.status != GOV_SHADOW)
+        return;         /* at most one challenger: one already past shadow goes on */
+    if (pol->chal.id) { /* a newer drift supersedes a shadow still adapting to an older one */
+        snprintf(why, sizeof why, "superseded by a newer drift at event %llu",
+                 (unsigned long long)event_index);
+        drop_challenger(pol, "policy", why);
+    }
     snprintf(why, sizeof why, "confirmed drift on the error stream at event %llu (%s)",
              (unsigned long long)event_index, detector ? detector : "?");
     request_model(pol, WANT_CANDIDATE, GOV_TRIG_DRIFT, pol->act.id, why);

@@ -34,7 +34,7 @@ tests_test_policy_SOURCES = tests/test_policy.c
 tests_test_policy_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_policy_LDADD = $(TEST_LIBS)
 
-libddsrc_a_SOURCES += src/writer.c src/writer.h
+libddsrc_a_SOURCES += src/writer.c src/writer.h src/govern_run.c src/govern_run.h
 check_PROGRAMS += tests/test_writer
 TESTS += tests/test_writer
 tests_test_writer_SOURCES = tests/test_writer.c
@@ -42,3 +42,5 @@ tests_test_writer_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_writer_LDADD = $(TEST_LIBS)
 
 libddcore_a_SOURCES += core/governor.c core/governor.h
+TESTS += tests/test_govern_e2e.sh
+EXTRA_DIST += tests/test_govern_e2e.sh

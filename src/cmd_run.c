@@ -10,6 +10,7 @@
  */
 #include "commands.h"
 #include "config.h"
+#include "govern_run.h"
 #include "headless.h"
 #include "ingest.h"
 #include "queue.h"
@@ -39,10 +40,13 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fputs("usage: driftdeck [--headless] [--source SPEC] [--speed max|FACTORx] [--workspace DIR]\n"
-          "                 [--config FILE] [--set SECTION.KEY=VALUE]... [--print-config]\n"
-          "                 [--help-config]\n"
+          "                 [--auto-approve] [--config FILE] [--set SECTION.KEY=VALUE]...\n"
+          "                 [--print-config] [--help-config]\n"
           "  SPEC: file:PATH (JSON Lines), - (stdin)\n"
-          "  Without --source, the bundled demo stream is used.\n",
+          "  Without --source, the bundled demo stream is used.\n"
+          "  --workspace DIR: the database (DIR/driftdeck.db: versions, audit log,\n"
+          "    checkpoints); a run on the same workspace resumes from its last checkpoint.\n"
+          "  --auto-approve: promotions need no operator (govern.approval = auto)\n",
           out);
 }
 
@@ -92,6 +96,8 @@ static int apply_args(dd_config *cfg, run_opts *o, int argc, char **argv)
         dd_err err = DD_OK;
         if (!strcmp(a, "--headless"))
             o->headless = true;
+        else if (!strcmp(a, "--auto-approve"))
+            err = config_set_value(cfg, "govern", "approval", "auto", &cause);
         else if (!strcmp(a, "--print-config"))
             o->print_config = true;
         else if (!strcmp(a, "--help-config"))
@@ -143,6 +149,10 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
         demo_source(spec, sizeof spec);
     snprintf(dl, sizeof dl, "%s/driftdeck.deadletter.jsonl", cfg->workspace);
     source_options so = {.speed = cfg->speed < 0 ? (headless_mode ? 0 : 1) : cfg->speed};
+    gov_run *gr = gov_run_open(cfg, spec, &cause);
+    if (!gr)
+        return fail2("workspace", cause);
+    so.start_offset = gov_run_resume_offset(gr);
     queue *q = queue_new(cfg->queue_capacity);
     ingest *ing = q ? ingest_new(q, &cfg->limits, NULL, dl, &cause) : NULL;
     source *src = ing ? source_open(spec, &so, ing, &cause) : NULL;
@@ -150,11 +160,12 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     worker_output out = headless_output(h);
     worker *w = h ? worker_new(cfg, q, &src, 1, ing, &out, &cause) : NULL;
     int rc = 2;
-    if (!w) {
+    if (!w || gov_run_attach(gr, w, &cause)) {
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "out of memory");
         goto done;
     }
     running_worker = w;
+    fprintf(stderr, "driftdeck: %s\n", gov_run_describe(gr));
     if (worker_start(w, &cause) || src->ops->start(src, &cause)) {
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "cannot start");
         worker_stop(w);
@@ -171,6 +182,12 @@ done:
     if (q)
         queue_close(q);
     source_free(src);
+    free(cause);
+    cause = NULL;
+    if (gov_run_close(gr, headless_mode ? stdout : NULL, &cause)) { /* writes the rest, then releases the workspace */
+        fprintf(stderr, "driftdeck: %s\n", cause ? cause : "cannot write the workspace");
+        rc = rc ? rc : 1;
+    }
     worker_free(w);
     headless_free(h);
     ingest_free(ing);

@@ -69,6 +69,37 @@ static void add_counters(cJSON *o, const worker_status *st)
         cJSON_AddNumberToObject(o, "deadletter_failures", (double)st->deadletter_failures);
 }
 
+/* Governance: versions, writer health and the published audit head. */
+static void add_governance(cJSON *o, const worker_status *st)
+{
+    if (!st->active_version)
+        return;
+    cJSON *g = cJSON_AddObjectToObject(o, "governance");
+    if (!g)
+        return;
+    cJSON_AddNumberToObject(g, "active", (double)st->active_version);
+    if (st->challenger_version) {
+        cJSON_AddNumberToObject(g, "challenger", (double)st->challenger_version);
+        cJSON_AddStringToObject(g, "challenger_status", st->challenger_status);
+    }
+    cJSON_AddNumberToObject(g, "promotions", (double)st->promotions);
+    cJSON_AddNumberToObject(g, "rollbacks", (double)st->rollbacks);
+    cJSON_AddNumberToObject(g, "candidates", (double)st->candidates);
+    cJSON_AddNumberToObject(g, "checkpoints", (double)st->checkpoints);
+    cJSON_AddNumberToObject(g, "workspace_events", (double)st->workspace_events);
+    cJSON_AddBoolToObject(g, "writer_accepting", st->writer_accepting);
+    if (st->unlearned)
+        cJSON_AddNumberToObject(g, "unlearned", (double)st->unlearned);
+    if (st->skipped)
+        cJSON_AddNumberToObject(g, "skipped", (double)st->skipped);
+    if (st->writer_failures)
+        cJSON_AddNumberToObject(g, "writer_failures", (double)st->writer_failures);
+    if (st->writer_error[0])
+        cJSON_AddStringToObject(g, "error", st->writer_error);
+    if (st->audit_head[0])
+        cJSON_AddStringToObject(g, "audit_head", st->audit_head);
+}
+
 static void on_status(void *ctx, const worker_status *st)
 {
     cJSON *o = cJSON_CreateObject();
@@ -77,6 +108,7 @@ static void on_status(void *ctx, const worker_status *st)
     cJSON_AddNumberToObject(o, "queue", (double)st->queue_len);
     cJSON_AddNumberToObject(o, "queue_capacity", (double)st->queue_cap);
     cJSON_AddBoolToObject(o, "learning", st->learning);
+    add_governance(o, st);
     emit(ctx, o);
 }
 
@@ -117,6 +149,7 @@ static void on_summary(void *ctx, const worker_status *st)
     cJSON_AddNumberToObject(o, "drift_count", (double)st->drifts);
     cJSON_AddNumberToObject(o, "warning_count", (double)st->warnings);
     cJSON_AddNumberToObject(o, "seconds", st->seconds);
+    add_governance(o, st);
     emit(h, o);
 }
 

@@ -34,6 +34,7 @@ struct worker {
     bool started;
     atomic_bool stop;
     struct timespec t_start;
+    pipeline_stats base; /* counters restored from a checkpoint: status reports this session */
     governor *gov;   /* NULL: no workspace */
     writer *wr;
     char gov_error[256]; /* the last governance error, reported in status */
@@ -114,9 +115,18 @@ static void fill_governance(worker *w, worker_status *st)
 
 static void fill_status(worker *w, worker_status *st, double rate, double t0)
 {
-    const pipeline_stats *ps = pipeline_get_stats(w->pipe);
+    const pipeline_stats *all = pipeline_get_stats(w->pipe), *b = &w->base;
+    pipeline_stats d = {.events = all->events - b->events,
+                        .labelled = all->labelled - b->labelled,
+                        .bad_labels = all->bad_labels - b->bad_labels,
+                        .refused = all->refused - b->refused,
+                        .unmatched = all->unmatched - b->unmatched,
+                        .warnings = all->warnings - b->warnings,
+                        .drifts = all->drifts - b->drifts};
+    const pipeline_stats *ps = &d;
     *st = (worker_status){0};
     st->events = ps->events;
+    st->workspace_events = all->events;
     st->labelled = ps->labelled;
     st->accuracy = pipeline_score(w->pipe);
     st->rolling_accuracy = pipeline_rolling_score(w->pipe);
@@ -171,6 +181,7 @@ static void process(worker *w, dd_event *ev)
 static void *worker_thread(void *arg)
 {
     worker *w = arg;
+    w->base = *pipeline_get_stats(w->pipe); /* after a resume: the checkpoint's counters */
     double t0 = now_s(), t_status = t0;
     uint64_t events_at_status = 0;
     worker_status st;
@@ -184,7 +195,7 @@ static void *worker_thread(void *arg)
             break;
         double t = now_s();
         if (t - t_status >= w->status_interval && w->out.status) {
-            uint64_t n = pipeline_get_stats(w->pipe)->events;
+            uint64_t n = pipeline_get_stats(w->pipe)->events - w->base.events;
             fill_status(w, &st, (double)(n - events_at_status) / (t - t_status), t0);
             w->out.status(w->out.ctx, &st);
             t_status = t;
@@ -202,7 +213,10 @@ static void *worker_thread(void *arg)
         writer_push(w->wr, &recs);
     }
     double secs = now_s() - t0;
-    fill_status(w, &st, secs > 0 ? (double)pipeline_get_stats(w->pipe)->events / secs : 0, t0);
+    fill_status(w, &st,
+                secs > 0 ? (double)(pipeline_get_stats(w->pipe)->events - w->base.events) / secs
+                         : 0,
+                t0);
     if (w->out.summary)
         w->out.summary(w->out.ctx, &st);
     return NULL;

@@ -22,7 +22,8 @@ struct queue;
 
 /* Counters the worker reports (a copy: the receiver may keep it). */
 typedef struct worker_status {
-    uint64_t events;          /* data events processed */
+    uint64_t events;          /* data events processed by this run */
+    uint64_t workspace_events; /* ... since the workspace began (with resumed runs) */
     uint64_t labelled;
     double accuracy;          /* prequential, over all labelled events (MAE for regression) */
     double rolling_accuracy;  /* over the rolling window */

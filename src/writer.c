@@ -318,3 +318,8 @@ dd_err writer_stop(writer *w, char **cause)
     }
     return DD_OK;
 }
+
+registry *writer_registry(writer *w)
+{
+    return w->reg;
+}

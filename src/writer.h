@@ -74,6 +74,9 @@ typedef struct writer_stats {
 
 void writer_get_stats(writer *w, writer_stats *st);
 
+/* The registry the writer owns (read it only after writer_stop()). */
+registry *writer_registry(writer *w);
+
 /* Tests and fault injection: run sql on the writer's connection, in its
  * thread, before it applies anything else. */
 void writer_run_sql(writer *w, const char *sql);

@@ -1,0 +1,190 @@
+/*
+ * govern_run.c: governance for one run (see govern_run.h).
+ */
+#include "govern_run.h"
+
+#include "audit.h"
+#include "governor.h"
+#include "registry.h"
+#include "workspace.h"
+#include "writer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct gov_run {
+    const dd_config *cfg;
+    char *source;
+    workspace_lock *lock;
+    registry *reg; /* owned until the writer takes it */
+    writer *wr;
+    governor *gov;
+    bool have_cp, same_source;
+    registry_checkpoint cp;
+    char describe[256];
+};
+
+/* SHA-256 of the effective configuration as --print-config writes it. */
+static void config_hash(const dd_config *cfg, char out[AUDIT_HASH_HEX])
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    snprintf(out, AUDIT_HASH_HEX, "%s", "");
+    if (!f)
+        return;
+    config_print(cfg, f);
+    fclose(f);
+    audit_sha256_hex(buf, len, out);
+    free(buf);
+}
+
+static dd_err read_checkpoint(gov_run *g, char **cause)
+{
+    dd_err e = registry_last_checkpoint(g->reg, &g->cp, cause);
+    if (e == DD_ENOTFOUND) {
+        snprintf(g->describe, sizeof g->describe, "new workspace %.200s", g->cfg->workspace);
+        return DD_OK;
+    }
+    if (e)
+        return e;
+    g->have_cp = true;
+    g->same_source = g->cp.source && !strcmp(g->cp.source, g->source);
+    snprintf(g->describe, sizeof g->describe,
+             "resuming from checkpoint %lld at event %llu (version %lld active)%s",
+             (long long)g->cp.id, (unsigned long long)g->cp.event_index, (long long)g->cp.active_id,
+             g->same_source ? "" : "; the source changed: reading it from the start");
+    if (!g->same_source) { /* offsets of another stream mean nothing here */
+        g->cp.src_pos = 0;
+        free(g->cp.src_state);
+        g->cp.src_state = NULL;
+    }
+    return DD_OK;
+}
+
+gov_run *gov_run_open(const dd_config *cfg, const char *spec, char **cause)
+{
+    gov_run *g = calloc(1, sizeof *g);
+    if (!g || !(g->source = rec_strdup(spec))) {
+        free(g);
+        dd_fail(cause, DD_ENOMEM, "no memory");
+        return NULL;
+    }
+    g->cfg = cfg;
+    dd_err e;
+    uint8_t key[AUDIT_KEY_MAX];
+    size_t keylen = 0;
+    char *path = NULL;
+    if (!(g->lock = workspace_lock_new(cfg->workspace, &e, cause)))
+        goto fail;
+    if (cfg->audit_key_file[0] &&
+        (e = audit_key_load(cfg->audit_key_file, key, &keylen, cause)) != DD_OK)
+        goto fail;
+    if (!(path = workspace_path(cfg->workspace, WORKSPACE_DB_NAME))) {
+        dd_fail(cause, DD_ENOMEM, "no memory");
+        goto fail;
+    }
+    g->reg = registry_open(path, keylen ? key : NULL, keylen, &e, cause);
+    free(path);
+    if (!g->reg || read_checkpoint(g, cause) != DD_OK)
+        goto fail;
+    registry_set_keep(g->reg, cfg->keep_checkpoints);
+    return g;
+fail:
+    gov_run_close(g, NULL, NULL);
+    return NULL;
+}
+
+uint64_t gov_run_resume_offset(const gov_run *g)
+{
+    return g->have_cp ? g->cp.src_pos : 0;
+}
+
+const char *gov_run_describe(const gov_run *g)
+{
+    return g->describe;
+}
+
+static dd_err resume(gov_run *g, rec_list *out, char **cause)
+{
+    governor_resume_in in = {.cp = &g->cp};
+    registry_version v = {0};
+    dd_err e = registry_active_id(g->reg, &in.active_id, cause);
+    if (!e)
+        e = registry_max_version_id(g->reg, &in.max_id, cause);
+    if (!e && in.active_id && in.active_id != g->cp.active_id) {
+        e = registry_version_get(g->reg, in.active_id, true, &v, cause);
+        in.active_trigger = v.trigger;
+        in.active_model = &v.model;
+    }
+    if (!e)
+        e = governor_resume(g->gov, &in, out, cause);
+    registry_version_clear(&v);
+    return e;
+}
+
+static void on_commit(void *ctx, uint64_t ev, uint64_t pos, const char *head)
+{
+    (void)ctx;
+    (void)ev;
+    (void)pos;
+    (void)head; /* the worker publishes the head in its status lines */
+}
+
+dd_err gov_run_attach(gov_run *g, worker *w, char **cause)
+{
+    char hash[AUDIT_HASH_HEX];
+    config_hash(g->cfg, hash);
+    governor_params gp = {.policy = g->cfg->govern,
+                          .candidate = (governor_candidate)g->cfg->candidate,
+                          .source = g->source,
+                          .config_hash = hash};
+    if (!(g->gov = governor_new(worker_pipeline(w), &gp, cause)))
+        return DD_EINVAL;
+    rec_list recs = {0};
+    dd_err e = g->have_cp ? resume(g, &recs, cause) : governor_start(g->gov, &recs, cause);
+    writer_params wp;
+    writer_params_default(&wp);
+    if (!e && !(g->wr = writer_new(g->reg, &wp, on_commit, g, cause)))
+        e = DD_ENOMEM;
+    if (e) {
+        rec_list_clear(&recs);
+        return e;
+    }
+    g->reg = NULL; /* the writer owns it now */
+    if ((e = writer_start(g->wr, cause)) != DD_OK) {
+        rec_list_clear(&recs);
+        return e;
+    }
+    writer_push(g->wr, &recs);
+    worker_set_governance(w, g->gov, g->wr);
+    return DD_OK;
+}
+
+dd_err gov_run_close(gov_run *g, FILE *out, char **cause)
+{
+    if (!g)
+        return DD_OK;
+    dd_err e = g->wr ? writer_stop(g->wr, cause) : DD_OK;
+    if (g->wr && out) { /* publish the head outside the database */
+        writer_stats st;
+        writer_get_stats(g->wr, &st);
+        int64_t seq = 0;
+        char head[AUDIT_HASH_HEX] = "";
+        if (audit_head(registry_db(writer_registry(g->wr)), &seq, head, NULL) == DD_OK)
+            fprintf(out,
+                    "{\"type\":\"audit\",\"entries\":%lld,\"head\":\"%s\","
+                    "\"committed_event\":%llu}\n",
+                    (long long)seq, head, (unsigned long long)st.committed_event);
+        fflush(out);
+    }
+    writer_free(g->wr);
+    registry_free(g->reg);
+    governor_free(g->gov);
+    registry_checkpoint_clear(&g->cp);
+    workspace_lock_free(g->lock);
+    free(g->source);
+    free(g);
+    return e;
+}

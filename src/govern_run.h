@@ -1,0 +1,43 @@
+/*
+ * govern_run.h: governance for one run of the pipeline: the workspace lock,
+ * the registry, the governor over the worker's pipeline, and the writer.
+ *
+ * Two steps around the source: gov_run_open() locks the workspace and reads
+ * the last checkpoint (so the source can be opened at the resume offset);
+ * gov_run_attach() builds the governor over the worker's pipeline, resumes
+ * or starts, and starts the writer. gov_run_close() (after the worker has
+ * stopped) writes the rest and releases everything.
+ */
+#ifndef DD_GOVERN_RUN_H
+#define DD_GOVERN_RUN_H
+
+#include "config.h"
+#include "worker.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct gov_run gov_run;
+
+/* Lock cfg->workspace and open its database. NULL with *cause set (another
+ * process holds the workspace: DD_EBUSY with its PID in the cause). source
+ * is the spec the run reads. Free with gov_run_close(). */
+gov_run *gov_run_open(const dd_config *cfg, const char *source, char **cause);
+
+/* Where the source must start: the byte offset of the last checkpoint when
+ * resuming the same source, else 0. */
+uint64_t gov_run_resume_offset(const gov_run *g);
+/* A line for the log: "resuming from checkpoint 7 at event 12000 (version 3 active)"
+ * or "new workspace". */
+const char *gov_run_describe(const gov_run *g);
+
+/* Build the governor over w's pipeline and start the writer. */
+dd_err gov_run_attach(gov_run *g, worker *w, char **cause);
+
+/* After worker_join(): write what is queued, commit, release the lock. With
+ * out (headless stdout), print the final audit head as a JSON line (the head
+ * published outside the database). Returns the writer's error if the last
+ * records could not be written. */
+dd_err gov_run_close(gov_run *g, FILE *out, char **cause);
+
+#endif
