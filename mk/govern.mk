@@ -44,3 +44,5 @@ tests_test_writer_LDADD = $(TEST_LIBS)
 libddcore_a_SOURCES += core/governor.c core/governor.h
 TESTS += tests/test_govern_e2e.sh
 EXTRA_DIST += tests/test_govern_e2e.sh
+TESTS += tests/test_resume.sh
+EXTRA_DIST += tests/test_resume.sh

@@ -160,6 +160,8 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     worker_output out = headless_output(h);
     worker *w = h ? worker_new(cfg, q, &src, 1, ing, &out, &cause) : NULL;
     int rc = 2;
+    if (src)
+        gov_run_set_source(gr, src);
     if (!w || gov_run_attach(gr, w, &cause)) {
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "out of memory");
         goto done;

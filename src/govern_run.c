@@ -6,6 +6,7 @@
 #include "audit.h"
 #include "governor.h"
 #include "registry.h"
+#include "source.h"
 #include "workspace.h"
 #include "writer.h"
 
@@ -23,6 +24,7 @@ struct gov_run {
     bool have_cp, same_source;
     registry_checkpoint cp;
     char describe[256];
+    source *src; /* borrowed: told when a checkpoint covering its events commits */
 };
 
 /* SHA-256 of the effective configuration as --print-config writes it. */
@@ -124,12 +126,21 @@ static dd_err resume(gov_run *g, rec_list *out, char **cause)
     return e;
 }
 
+/* In the writer thread: a checkpoint is durable, so the source may forget
+ * (Kafka: commit) everything up to its position. The head is published by
+ * the worker's status lines. */
 static void on_commit(void *ctx, uint64_t ev, uint64_t pos, const char *head)
 {
-    (void)ctx;
+    gov_run *g = ctx;
     (void)ev;
-    (void)pos;
-    (void)head; /* the worker publishes the head in its status lines */
+    (void)head;
+    if (g->src && g->src->ops->ack)
+        g->src->ops->ack(g->src, pos);
+}
+
+void gov_run_set_source(gov_run *g, source *src)
+{
+    g->src = src;
 }
 
 dd_err gov_run_attach(gov_run *g, worker *w, char **cause)

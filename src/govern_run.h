@@ -31,6 +31,11 @@ uint64_t gov_run_resume_offset(const gov_run *g);
  * or "new workspace". */
 const char *gov_run_describe(const gov_run *g);
 
+struct source;
+/* The source whose events the checkpoints cover (borrowed): its ack() is
+ * called, in the writer thread, when a checkpoint commits. Before attach. */
+void gov_run_set_source(gov_run *g, struct source *src);
+
 /* Build the governor over w's pipeline and start the writer. */
 dd_err gov_run_attach(gov_run *g, worker *w, char **cause);
 
