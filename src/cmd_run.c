@@ -183,13 +183,14 @@ done:
     running_worker = NULL;
     if (q)
         queue_close(q);
-    source_free(src);
     free(cause);
     cause = NULL;
-    if (gov_run_close(gr, headless_mode ? stdout : NULL, &cause)) { /* writes the rest, then releases the workspace */
+    /* The writer writes the rest (acking the source), then the workspace is released. */
+    if (gov_run_close(gr, headless_mode ? stdout : NULL, &cause)) {
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "cannot write the workspace");
         rc = rc ? rc : 1;
     }
+    source_free(src);
     worker_free(w);
     headless_free(h);
     ingest_free(ing);
