@@ -2,7 +2,8 @@
 # Governance: the audit log, the registry, the state machine and policy (core),
 # the writer thread, the workspace lock, and the audit/rollback/export commands.
 libddcore_a_SOURCES += core/audit.c core/audit.h
-libddsrc_a_SOURCES += src/workspace.c src/workspace.h src/cmd_audit.c
+libddsrc_a_SOURCES += src/workspace.c src/workspace.h src/cmd_audit.c src/cmd_rollback.c \
+	src/cmd_export.c src/export.c src/export.h
 
 check_PROGRAMS += tests/test_audit tests/audit_fill
 TESTS += tests/test_audit
@@ -46,3 +47,6 @@ TESTS += tests/test_govern_e2e.sh
 EXTRA_DIST += tests/test_govern_e2e.sh
 TESTS += tests/test_resume.sh
 EXTRA_DIST += tests/test_resume.sh
+TESTS += tests/test_export.sh tests/test_report_screenshot.sh
+EXTRA_DIST += tests/test_export.sh tests/test_report_screenshot.sh
+CLEANFILES += tests/report.png

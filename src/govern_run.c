@@ -53,9 +53,13 @@ static dd_err read_checkpoint(gov_run *g, char **cause)
         return e;
     g->have_cp = true;
     g->same_source = g->cp.source && !strcmp(g->cp.source, g->source);
+    int64_t active = 0;
+    if ((e = registry_active_id(g->reg, &active, cause)) != DD_OK)
+        return e;
     snprintf(g->describe, sizeof g->describe,
-             "resuming from checkpoint %lld at event %llu (version %lld active)%s",
-             (long long)g->cp.id, (unsigned long long)g->cp.event_index, (long long)g->cp.active_id,
+             "resuming from checkpoint %lld at event %llu (version %lld active%s)%s",
+             (long long)g->cp.id, (unsigned long long)g->cp.event_index, (long long)active,
+             active != g->cp.active_id ? ", set by a rollback since the checkpoint" : "",
              g->same_source ? "" : "; the source changed: reading it from the start");
     if (!g->same_source) { /* offsets of another stream mean nothing here */
         g->cp.src_pos = 0;

@@ -18,6 +18,8 @@ static const struct command commands[] = {
     {"run", cmd_run, "run the pipeline (the default; see --help)"},
     {"gen", cmd_gen, "write a generated drifting stream (sea, hyperplane, agrawal, stagger)"},
     {"audit", cmd_audit, "verify the workspace's hash-chained audit log (audit verify)"},
+    {"rollback", cmd_rollback, "make a clone of an earlier version the active one"},
+    {"export", cmd_export, "export a session as JSON Lines, CSV or a self-contained HTML report"},
     {"detect", cmd_detect, "run one drift detector over numbers, one per line (tuning)"},
 };
 
