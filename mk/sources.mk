@@ -1,1 +1,9 @@
 # mk/sources.mk: sources, tests and benchmarks of this area (included by Makefile.am).
+
+# --- schema mapping, CSV, delayed labels, Kafka (kafka engineer) ---
+libddcore_a_SOURCES += core/schema.c core/schema.h core/schema_infer.c
+check_PROGRAMS += tests/test_schema
+TESTS += tests/test_schema
+tests_test_schema_SOURCES = tests/test_schema.c
+tests_test_schema_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_schema_LDADD = $(TEST_LIBS)
