@@ -33,7 +33,7 @@
 typedef struct pending_params {
     uint32_t capacity;   /* entries held at most (> 0) */
     double max_age;      /* seconds of event time an entry waits; 0 = no limit */
-    uint64_t max_events; /* events that may arrive after it before it expires; 0 = no limit */
+    uint32_t max_events; /* events that may arrive after it before it expires; 0 = no limit */
 } pending_params;
 
 /* capacity 100000, max_age 86400 s (one day), max_events 0. */

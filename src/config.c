@@ -87,6 +87,12 @@ static const setting settings[] = {
     /* [eval] */
     U32("eval", "rolling_window", pipe.rolling_window, 1, 1000000, "1000",
         "events in the rolling accuracy / error"),
+    U32("eval", "pending_capacity", pipe.pending.capacity, 1, 1u << 26, "100000",
+        "unlabelled events held for a delayed label; the oldest is evicted (counted)"),
+    DBL("eval", "pending_max_age", pipe.pending.max_age, 0, 1e9, "86400",
+        "seconds of event time a held event waits for its label; 0 = no limit"),
+    U32("eval", "pending_max_events", pipe.pending.max_events, 0, 4000000000u, "0",
+        "events after which a held event expires; 0 = no limit"),
 
     /* [drift] */
     STR("drift", "error_detector", pipe.error_detector, "adwin",

@@ -93,6 +93,12 @@ static void fill_status(worker *w, worker_status *st, double rate, double t0)
     st->bad_labels = ps->bad_labels;
     st->refused_steps = ps->refused;
     st->unmatched_labels = ps->unmatched;
+    st->joined_labels = ps->joined;
+    pending_stats pend;
+    pending_get_stats(pipeline_pending(w->pipe), &pend);
+    st->pending_held = pend.held;
+    st->pending_expired = pend.expired;
+    st->pending_evicted = pend.evicted;
     st->warnings = ps->warnings;
     st->drifts = ps->drifts;
     for (size_t i = 0; i < w->nsources; i++) {
