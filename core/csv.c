@@ -38,6 +38,7 @@ struct csv {
     int bom;             /* bytes of a byte order mark matched so far */
     bool bom_done;       /* past the place where a byte order mark can be */
     uint64_t line;       /* newlines consumed */
+    uint64_t fed;        /* bytes consumed, the current one included */
     uint64_t rec_line;   /* line where the record began (1-based) */
     const char *error;
 };
@@ -146,7 +147,7 @@ static int emit(csv *c, csv_record_fn fn, void *ctx)
             c->fields[i].s = c->buf + c->start[i];
             c->fields[i].len = end >= c->start[i] ? end - c->start[i] : 0;
         }
-        csv_record rec = {c->rec_line, c->nfield, c->fields, c->error};
+        csv_record rec = {c->rec_line, c->nfield, c->fields, c->error, c->fed};
         stop = fn(ctx, &rec);
     }
     reset_record(c);
@@ -157,7 +158,7 @@ static int emit(csv *c, csv_record_fn fn, void *ctx)
  * rest of its line. */
 static int emit_error(csv *c, csv_record_fn fn, void *ctx)
 {
-    csv_record rec = {c->rec_line, 0, NULL, c->error};
+    csv_record rec = {c->rec_line, 0, NULL, c->error, c->fed};
     int stop = fn(ctx, &rec);
     reset_record(c);
     c->st = ST_SKIP;
@@ -272,6 +273,7 @@ static dd_err feed_bom(csv *c, char ch, csv_record_fn fn, void *ctx)
 dd_err csv_feed(csv *c, const char *buf, size_t len, csv_record_fn fn, void *ctx)
 {
     for (size_t i = 0; i < len; i++) {
+        c->fed++;
         dd_err err = c->bom_done ? feed_byte(c, buf[i], fn, ctx) : feed_bom(c, buf[i], fn, ctx);
         if (err)
             return err;

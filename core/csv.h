@@ -37,6 +37,7 @@ typedef struct csv_record {
     uint32_t nfield;
     const csv_field *field;
     const char *error;  /* NULL, or why the record is malformed (then nfield is 0) */
+    uint64_t end;       /* bytes fed (BOM included) up to and including the record's end */
 } csv_record;
 
 /* Called once per record; the record is valid only during the call. Return

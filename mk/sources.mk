@@ -24,3 +24,5 @@ TESTS += tests/test_pipeline_delayed
 tests_test_pipeline_delayed_SOURCES = tests/test_pipeline_delayed.c
 tests_test_pipeline_delayed_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_pipeline_delayed_LDADD = $(TEST_LIBS)
+TESTS += tests/test_file_formats.sh
+EXTRA_DIST += tests/test_file_formats.sh
