@@ -121,6 +121,29 @@ static void callback_can_stop_the_feed(void **state)
     csv_free(NULL);
 }
 
+static int note_end(void *ctx, const csv_record *rec)
+{
+    uint64_t *ends = ctx;
+    ends[++ends[0]] = rec->end;
+    return 0;
+}
+
+/* Each record reports the offset just past its line break: where a resumed
+ * reader starts. */
+static void record_end_offsets_allow_resuming(void **state)
+{
+    uint64_t ends[8] = {0};
+    csv *c = csv_new(0, 0, 0);
+    const char *in = "a,b\n\"1\n2\",3\nx\"y,4\n5,6";
+    assert_int_equal(csv_feed(c, in, strlen(in), note_end, ends), DD_OK);
+    assert_int_equal(csv_finish(c, note_end, ends), DD_OK);
+    csv_free(c);
+    assert_int_equal(ends[0], 4);
+    assert_int_equal(ends[1], 4);  /* "a,b\n" */
+    assert_int_equal(ends[2], 12); /* the quoted line break is inside */
+    assert_int_equal(ends[4], 21); /* the last record, without a line break */
+}
+
 static void numbers_in_json_syntax_only(void **state)
 {
     const char *yes[] = {"0", "-0", "7", "-12.5", "1e3", "2.5E-3", "0.001"};
@@ -204,7 +227,7 @@ static void rows_become_json_objects_and_events(void **state)
 static void duplicate_header_names_are_refused(void **state)
 {
     csv_field f[] = {{"a", 1}, {"b", 1}, {"a", 1}};
-    csv_record rec = {1, 3, f, NULL};
+    csv_record rec = {1, 3, f, NULL, 0};
     csv_header *h = NULL;
     char *cause = NULL;
     assert_int_equal(csv_header_new(&rec, &h, &cause), DD_EPARSE);
@@ -212,7 +235,7 @@ static void duplicate_header_names_are_refused(void **state)
     assert_non_null(strstr(cause, "'a' appears twice"));
     free(cause);
     cause = NULL;
-    csv_record bad = {3, 0, NULL, "quote inside an unquoted field"};
+    csv_record bad = {3, 0, NULL, "quote inside an unquoted field", 0};
     assert_int_equal(csv_header_new(&bad, &h, &cause), DD_EPARSE);
     free(cause);
     csv_header_free(NULL);
@@ -226,6 +249,7 @@ int main(void)
         cmocka_unit_test(malformed_records_are_reported_and_skipped),
         cmocka_unit_test(limits_resynchronize_at_the_next_line),
         cmocka_unit_test(callback_can_stop_the_feed),
+        cmocka_unit_test(record_end_offsets_allow_resuming),
         cmocka_unit_test(numbers_in_json_syntax_only),
         cmocka_unit_test(rows_become_json_objects_and_events),
         cmocka_unit_test(duplicate_header_names_are_refused),
