@@ -26,3 +26,4 @@ tests_test_pipeline_delayed_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_pipeline_delayed_LDADD = $(TEST_LIBS)
 TESTS += tests/test_file_formats.sh
 EXTRA_DIST += tests/test_file_formats.sh
+libddsrc_a_SOURCES += src/cmd_schema.c
