@@ -150,11 +150,14 @@ static const fstat *pick_role(stats *top, schema_role r, const bool *taken)
             if (!taken[k] && !strcmp(top->f[k].name, candidates[r][i]) &&
                 fits_role(&top->f[k], r))
                 return &top->f[k];
-    /* By content: long spaced strings are text, fixed-length vectors embeddings. */
+    /* By content: ISO 8601 strings are the time, long spaced strings the text,
+     * fixed-length number arrays the embedding. */
     for (uint32_t k = 0; k < top->n; k++) {
         const fstat *f = &top->f[k];
         if (taken[k] || !f->seen)
             continue;
+        if (r == SCHEMA_TS && f->iso == f->seen)
+            return f;
         if (r == SCHEMA_TEXT && f->str == f->seen && f->sum_len / f->str >= 32 &&
             f->spaced * 2 >= f->str)
             return f;
