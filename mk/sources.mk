@@ -29,3 +29,11 @@ EXTRA_DIST += tests/test_file_formats.sh
 libddsrc_a_SOURCES += src/cmd_schema.c
 TESTS += tests/test_schema_cmd.sh
 EXTRA_DIST += tests/test_schema_cmd.sh
+
+# Kafka (only when configure found librdkafka)
+libddsrc_a_SOURCES += src/offtrack.c src/offtrack.h
+check_PROGRAMS += tests/test_offtrack
+TESTS += tests/test_offtrack
+tests_test_offtrack_SOURCES = tests/test_offtrack.c
+tests_test_offtrack_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_offtrack_LDADD = $(TEST_LIBS)
