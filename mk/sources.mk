@@ -37,3 +37,12 @@ TESTS += tests/test_offtrack
 tests_test_offtrack_SOURCES = tests/test_offtrack.c
 tests_test_offtrack_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_offtrack_LDADD = $(TEST_LIBS)
+if HAVE_KAFKA
+libddsrc_a_CPPFLAGS += -DDD_HAVE_KAFKA
+libddsrc_a_SOURCES += src/kafka.h src/source_kafka.c src/sink_kafka.c
+check_PROGRAMS += tests/test_kafka
+TESTS += tests/test_kafka
+tests_test_kafka_SOURCES = tests/test_kafka.c
+tests_test_kafka_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_kafka_LDADD = $(TEST_LIBS)
+endif

@@ -115,9 +115,15 @@ static void fill_status(worker *w, worker_status *st, double rate, double t0)
 static void process(worker *w, dd_event *ev)
 {
     pipeline_result res;
-    if (pipeline_process(w->pipe, ev, &res) == DD_OK && w->out.alarm)
+    dd_err err = pipeline_process(w->pipe, ev, &res);
+    if (!err && w->out.alarm)
         for (uint32_t i = 0; i < res.nalarms; i++)
             w->out.alarm(w->out.ctx, &res.alarms[i], ev);
+    /* Processed: a source that commits (Kafka) may now count it done. With
+     * several sources an event does not say which one it came from, so acks
+     * go out only for a single source. */
+    if (!err && w->nsources == 1 && w->sources[0]->ops->ack)
+        w->sources[0]->ops->ack(w->sources[0], ev->src_pos);
     event_free(ev);
 }
 
