@@ -27,6 +27,7 @@ tests_test_pipeline_delayed_LDADD = $(TEST_LIBS)
 TESTS += tests/test_file_formats.sh
 EXTRA_DIST += tests/test_file_formats.sh
 libddsrc_a_SOURCES += src/cmd_schema.c
+EXTRA_DIST += doc/SCHEMA-AND-KAFKA.md
 TESTS += tests/test_schema_cmd.sh
 EXTRA_DIST += tests/test_schema_cmd.sh
 
