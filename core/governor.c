@@ -141,14 +141,18 @@ static dd_err session_record(governor *g, rec_list *out)
     return DD_OK;
 }
 
-dd_err governor_start(governor *g, rec_list *out, char **cause)
+dd_err governor_start(governor *g, const policy_live *close, size_t n, int64_t next_id,
+                      rec_list *out, char **cause)
 {
     rec_blob b = {0};
     dd_err e = session_record(g, out);
+    for (size_t i = 0; !e && i < n; i++)
+        policy_close_live(g->pol, events_done(g), &close[i],
+                          "closed: a new session reads another source and starts fresh");
     if (!e)
         e = version_blob(g, pipeline_model(g->pipe), true, &b);
     if (!e)
-        e = policy_start(g->pol, events_done(g), 1, b.data, b.len, g->config_hash, cause);
+        e = policy_start(g->pol, events_done(g), next_id, b.data, b.len, g->config_hash, cause);
     free(b.data);
     if (e)
         return dd_fail(cause, e, "cannot start the registry: %s", dd_strerror(e));
@@ -410,6 +414,23 @@ static void note_unlearned(governor *g, bool accepting)
     }
 }
 
+/* A delayed label was scored by the pipeline for the active version (its
+ * metrics and error detector). The challenger and the watched previous
+ * version are compared on immediately labelled events only: the pipeline
+ * keeps the held input to itself. Alarms still reach the policy. */
+static dd_err govern_alarms_only(governor *g, bool accepting, const pipeline_result *res,
+                                 rec_list *out, char **cause)
+{
+    if (!accepting)
+        return DD_OK;
+    for (uint32_t i = 0; i < res->nalarms; i++)
+        policy_drift(g->pol, events_done(g), res->alarms[i].watch, res->alarms[i].detector,
+                     res->alarms[i].level);
+    dd_err e = do_actions(g, cause);
+    policy_take_records(g->pol, out);
+    return e;
+}
+
 dd_err governor_process(governor *g, const dd_event *ev, bool accepting, pipeline_result *res,
                         governor_result *gr, rec_list *out, char **cause)
 {
@@ -426,6 +447,10 @@ dd_err governor_process(governor *g, const dd_event *ev, bool accepting, pipelin
     dd_err e = pipeline_process(g->pipe, ev, res);
     if (e || !res->predicted)
         return e;
+    if (res->joined) { /* a delayed label: its input is gone again; see below */
+        g->st.joined++;
+        return govern_alarms_only(g, accepting, res, out, cause);
+    }
     g->st.events++;
     const dd_sparse *x = pipeline_input(g->pipe);
     model_task task = model_get_task(pipeline_model(g->pipe));
@@ -463,14 +488,17 @@ dd_err governor_process(governor *g, const dd_event *ev, bool accepting, pipelin
 dd_err governor_finish(governor *g, const char *reason, rec_list *out, char **cause)
 {
     dd_err e = do_actions(g, cause); /* anything still pending first */
-    if (!e && !g->first_event)
-        e = checkpoint(g, cause);
     policy_take_records(g->pol, out);
     gov_record *r = rec_new(REC_SESSION_END, events_done(g), "policy");
     if (!r)
         return dd_fail(cause, DD_ENOMEM, "no memory");
     r->u.session_end.reason = rec_strdup(reason ? reason : "end");
     rec_list_push(out, r);
+    /* The final checkpoint comes last: its commit covers the session's end,
+     * and its audit head is the one the run publishes. */
+    if (!e && !g->first_event)
+        e = checkpoint(g, cause);
+    policy_take_records(g->pol, out);
     return e;
 }
 

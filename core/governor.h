@@ -48,8 +48,11 @@ typedef struct governor governor;
 governor *governor_new(pipeline *pipe, const governor_params *p, char **cause);
 void governor_free(governor *g);
 
-/* A new workspace: records a session and version 1 (the pipeline's model). */
-dd_err governor_start(governor *g, rec_list *out, char **cause);
+/* A fresh start: records a session and version next_id (the pipeline's
+ * model, trigger start). On a workspace whose last session read another
+ * source, its live versions (close, n of them) are closed first. */
+dd_err governor_start(governor *g, const policy_live *close, size_t n, int64_t next_id,
+                      rec_list *out, char **cause);
 
 /* What the registry says, for a resume. */
 typedef struct governor_resume_in {
@@ -100,6 +103,7 @@ typedef struct governor_stats {
     uint64_t skipped;   /* replayed events already covered by the checkpoint */
     uint64_t checkpoints;
     uint64_t challenger_served;
+    uint64_t joined;       /* delayed labels (scored for the active version only) */
 } governor_stats;
 
 void governor_get_stats(const governor *g, governor_stats *st);

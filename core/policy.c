@@ -72,6 +72,7 @@ struct policy {
     uint64_t batch_events;
     rec_list out;
     uint64_t promotions, rollbacks, candidates, lost_records;
+    bool closed_live; /* policy_close_live() ran: the start is a fresh start */
 };
 
 /* ---- parameters ---------------------------------------------------------- */
@@ -319,12 +320,31 @@ dd_err policy_start(policy *pol, uint64_t event_index, int64_t next_id, const vo
     emit_version(pol, next_id, 0, GOV_TRIG_START, model, len, "policy");
     if (pol->out.tail && pol->out.tail->kind == REC_VERSION && config_hash)
         pol->out.tail->u.version.config_hash = rec_strdup(config_hash);
-    move(pol, &pol->act, GOV_ACTIVE, "policy", "first version of the workspace");
+    move(pol, &pol->act, GOV_ACTIVE, "policy",
+         pol->closed_live ? "a fresh start: this session reads another source"
+                          : "first version of the workspace");
     if (pol->p.mode == POLICY_GATED)
         request_model(pol, WANT_CANDIDATE, GOV_TRIG_CHECKPOINT, next_id,
                       "gated mode: the challenger that learns while the active version is "
                       "frozen");
     return DD_OK;
+}
+
+void policy_close_live(policy *pol, uint64_t event_index, const policy_live *v, const char *reason)
+{
+    if (!v->id || gov_status_is_final(v->status))
+        return;
+    slot *s = &pol->chal; /* a scratch slot: nothing is live before policy_start() */
+    s->id = v->id;
+    s->status = v->status;
+    s->trigger = v->trigger;
+    pol->event = event_index;
+    gov_status to = v->status == GOV_ACTIVE   ? GOV_RETIRED
+                    : v->status == GOV_CANARY ? GOV_ROLLED_BACK
+                                              : GOV_REJECTED;
+    move(pol, s, to, "policy", reason);
+    slot_clear(s);
+    pol->closed_live = true;
 }
 
 void policy_adopt_active(policy *pol, int64_t id, gov_trigger trig, int64_t next_id)

@@ -89,6 +89,18 @@ void policy_free(policy *pol);
 dd_err policy_start(policy *pol, uint64_t event_index, int64_t next_id, const void *model,
                     size_t len, const char *config_hash, char **cause);
 
+/* A live version of an earlier session, as the registry has it. */
+typedef struct policy_live {
+    int64_t id;
+    gov_status status;
+    gov_trigger trigger;
+} policy_live;
+
+/* Before policy_start() on a workspace whose last session read another
+ * source: close v (active -> retired; shadow, awaiting_approval, candidate
+ * -> rejected; canary -> rolled_back) with reason. */
+void policy_close_live(policy *pol, uint64_t event_index, const policy_live *v, const char *reason);
+
 /* Resume from a checkpoint's policy blob. DD_ECORRUPT / DD_EVERSION on a bad blob. */
 dd_err policy_restore(policy *pol, const void *blob, size_t len, char **cause);
 

@@ -154,7 +154,8 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
         return fail2("workspace", cause);
     so.start_offset = gov_run_resume_offset(gr);
     queue *q = queue_new(cfg->queue_capacity);
-    ingest *ing = q ? ingest_new(q, &cfg->limits, NULL, dl, &cause) : NULL;
+    schema *sch = q ? schema_new(&cfg->schema, &cause) : NULL;
+    ingest *ing = sch ? ingest_new(q, &cfg->limits, sch, dl, &cause) : NULL;
     source *src = ing ? source_open(spec, &so, ing, &cause) : NULL;
     headless *h = src ? headless_new(stdout) : NULL;
     worker_output out = headless_output(h);
@@ -186,7 +187,7 @@ done:
     free(cause);
     cause = NULL;
     /* The writer writes the rest (acking the source), then the workspace is released. */
-    if (gov_run_close(gr, headless_mode ? stdout : NULL, &cause)) {
+    if (gov_run_close(gr, &cause)) {
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "cannot write the workspace");
         rc = rc ? rc : 1;
     }
@@ -194,6 +195,7 @@ done:
     worker_free(w);
     headless_free(h);
     ingest_free(ing);
+    schema_free(sch);
     queue_free(q, (void (*)(void *))event_free);
     free(cause);
     return rc;

@@ -22,8 +22,9 @@ struct gov_run {
     writer *wr;
     governor *gov;
     bool have_cp, same_source;
+    bool restart; /* a checkpoint of another source: start fresh, close its versions */
     registry_checkpoint cp;
-    char describe[256];
+    char describe[640];
     source *src; /* borrowed: told when a checkpoint covering its events commits */
 };
 
@@ -56,16 +57,19 @@ static dd_err read_checkpoint(gov_run *g, char **cause)
     int64_t active = 0;
     if ((e = registry_active_id(g->reg, &active, cause)) != DD_OK)
         return e;
-    snprintf(g->describe, sizeof g->describe,
-             "resuming from checkpoint %lld at event %llu (version %lld active%s)%s",
-             (long long)g->cp.id, (unsigned long long)g->cp.event_index, (long long)active,
-             active != g->cp.active_id ? ", set by a rollback since the checkpoint" : "",
-             g->same_source ? "" : "; the source changed: reading it from the start");
-    if (!g->same_source) { /* offsets of another stream mean nothing here */
-        g->cp.src_pos = 0;
-        free(g->cp.src_state);
-        g->cp.src_state = NULL;
+    if (!g->same_source) { /* another stream: learn it from scratch */
+        snprintf(g->describe, sizeof g->describe,
+                 "workspace %.200s last read %.200s: a fresh start on this source (the "
+                 "earlier versions stay in the registry)",
+                 g->cfg->workspace, g->cp.source ? g->cp.source : "?");
+        g->have_cp = false;
+        g->restart = true;
+        return DD_OK;
     }
+    snprintf(g->describe, sizeof g->describe,
+             "resuming from checkpoint %lld at event %llu (version %lld active%s)",
+             (long long)g->cp.id, (unsigned long long)g->cp.event_index, (long long)active,
+             active != g->cp.active_id ? ", set by a rollback since the checkpoint" : "");
     return DD_OK;
 }
 
@@ -98,7 +102,7 @@ gov_run *gov_run_open(const dd_config *cfg, const char *spec, char **cause)
     registry_set_keep(g->reg, cfg->keep_checkpoints);
     return g;
 fail:
-    gov_run_close(g, NULL, NULL);
+    gov_run_close(g, NULL);
     return NULL;
 }
 
@@ -133,6 +137,24 @@ static dd_err resume(gov_run *g, rec_list *out, char **cause)
 /* In the writer thread: a checkpoint is durable, so the source may forget
  * (Kafka: commit) everything up to its position. The head is published by
  * the worker's status lines. */
+/* Fresh learning: version 1 of a new workspace, or the next id after closing
+ * the live versions of a session on another source. */
+static dd_err start(gov_run *g, rec_list *out, char **cause)
+{
+    policy_live live[2] = {{0}};
+    size_t n = 0;
+    int64_t max_id = 0, ids[2] = {0, g->cp.challenger_id};
+    dd_err e = registry_max_version_id(g->reg, &max_id, cause);
+    if (!e && g->restart) /* the registry's active version (a rollback may have set it) */
+        e = registry_active_id(g->reg, &ids[0], cause);
+    for (size_t i = 0; !e && g->restart && i < 2; i++) {
+        registry_version v;
+        if (ids[i] && registry_version_get(g->reg, ids[i], false, &v, NULL) == DD_OK)
+            live[n++] = (policy_live){v.id, v.status, v.trigger};
+    }
+    return e ? e : governor_start(g->gov, live, n, max_id + 1, out, cause);
+}
+
 static void on_commit(void *ctx, uint64_t ev, uint64_t pos, const char *head)
 {
     gov_run *g = ctx;
@@ -158,7 +180,7 @@ dd_err gov_run_attach(gov_run *g, worker *w, char **cause)
     if (!(g->gov = governor_new(worker_pipeline(w), &gp, cause)))
         return DD_EINVAL;
     rec_list recs = {0};
-    dd_err e = g->have_cp ? resume(g, &recs, cause) : governor_start(g->gov, &recs, cause);
+    dd_err e = g->have_cp ? resume(g, &recs, cause) : start(g, &recs, cause);
     writer_params wp;
     writer_params_default(&wp);
     if (!e && !(g->wr = writer_new(g->reg, &wp, on_commit, g, cause)))
@@ -177,23 +199,11 @@ dd_err gov_run_attach(gov_run *g, worker *w, char **cause)
     return DD_OK;
 }
 
-dd_err gov_run_close(gov_run *g, FILE *out, char **cause)
+dd_err gov_run_close(gov_run *g, char **cause)
 {
     if (!g)
         return DD_OK;
     dd_err e = g->wr ? writer_stop(g->wr, cause) : DD_OK;
-    if (g->wr && out) { /* publish the head outside the database */
-        writer_stats st;
-        writer_get_stats(g->wr, &st);
-        int64_t seq = 0;
-        char head[AUDIT_HASH_HEX] = "";
-        if (audit_head(registry_db(writer_registry(g->wr)), &seq, head, NULL) == DD_OK)
-            fprintf(out,
-                    "{\"type\":\"audit\",\"entries\":%lld,\"head\":\"%s\","
-                    "\"committed_event\":%llu}\n",
-                    (long long)seq, head, (unsigned long long)st.committed_event);
-        fflush(out);
-    }
     writer_free(g->wr);
     registry_free(g->reg);
     governor_free(g->gov);

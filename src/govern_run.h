@@ -39,10 +39,8 @@ void gov_run_set_source(gov_run *g, struct source *src);
 /* Build the governor over w's pipeline and start the writer. */
 dd_err gov_run_attach(gov_run *g, worker *w, char **cause);
 
-/* After worker_join(): write what is queued, commit, release the lock. With
- * out (headless stdout), print the final audit head as a JSON line (the head
- * published outside the database). Returns the writer's error if the last
- * records could not be written. */
-dd_err gov_run_close(gov_run *g, FILE *out, char **cause);
+/* After worker_join(): write what is queued, commit, release the lock.
+ * Returns the writer's error if the last records could not be written. */
+dd_err gov_run_close(gov_run *g, char **cause);
 
 #endif

@@ -65,6 +65,10 @@ static void add_counters(cJSON *o, const worker_status *st)
     cJSON_AddNumberToObject(o, "bad_labels", (double)st->bad_labels);
     cJSON_AddNumberToObject(o, "refused_steps", (double)st->refused_steps);
     cJSON_AddNumberToObject(o, "unmatched_labels", (double)st->unmatched_labels);
+    cJSON_AddNumberToObject(o, "joined_labels", (double)st->joined_labels);
+    cJSON_AddNumberToObject(o, "pending", (double)st->pending_held);
+    cJSON_AddNumberToObject(o, "pending_expired", (double)st->pending_expired);
+    cJSON_AddNumberToObject(o, "pending_evicted", (double)st->pending_evicted);
     if (st->deadletter_failures)
         cJSON_AddNumberToObject(o, "deadletter_failures", (double)st->deadletter_failures);
 }
@@ -74,7 +78,7 @@ static void add_governance(cJSON *o, const worker_status *st)
 {
     if (!st->active_version)
         return;
-    cJSON *g = cJSON_AddObjectToObject(o, "governance");
+    cJSON *g = o ? cJSON_AddObjectToObject(o, "governance") : NULL;
     if (!g)
         return;
     cJSON_AddNumberToObject(g, "active", (double)st->active_version);
@@ -140,6 +144,12 @@ static void on_alarm(void *ctx, const pipeline_alarm *a, const dd_event *ev)
 static void on_summary(void *ctx, const worker_status *st)
 {
     headless *h = ctx;
+    if (st->active_version) { /* the run's governance, with the committed audit head */
+        cJSON *g = cJSON_CreateObject();
+        cJSON_AddStringToObject(g, "type", "governance");
+        add_governance(g, st);
+        emit(h, g);
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "summary");
     add_counters(o, st);
@@ -149,12 +159,10 @@ static void on_summary(void *ctx, const worker_status *st)
     cJSON_AddNumberToObject(o, "drift_count", (double)st->drifts);
     cJSON_AddNumberToObject(o, "warning_count", (double)st->warnings);
     cJSON_AddNumberToObject(o, "seconds", st->seconds);
-    add_governance(o, st);
     emit(h, o);
 }
 
 worker_output headless_output(headless *h)
 {
-    return (worker_output){.ctx = h, .status = on_status, .alarm = on_alarm,
-                           .summary = on_summary};
+    return (worker_output){.ctx = h, .status = on_status, .alarm = on_alarm, .summary = on_summary};
 }

@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"audit", cmd_audit, "verify the workspace's hash-chained audit log (audit verify)"},
     {"rollback", cmd_rollback, "make a clone of an earlier version the active one"},
     {"export", cmd_export, "export a session as JSON Lines, CSV or a self-contained HTML report"},
+    {"schema", cmd_schema, "print the [schema] mapping inferred from a file's first lines"},
     {"detect", cmd_detect, "run one drift detector over numbers, one per line (tuning)"},
 };
 

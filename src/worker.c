@@ -28,14 +28,15 @@ struct worker {
     source **sources;
     size_t nsources;
     struct ingest *ing;
-    worker_output out;
+    worker_output out[WORKER_MAX_OUTPUTS];
+    size_t nout;
     double status_interval;
     pthread_t thread;
     bool started;
     atomic_bool stop;
     struct timespec t_start;
     pipeline_stats base; /* counters restored from a checkpoint: status reports this session */
-    governor *gov;   /* NULL: no workspace */
+    governor *gov;       /* NULL: no workspace */
     writer *wr;
     char gov_error[256]; /* the last governance error, reported in status */
 };
@@ -64,7 +65,7 @@ worker *worker_new(const dd_config *cfg, struct queue *q, source **sources, size
     w->sources = sources;
     w->nsources = nsources;
     w->ing = ing;
-    w->out = *out;
+    w->out[w->nout++] = *out;
     w->status_interval = cfg->status_interval;
     return w;
 }
@@ -96,8 +97,8 @@ static void fill_governance(worker *w, worker_status *st)
     st->active_version = gs.view.active_id;
     st->challenger_version = gs.view.challenger_id;
     st->previous_version = gs.view.previous_id;
-    st->challenger_status = gs.view.challenger_id ? gov_status_name(gs.view.challenger_status)
-                                                  : NULL;
+    st->challenger_status =
+        gs.view.challenger_id ? gov_status_name(gs.view.challenger_status) : NULL;
     st->awaiting_approval = gs.view.awaiting_approval;
     st->promotions = gs.view.promotions;
     st->rollbacks = gs.view.rollbacks;
@@ -113,20 +114,29 @@ static void fill_governance(worker *w, worker_status *st)
              ws.last_error[0] ? ws.last_error : w->gov_error);
 }
 
+/* Counters since this run started (a resumed pipeline carries the workspace's). */
+static pipeline_stats session_stats(const worker *w)
+{
+    pipeline_stats d = *pipeline_get_stats(w->pipe);
+    const pipeline_stats *b = &w->base;
+    d.events -= b->events;
+    d.labelled -= b->labelled;
+    d.bad_labels -= b->bad_labels;
+    d.refused -= b->refused;
+    d.unmatched -= b->unmatched;
+    d.joined -= b->joined;
+    d.warnings -= b->warnings;
+    d.drifts -= b->drifts;
+    return d;
+}
+
 static void fill_status(worker *w, worker_status *st, double rate, double t0)
 {
-    const pipeline_stats *all = pipeline_get_stats(w->pipe), *b = &w->base;
-    pipeline_stats d = {.events = all->events - b->events,
-                        .labelled = all->labelled - b->labelled,
-                        .bad_labels = all->bad_labels - b->bad_labels,
-                        .refused = all->refused - b->refused,
-                        .unmatched = all->unmatched - b->unmatched,
-                        .warnings = all->warnings - b->warnings,
-                        .drifts = all->drifts - b->drifts};
+    pipeline_stats d = session_stats(w);
     const pipeline_stats *ps = &d;
     *st = (worker_status){0};
     st->events = ps->events;
-    st->workspace_events = all->events;
+    st->workspace_events = pipeline_get_stats(w->pipe)->events;
     st->labelled = ps->labelled;
     st->accuracy = pipeline_score(w->pipe);
     st->rolling_accuracy = pipeline_rolling_score(w->pipe);
@@ -135,6 +145,12 @@ static void fill_status(worker *w, worker_status *st, double rate, double t0)
     st->bad_labels = ps->bad_labels;
     st->refused_steps = ps->refused;
     st->unmatched_labels = ps->unmatched;
+    st->joined_labels = ps->joined;
+    pending_stats pend;
+    pending_get_stats(pipeline_pending(w->pipe), &pend);
+    st->pending_held = pend.held;
+    st->pending_expired = pend.expired;
+    st->pending_evicted = pend.evicted;
     st->warnings = ps->warnings;
     st->drifts = ps->drifts;
     for (size_t i = 0; i < w->nsources; i++) {
@@ -150,7 +166,10 @@ static void fill_status(worker *w, worker_status *st, double rate, double t0)
         fill_governance(w, st);
 }
 
-static void governed(worker *w, dd_event *ev, pipeline_result *res, bool *ok)
+/* With a workspace: the governor runs the event and its records go to the
+ * writer. Returns DD_ENOMEM when the event could not be processed; *skipped
+ * for an event the checkpoint already covered (replayed after a resume). */
+static dd_err governed(worker *w, dd_event *ev, pipeline_result *res, bool *skipped)
 {
     governor_result gr;
     rec_list recs = {0};
@@ -160,21 +179,39 @@ static void governed(worker *w, dd_event *ev, pipeline_result *res, bool *ok)
     if (e && e != DD_ENOMEM) /* the event itself was processed; say what went wrong */
         snprintf(w->gov_error, sizeof w->gov_error, "governance: %s",
                  cause ? cause : dd_strerror(e));
-    *ok = e != DD_ENOMEM && !gr.skipped;
     free(cause);
+    *skipped = gr.skipped;
+    return e == DD_ENOMEM ? e : DD_OK;
+}
+
+dd_err worker_add_output(worker *w, const worker_output *out)
+{
+    if (w->nout == WORKER_MAX_OUTPUTS)
+        return DD_EFULL;
+    w->out[w->nout++] = *out;
+    return DD_OK;
 }
 
 static void process(worker *w, dd_event *ev)
 {
     pipeline_result res;
-    bool ok;
-    if (w->gov)
-        governed(w, ev, &res, &ok);
-    else
-        ok = pipeline_process(w->pipe, ev, &res) == DD_OK;
-    if (ok && w->out.alarm)
-        for (uint32_t i = 0; i < res.nalarms; i++)
-            w->out.alarm(w->out.ctx, &res.alarms[i], ev);
+    bool skipped = false;
+    dd_err err = w->gov ? governed(w, ev, &res, &skipped) : pipeline_process(w->pipe, ev, &res);
+    if (err == DD_OK && !skipped) {
+        for (size_t k = 0; k < w->nout; k++) {
+            const worker_output *o = &w->out[k];
+            for (uint32_t i = 0; o->alarm && i < res.nalarms; i++)
+                o->alarm(o->ctx, &res.alarms[i], ev);
+            if (o->event)
+                o->event(o->ctx, ev, &res);
+        }
+    }
+    /* Processed: a source that commits (Kafka) may now count it done. With
+     * several sources an event does not say which one it came from, so acks
+     * go out only for a single source. With a workspace the writer acks
+     * instead, when a checkpoint covering the event has committed. */
+    if (!err && !w->gov && w->nsources == 1 && w->sources[0]->ops->ack)
+        w->sources[0]->ops->ack(w->sources[0], ev->src_pos);
     event_free(ev);
 }
 
@@ -182,7 +219,7 @@ static void *worker_thread(void *arg)
 {
     worker *w = arg;
     w->base = *pipeline_get_stats(w->pipe); /* after a resume: the checkpoint's counters */
-    double t0 = now_s(), t_status = t0;
+    double t0 = now_s(), t_status = t0, t_tick = t0, rate = 0;
     uint64_t events_at_status = 0;
     worker_status st;
     while (!atomic_load(&w->stop)) {
@@ -194,12 +231,22 @@ static void *worker_thread(void *arg)
         else if (ended || r == QUEUE_CLOSED)
             break;
         double t = now_s();
-        if (t - t_status >= w->status_interval && w->out.status) {
-            uint64_t n = pipeline_get_stats(w->pipe)->events - w->base.events;
-            fill_status(w, &st, (double)(n - events_at_status) / (t - t_status), t0);
-            w->out.status(w->out.ctx, &st);
-            t_status = t;
-            events_at_status = n;
+        if (t - t_tick >= WORKER_POP_TIMEOUT_MS * 1e-3 || t - t_status >= w->status_interval) {
+            uint64_t n = session_stats(w).events;
+            fill_status(w, &st, rate, t0);
+            for (size_t k = 0; k < w->nout; k++)
+                if (w->out[k].tick)
+                    w->out[k].tick(w->out[k].ctx, w->pipe, &st);
+            t_tick = t;
+            if (t - t_status >= w->status_interval) {
+                rate = (double)(n - events_at_status) / (t - t_status);
+                st.events_per_s = rate;
+                for (size_t k = 0; k < w->nout; k++)
+                    if (w->out[k].status)
+                        w->out[k].status(w->out[k].ctx, &st);
+                t_status = t;
+                events_at_status = n;
+            }
         }
     }
     if (w->gov) {
@@ -211,14 +258,15 @@ static void *worker_thread(void *arg)
                      cause ? cause : "?");
         free(cause);
         writer_push(w->wr, &recs);
+        if (!writer_sync(w->wr, 10000)) /* the summary then reports the committed head */
+            snprintf(w->gov_error, sizeof w->gov_error, "%s",
+                     "the final checkpoint is not committed yet: the database is failing");
     }
     double secs = now_s() - t0;
-    fill_status(w, &st,
-                secs > 0 ? (double)(pipeline_get_stats(w->pipe)->events - w->base.events) / secs
-                         : 0,
-                t0);
-    if (w->out.summary)
-        w->out.summary(w->out.ctx, &st);
+    fill_status(w, &st, secs > 0 ? (double)session_stats(w).events / secs : 0, t0);
+    for (size_t k = 0; k < w->nout; k++)
+        if (w->out[k].summary)
+            w->out[k].summary(w->out[k].ctx, &st);
     return NULL;
 }
 

@@ -115,6 +115,25 @@ void writer_push(writer *w, rec_list *l)
     pthread_mutex_unlock(&w->mu);
 }
 
+bool writer_sync(writer *w, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->mu);
+    bool done;
+    while (!(done = !w->queue.n && !w->todo.n && !w->st.uncommitted))
+        if (pthread_cond_timedwait(&w->cv_space, &w->mu, &until) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&w->mu);
+    return done;
+}
+
 void writer_run_sql(writer *w, const char *sql)
 {
     pthread_mutex_lock(&w->mu);
@@ -317,9 +336,4 @@ dd_err writer_stop(writer *w, char **cause)
                        w->st.last_error);
     }
     return DD_OK;
-}
-
-registry *writer_registry(writer *w)
-{
-    return w->reg;
 }

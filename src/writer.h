@@ -56,6 +56,11 @@ void writer_push(writer *w, rec_list *l);
 /* May the worker learn and make governance records now? Lock-free. */
 bool writer_accepting(const writer *w);
 
+/* Wait (up to timeout_ms) until everything queued is written and committed.
+ * Returns false on timeout (the database is failing). For the end of a run,
+ * so that the head reported last is the committed one. */
+bool writer_sync(writer *w, int timeout_ms);
+
 /* Write everything queued, commit, and end the thread. Returns DD_OK, or the
  * error that kept the last records from being committed (they are lost with
  * the process, and the database holds the last good checkpoint). */
@@ -73,9 +78,6 @@ typedef struct writer_stats {
 } writer_stats;
 
 void writer_get_stats(writer *w, writer_stats *st);
-
-/* The registry the writer owns (read it only after writer_stop()). */
-registry *writer_registry(writer *w);
 
 /* Tests and fault injection: run sql on the writer's connection, in its
  * thread, before it applies anything else. */

@@ -73,7 +73,7 @@ C=$(q "SELECT id FROM versions WHERE trigger = 'rollback' AND parent_id = $OLD")
 [ "$(q "SELECT count(*) FROM versions WHERE status = 'active'")" = 1 ] || fail "not exactly one active"
 
 # The published head and the chain.
-head=$(sed -n 's/.*"type":"audit".*"head":"\([0-9a-f]*\)".*/\1/p' out.jsonl)
+head=$(sed -n 's/.*"type":"governance".*"audit_head":"\([0-9a-f]*\)".*/\1/p' out.jsonl)
 [ -n "$head" ] || fail "the run published no audit head"
 "$DD_BIN" audit verify --workspace ws --expect-head "$head" || fail "audit verify failed"
 

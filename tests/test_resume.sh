@@ -64,15 +64,19 @@ grep -q "resuming from checkpoint .* at event $cp_event (version $active active)
 [ "$(q "SELECT json_extract(payload, '$.active') FROM audit WHERE kind = 'resume'")" = "$active" ] ||
     fail "the resume entry names another active version"
 summary=$(grep '"type":"summary"' run2.jsonl)
+gov=$(grep '"type":"governance"' run2.jsonl)
 events=$(echo "$summary" | sed -n 's/.*"events":\([0-9]*\).*/\1/p')
-total=$(echo "$summary" | sed -n 's/.*"workspace_events":\([0-9]*\).*/\1/p')
+total=$(echo "$gov" | sed -n 's/.*"workspace_events":\([0-9]*\).*/\1/p')
 echo "restart learned $events events; the workspace has seen $total"
 [ "$((cp_event + events))" = $N ] || fail "checkpoint $cp_event + restart $events != $N"
 [ "$total" = $N ] || fail "workspace events $total != $N"
-echo "$summary" | grep -q '"skipped":1' || fail "the checkpointed event was not skipped once"
+echo "$gov" | grep -q '"skipped":1' || fail "the checkpointed event was not skipped once"
 [ "$(q 'SELECT count(*) FROM sessions')" = 2 ] || fail "sessions: $(q 'SELECT count(*) FROM sessions')"
 [ "$(q 'SELECT end_reason FROM sessions WHERE id = 2')" = "end of stream" ] || fail "session 2 not ended"
-"$DD_BIN" audit verify --workspace ws || fail "audit verify after the restart"
+head=$(echo "$gov" | sed -n 's/.*"audit_head":"\([0-9a-f]*\)".*/\1/p')
+[ "$head" = "$(q 'SELECT hash FROM audit ORDER BY seq DESC LIMIT 1')" ] ||
+    fail "the published head is not the committed head"
+"$DD_BIN" audit verify --workspace ws --expect-head "$head" || fail "audit verify after the restart"
 
 # A third run on the finished stream learns nothing new and says so.
 "$DD_BIN" --headless --workspace ws --source file:sea.jsonl > run3.jsonl 2>/dev/null
