@@ -32,6 +32,7 @@ struct writer {
     pthread_t thread;
     atomic_bool accepting;
     writer_stats st; /* guarded by mu */
+    size_t todo_n, pending_n; /* guarded by mu: copies of todo.n and pending.n */
     /* thread-owned */
     rec_list todo, pending;
     bool in_txn;
@@ -86,13 +87,22 @@ void writer_free(writer *w)
     free(w);
 }
 
+/* Copy the thread-owned list lengths where other threads may read them, and
+ * recompute the flag. Called with mu held, from the writer thread (or before
+ * it starts). */
+static void publish_counts(writer *w)
+{
+    w->todo_n = w->todo.n;
+    w->pending_n = w->pending.n;
+}
+
 /* Recompute the flag the worker polls. Called with mu held. */
 static void update_accepting(writer *w)
 {
-    size_t backlog = w->queue.n + w->todo.n;
+    size_t backlog = w->queue.n + w->todo_n;
     bool ok = !w->st.failing && backlog + w->p.reserve < w->p.capacity;
     w->st.backlog = backlog;
-    w->st.uncommitted = w->pending.n;
+    w->st.uncommitted = w->pending_n;
     w->st.accepting = ok;
     atomic_store(&w->accepting, ok);
 }
@@ -107,7 +117,7 @@ void writer_push(writer *w, rec_list *l)
     if (!l->n)
         return;
     pthread_mutex_lock(&w->mu);
-    while (w->queue.n + w->todo.n >= w->p.capacity && !w->stopping)
+    while (w->queue.n + w->todo_n >= w->p.capacity && !w->stopping)
         pthread_cond_wait(&w->cv_space, &w->mu);
     rec_list_splice(&w->queue, l);
     update_accepting(w);
@@ -127,7 +137,7 @@ bool writer_sync(writer *w, int timeout_ms)
     }
     pthread_mutex_lock(&w->mu);
     bool done;
-    while (!(done = !w->queue.n && !w->todo.n && !w->st.uncommitted))
+    while (!(done = !w->queue.n && !w->todo_n && !w->pending_n))
         if (pthread_cond_timedwait(&w->cv_space, &w->mu, &until) == ETIMEDOUT)
             break;
     pthread_mutex_unlock(&w->mu);
@@ -169,6 +179,7 @@ static void on_failure(writer *w, const char *cause)
     w->st.failures++;
     w->st.failing = true;
     snprintf(w->st.last_error, sizeof w->st.last_error, "database: %s", cause ? cause : "?");
+    publish_counts(w);
     update_accepting(w);
     pthread_mutex_unlock(&w->mu);
 }
@@ -186,6 +197,7 @@ static void committed(writer *w, const gov_record *cp)
     memcpy(w->st.audit_head, head, sizeof head);
     if (cp)
         w->st.committed_event = ev;
+    publish_counts(w);
     update_accepting(w);
     pthread_mutex_unlock(&w->mu);
     if (cp && w->on_commit)
@@ -237,6 +249,7 @@ static bool drain(writer *w)
             set_error(w, "record refused", cause);
             pthread_mutex_lock(&w->mu);
             w->st.refused++;
+            publish_counts(w);
             pthread_mutex_unlock(&w->mu);
             rec_free(r);
             free(cause);
@@ -245,6 +258,7 @@ static bool drain(writer *w)
         rec_list_push(&w->pending, r);
         pthread_mutex_lock(&w->mu);
         w->st.applied++;
+        publish_counts(w);
         pthread_mutex_unlock(&w->mu);
         if (r->kind == REC_CHECKPOINT && !commit(w, r))
             return false;
@@ -282,11 +296,12 @@ static void *writer_thread(void *arg)
     int stop_tries = 0;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->queue.n && !w->todo.n && !w->stopping && !w->sql)
+        while (!w->queue.n && !w->todo_n && !w->stopping && !w->sql)
             pthread_cond_wait(&w->cv_work, &w->mu);
         char *sql = w->sql;
         w->sql = NULL;
         rec_list_splice(&w->todo, &w->queue);
+        publish_counts(w);
         bool stopping = w->stopping;
         pthread_cond_broadcast(&w->cv_space);
         pthread_mutex_unlock(&w->mu);
@@ -295,6 +310,7 @@ static void *writer_thread(void *arg)
         if (ok && stopping && w->in_txn)
             ok = commit(w, NULL);
         pthread_mutex_lock(&w->mu);
+        publish_counts(w);
         update_accepting(w);
         pthread_cond_broadcast(&w->cv_space);
         if (ok && stopping && !w->queue.n)
