@@ -81,7 +81,7 @@ void policy_params_default(policy_params *p)
 {
     *p = (policy_params){
         .mode = POLICY_CONTINUOUS,
-        .checkpoint_every = 1000,
+        .checkpoint_every = 10000,
         .metrics_every = 200,
         .rolling_window = 500,
         .shadow_window = 300,

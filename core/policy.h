@@ -43,18 +43,18 @@ typedef enum policy_approval {
 
 typedef struct policy_params {
     policy_mode mode;
-    uint64_t checkpoint_every; /* events between checkpoints (default 1000) */
+    uint32_t checkpoint_every; /* events between checkpoints (default 10000) */
     uint32_t metrics_every;    /* events between metrics records (default 200) */
     uint32_t rolling_window;   /* labelled events in rolling accuracy (default 500) */
     uint32_t shadow_window;    /* paired labelled events compared in shadow (default 300) */
     double shadow_margin;      /* challenger must beat active by this (default 0.02) */
-    uint64_t shadow_max;       /* labelled events in shadow before rejection (default 5000) */
+    uint32_t shadow_max;       /* labelled events in shadow before rejection (default 5000) */
     policy_approval approval;
     double approve_threshold; /* threshold mode (default 0.05) */
     double canary_share;      /* share of events the canary serves (default 0.2) */
     uint32_t canary_window;   /* labelled canary-served events to decide (default 100) */
     double canary_tolerance;  /* canary may trail active by this (default 0.02) */
-    uint64_t rollback_watch;  /* events after a promotion when rollback triggers watch (2000) */
+    uint32_t rollback_watch;  /* events after a promotion when rollback triggers watch (2000) */
     uint32_t rollback_min;   /* labelled events after promotion before the accuracy trigger (200) */
     double rollback_margin;  /* active below previous by this -> rollback (default 0.05) */
     double fairness_max_gap; /* group accuracy gap that triggers rollback; >= 1 disables (1) */

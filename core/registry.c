@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 struct registry {
     sqlite3 *db;
@@ -191,6 +192,57 @@ dd_err registry_audit_head(registry *r, int64_t *seq, char head[AUDIT_HASH_HEX],
     return audit_head(r->db, seq, head, cause);
 }
 
+/* Stored blobs are deflated (zlib, fast level): a model's dense weights are
+ * mostly zeros where hashed features never landed. Format: "DDZ1", the raw
+ * length as 8 little-endian bytes, the deflate stream. A blob without the tag
+ * is read as it is. */
+#define BLOB_TAG "DDZ1"
+#define BLOB_HDR 12
+
+static dd_err blob_pack(const rec_blob *in, rec_blob *out)
+{
+    uLongf n = compressBound((uLong)in->len);
+    out->data = malloc(BLOB_HDR + n);
+    if (!out->data)
+        return DD_ENOMEM;
+    memcpy(out->data, BLOB_TAG, 4);
+    for (int i = 0; i < 8; i++)
+        out->data[4 + i] = (uint8_t)((uint64_t)in->len >> (8 * i));
+    if (compress2(out->data + BLOB_HDR, &n, in->data, (uLong)in->len, 1) != Z_OK) {
+        free(out->data);
+        out->data = NULL;
+        return DD_ENOMEM;
+    }
+    out->len = BLOB_HDR + n;
+    return DD_OK;
+}
+
+static dd_err blob_unpack(const uint8_t *p, size_t n, rec_blob *out)
+{
+    out->data = NULL;
+    out->len = 0;
+    if (n < BLOB_HDR || memcmp(p, BLOB_TAG, 4))
+        return rec_blob_set(out, p, n);
+    uint64_t raw = 0;
+    for (int i = 0; i < 8; i++)
+        raw |= (uint64_t)p[4 + i] << (8 * i);
+    if (raw > (1ull << 34))
+        return DD_ECORRUPT;
+    if (!raw)
+        return DD_OK;
+    out->data = malloc((size_t)raw);
+    if (!out->data)
+        return DD_ENOMEM;
+    uLongf got = (uLongf)raw;
+    if (uncompress(out->data, &got, p + BLOB_HDR, (uLong)(n - BLOB_HDR)) != Z_OK || got != raw) {
+        free(out->data);
+        out->data = NULL;
+        return DD_ECORRUPT;
+    }
+    out->len = (size_t)raw;
+    return DD_OK;
+}
+
 /* Prepare sql and bind args by a tiny format: 'i' int64, 't' text (NULL ok),
  * 'b' rec_blob *, 'd' double. */
 static sqlite3_stmt *prep(registry *r, char **cause, const char *sql, const char *fmt, ...)
@@ -216,10 +268,14 @@ static sqlite3_stmt *prep(registry *r, char **cause, const char *sql, const char
             sqlite3_bind_double(st, n, va_arg(ap, double));
         } else {
             const rec_blob *b = va_arg(ap, const rec_blob *);
-            if (b && b->len)
+            rec_blob z = {0};
+            if (b && b->len && blob_pack(b, &z) == DD_OK)
+                sqlite3_bind_blob64(st, n, z.data, z.len, SQLITE_TRANSIENT);
+            else if (b && b->len) /* no memory to compress: store it as it is */
                 sqlite3_bind_blob64(st, n, b->data, b->len, SQLITE_STATIC);
             else
                 sqlite3_bind_null(st, n);
+            free(z.data);
         }
     }
     va_end(ap);
@@ -522,7 +578,7 @@ static dd_err blob_from(sqlite3_stmt *st, int col, rec_blob *b)
     int n = sqlite3_column_bytes(st, col);
     b->data = NULL;
     b->len = 0;
-    return p && n > 0 ? rec_blob_set(b, p, (size_t)n) : DD_OK;
+    return p && n > 0 ? blob_unpack(p, (size_t)n, b) : DD_OK;
 }
 
 dd_err registry_version_get(registry *r, int64_t id, bool with_model, registry_version *v,
@@ -552,7 +608,10 @@ dd_err registry_version_get(registry *r, int64_t id, bool with_model, registry_v
         v->served = sqlite3_column_int(st, 7) != 0;
         snprintf(v->params_hash, sizeof v->params_hash, "%s", sqlite3_column_text(st, 8));
         if (!e && with_model && blob_from(st, 9, &v->model))
-            e = dd_fail(cause, DD_ENOMEM, "no memory for version %lld", (long long)id);
+            e = dd_fail(cause, DD_ECORRUPT,
+                        "cannot read the saved state of version %lld (no memory, "
+                        "or it is damaged)",
+                        (long long)id);
     } else if (rc == SQLITE_DONE) {
         e = dd_fail(cause, DD_ENOTFOUND, "there is no version %lld", (long long)id);
     } else {
@@ -625,7 +684,9 @@ dd_err registry_last_checkpoint(registry *r, registry_checkpoint *c, char **caus
         if (blob_from(st, 9, &c->pipeline) || blob_from(st, 10, &c->policy) ||
             blob_from(st, 11, &c->active_model) || blob_from(st, 12, &c->challenger_model) ||
             blob_from(st, 13, &c->previous_model))
-            e = dd_fail(cause, DD_ENOMEM, "no memory for checkpoint %lld", (long long)c->id);
+            e = dd_fail(cause, DD_ECORRUPT,
+                        "cannot read checkpoint %lld (no memory, or it is damaged)",
+                        (long long)c->id);
     } else if (rc == SQLITE_DONE) {
         e = dd_fail(cause, DD_ENOTFOUND, "the workspace has no checkpoint yet");
     } else {

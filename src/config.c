@@ -109,7 +109,7 @@ static const setting settings[] = {
     ENUM("govern", "mode", govern.mode, gov_mode_names, "continuous",
          "continuous: the active model learns online; gated: it is frozen and a challenger "
          "learns"),
-    U32("govern", "checkpoint_every", govern.checkpoint_every, 1, 1u << 30, "1000",
+    U32("govern", "checkpoint_every", govern.checkpoint_every, 1, 1u << 30, "10000",
         "events between checkpoints (resume points)"),
     U32("govern", "keep_checkpoints", keep_checkpoints, 1, 1000000, "5",
         "checkpoints kept in the database"),

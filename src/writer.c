@@ -31,7 +31,7 @@ struct writer {
     bool stopping, started;
     pthread_t thread;
     atomic_bool accepting;
-    writer_stats st; /* guarded by mu */
+    writer_stats st;          /* guarded by mu */
     size_t todo_n, pending_n; /* guarded by mu: copies of todo.n and pending.n */
     /* thread-owned */
     rec_list todo, pending;
@@ -44,6 +44,27 @@ void writer_params_default(writer_params *p)
     p->capacity = 4096;
     p->reserve = 256;
     p->retry_ms = 200;
+    p->max_bytes = (size_t)256 << 20;
+}
+
+/* The bytes a record holds in blobs (what makes a backlog heavy). */
+static size_t rec_bytes(const gov_record *r)
+{
+    if (r->kind == REC_VERSION)
+        return r->u.version.model.len;
+    if (r->kind != REC_CHECKPOINT)
+        return 0;
+    const struct rec_checkpoint_ *c = &r->u.checkpoint;
+    return c->pipeline.len + c->policy.len + c->active_model.len + c->challenger_model.len +
+           c->previous_model.len;
+}
+
+static size_t list_bytes(const rec_list *l)
+{
+    size_t n = 0;
+    for (const gov_record *r = l->head; r; r = r->next)
+        n += rec_bytes(r);
+    return n;
 }
 
 writer *writer_new(registry *reg, const writer_params *p, writer_commit_fn on_commit, void *ctx,
@@ -100,7 +121,8 @@ static void publish_counts(writer *w)
 static void update_accepting(writer *w)
 {
     size_t backlog = w->queue.n + w->todo_n;
-    bool ok = !w->st.failing && backlog + w->p.reserve < w->p.capacity;
+    bool ok = !w->st.failing && backlog + w->p.reserve < w->p.capacity &&
+              w->st.held_bytes < w->p.max_bytes;
     w->st.backlog = backlog;
     w->st.uncommitted = w->pending_n;
     w->st.accepting = ok;
@@ -119,6 +141,7 @@ void writer_push(writer *w, rec_list *l)
     pthread_mutex_lock(&w->mu);
     while (w->queue.n + w->todo_n >= w->p.capacity && !w->stopping)
         pthread_cond_wait(&w->cv_space, &w->mu);
+    w->st.held_bytes += list_bytes(l);
     rec_list_splice(&w->queue, l);
     update_accepting(w);
     pthread_cond_signal(&w->cv_work);
@@ -190,8 +213,10 @@ static void committed(writer *w, const gov_record *cp)
     char head[AUDIT_HASH_HEX] = "";
     registry_audit_head(w->reg, &seq, head, NULL);
     uint64_t ev = cp ? cp->event_index : 0, pos = cp ? cp->u.checkpoint.src_pos : 0;
+    size_t freed = list_bytes(&w->pending);
     rec_list_clear(&w->pending);
     pthread_mutex_lock(&w->mu);
+    w->st.held_bytes -= freed;
     w->st.commits++;
     w->st.failing = false;
     memcpy(w->st.audit_head, head, sizeof head);
@@ -247,7 +272,9 @@ static bool drain(writer *w)
         }
         if (e) { /* the registry refused it (a bug upstream): count, say, skip */
             set_error(w, "record refused", cause);
+            size_t freed = rec_bytes(r);
             pthread_mutex_lock(&w->mu);
+            w->st.held_bytes -= freed;
             w->st.refused++;
             publish_counts(w);
             pthread_mutex_unlock(&w->mu);

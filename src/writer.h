@@ -26,9 +26,10 @@
 #include <stdint.h>
 
 typedef struct writer_params {
-    size_t capacity; /* records queued at most before writer_accepting() is false (4096) */
-    size_t reserve;  /* room kept for the records of the current event (256) */
-    int retry_ms;    /* pause before replaying after a database failure (200) */
+    size_t capacity;  /* records queued at most before writer_accepting() is false (4096) */
+    size_t reserve;   /* room kept for the records of the current event (256) */
+    int retry_ms;     /* pause before replaying after a database failure (200) */
+    size_t max_bytes; /* blob bytes held (queued or uncommitted) before not accepting (256 MiB) */
 } writer_params;
 
 void writer_params_default(writer_params *p);
@@ -70,6 +71,7 @@ typedef struct writer_stats {
     uint64_t applied, commits, failures, refused; /* refused: records the registry refused */
     size_t backlog;                               /* queued, not yet applied */
     size_t uncommitted;                           /* applied, waiting for the next commit */
+    size_t held_bytes;                            /* blob bytes queued or uncommitted */
     bool failing;
     bool accepting;
     char last_error[256];
