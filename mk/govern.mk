@@ -55,3 +55,8 @@ TESTS += tests/test_governor
 tests_test_governor_SOURCES = tests/test_governor.c
 tests_test_governor_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_governor_LDADD = $(TEST_LIBS)
+
+DD_BENCHES += bench/bench_govern
+bench_bench_govern_SOURCES = bench/bench_govern.c
+bench_bench_govern_CPPFLAGS = $(TEST_CPPFLAGS)
+bench_bench_govern_LDADD = $(TEST_LIBS)
