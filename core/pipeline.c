@@ -4,8 +4,10 @@
  * One pass per event: the feature pipeline updates its statistics and
  * writes the sparse input once; the active model predicts; a labelled event
  * is scored before learning (prequential), its 0/1 error (or absolute error)
- * feeds the error-stream detector, then the model learns. No allocation per
- * event in steady state: the input vector and the alarm array are reused.
+ * feeds the error watch point, then the model learns. The prediction and each
+ * numeric feature (raw value) feed their watch points too (watch.c). No
+ * allocation per event in steady state: the input vector and the alarm array
+ * are reused.
  */
 #include "pipeline.h"
 
@@ -17,19 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PIPELINE_MAX_ALARMS 8
-
 struct pipeline {
     pipeline_params p;
     featpipe *fp;
     labels *lab;
     model *active;
     metrics *met;
-    drift_detector *err_det;
+    watch *watch;
     dd_sparse x;
     bool learning;
     pipeline_stats st;
-    pipeline_alarm alarms[PIPELINE_MAX_ALARMS];
 };
 
 void pipeline_params_default(pipeline_params *p)
@@ -38,7 +37,7 @@ void pipeline_params_default(pipeline_params *p)
     featpipe_params_default(&p->feat);
     model_params_default(&p->model);
     p->rolling_window = 1000;
-    snprintf(p->error_detector, sizeof p->error_detector, "%s", "adwin");
+    watch_params_default(&p->watch);
 }
 
 pipeline *pipeline_new(const pipeline_params *pp, char **cause)
@@ -58,7 +57,7 @@ pipeline *pipeline_new(const pipeline_params *pp, char **cause)
         goto fail;
     if (!(p->active = model_new(&pp->model, featpipe_dim(p->fp), cause)))
         goto fail;
-    if (!(p->err_det = drift_new(pp->error_detector, cause)))
+    if (!(p->watch = watch_new(&pp->watch, cause)))
         goto fail;
     p->lab = labels_new(pp->model.task, pp->model.max_classes);
     p->met = metrics_new(pp->model.task, pp->rolling_window);
@@ -80,25 +79,23 @@ void pipeline_free(pipeline *p)
     labels_free(p->lab);
     model_free(p->active);
     metrics_free(p->met);
-    drift_free(p->err_det);
+    watch_free(p->watch);
     sparse_free(&p->x);
     free(p);
 }
 
-static void raise_alarm(pipeline *p, pipeline_result *res, const char *watch,
-                        const drift_detector *d, drift_state level)
+/* Feeds the event's numeric features to their watch points (raw values:
+ * drift of the data, not of the standardized inputs). */
+static void watch_features(pipeline *p, const dd_event *ev)
 {
-    if (res->nalarms == PIPELINE_MAX_ALARMS)
-        return;
-    pipeline_alarm *a = &p->alarms[res->nalarms++];
-    a->watch = watch;
-    a->feature = NULL;
-    a->detector = drift_kind(d);
-    a->level = level;
-    a->event = p->st.events - 1;
-    a->statistic = drift_statistic(d);
-    a->width = drift_window_width(d);
-    a->mean = drift_window_mean(d);
+    for (uint32_t i = 0; i < ev->nfeat; i++) {
+        const dd_feature *f = &ev->feat[i];
+        if (f->kind != DD_VAL_NUM)
+            continue;
+        int32_t slot = featpipe_slot(p->fp, f);
+        if (slot >= 0)
+            watch_feature(p->watch, (uint32_t)slot, f->name, f->num);
+    }
 }
 
 /* Score, detect and learn one labelled event whose input is in p->x. */
@@ -116,14 +113,11 @@ static void evaluate_and_learn(pipeline *p, double target, pipeline_result *res)
         res->correct = (double)res->out.cls == target;
         err = res->correct ? 0.0 : 1.0;
     }
-    drift_state s = drift_update(p->err_det, err);
-    if (s != DRIFT_NONE) {
-        raise_alarm(p, res, "error", p->err_det, s);
-        if (s == DRIFT_DRIFT)
-            p->st.drifts++;
-        else
-            p->st.warnings++;
-    }
+    drift_state s = watch_error(p->watch, err);
+    if (s == DRIFT_DRIFT)
+        p->st.drifts++;
+    else if (s == DRIFT_WARNING)
+        p->st.warnings++;
     if (!p->learning)
         return;
     dd_err e = model_learn(p->active, &p->x, target, 1.0, NULL);
@@ -133,23 +127,9 @@ static void evaluate_and_learn(pipeline *p, double target, pipeline_result *res)
         p->st.refused++;
 }
 
-dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
+/* Encode the label of a predicted event, then score, detect and learn. */
+static dd_err score_label(pipeline *p, const dd_event *ev, pipeline_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->alarms = p->alarms;
-    if (ev->kind == DD_EV_LABEL) {
-        p->st.unmatched++; /* no pending table yet: nothing to join */
-        return DD_OK;
-    }
-    if (ev->kind != DD_EV_DATA)
-        return DD_OK;
-    if (featpipe_learn_transform(p->fp, ev, &p->x))
-        return DD_ENOMEM;
-    p->st.events++;
-    model_predict(p->active, &p->x, &res->out);
-    res->predicted = true;
-    if (ev->y.kind == DD_LABEL_NONE)
-        return DD_OK;
     double target;
     res->label_err = labels_encode(p->lab, &ev->y, &target, NULL);
     if (res->label_err) {
@@ -161,6 +141,31 @@ dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
             return DD_ENOMEM;
     evaluate_and_learn(p, target, res);
     return DD_OK;
+}
+
+dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
+{
+    memset(res, 0, sizeof *res);
+    watch_begin(p->watch, p->st.events);
+    res->alarms = watch_alarms(p->watch, &res->nalarms);
+    if (ev->kind == DD_EV_LABEL) {
+        p->st.unmatched++; /* no pending table yet: nothing to join */
+        return DD_OK;
+    }
+    if (ev->kind != DD_EV_DATA)
+        return DD_OK;
+    if (featpipe_learn_transform(p->fp, ev, &p->x))
+        return DD_ENOMEM;
+    p->st.events++;
+    model_predict(p->active, &p->x, &res->out);
+    res->predicted = true;
+    watch_features(p, ev);
+    watch_prediction(p->watch, res->out.score);
+    dd_err err = DD_OK;
+    if (ev->y.kind != DD_LABEL_NONE)
+        err = score_label(p, ev, res);
+    res->alarms = watch_alarms(p->watch, &res->nalarms);
+    return err;
 }
 
 void pipeline_set_learning(pipeline *p, bool on)
@@ -200,5 +205,10 @@ const featpipe *pipeline_features(const pipeline *p)
 
 const drift_detector *pipeline_error_detector(const pipeline *p)
 {
-    return p->err_det;
+    return watch_error_detector(p->watch);
+}
+
+const watch *pipeline_watch(const pipeline *p)
+{
+    return p->watch;
 }

@@ -7,10 +7,12 @@
  * drift_param_parse); feature detectors are built from their spec when a
  * feature slot is first seen, into a fixed array of max_features points, so
  * memory is bounded and an event allocates only the first time a feature
- * appears. Alarms of the current event go to a fixed array.
+ * appears. Alarms of the current event go to a fixed array. A point's
+ * standardizer is Welford's running mean and variance.
  */
 #include "watch.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,7 @@ typedef struct point {
     uint64_t last_event; /* event of the last reported alert */
     drift_state last_level;
     uint64_t suppressed;
+    double n, mean, m2; /* the standardizer */
 } point;
 
 struct watch {
@@ -48,19 +51,20 @@ struct watch {
 static const char *const point_names[] = {"error", "prediction", "feature"};
 
 static void point_default(watch_point_params *pp, const char *kind, const char *params,
-                          uint32_t quiet)
+                          uint32_t quiet, bool standardize)
 {
     snprintf(pp->detector, sizeof pp->detector, "%s", kind);
     snprintf(pp->params, sizeof pp->params, "%s", params);
     pp->quiet = quiet;
+    pp->standardize = standardize;
 }
 
 void watch_params_default(watch_params *p)
 {
     memset(p, 0, sizeof *p);
-    point_default(&p->error, "adwin", "delta=0.002", 0);
-    point_default(&p->prediction, "pagehinkley", "", 1000);
-    point_default(&p->feature, "pagehinkley", "", 1000);
+    point_default(&p->error, "adwin", "delta=0.002", 0, false);
+    point_default(&p->prediction, "pagehinkley", "delta=0.1, threshold=50", 1000, true);
+    point_default(&p->feature, "pagehinkley", "delta=0.1, threshold=50", 1000, true);
     p->max_features = 64;
 }
 
@@ -247,14 +251,37 @@ drift_state watch_error(watch *w, double err)
     return s;
 }
 
+/* Feeds x (standardized if asked) to a rate-limited point. */
+static drift_state feed(watch *w, watch_point kind, point *pt, const watch_point_params *pp,
+                        double x)
+{
+    if (!isfinite(x))
+        return drift_update(pt->det, x); /* ignored and counted by the detector */
+    if (pp->standardize) {
+        pt->n += 1.0;
+        double d = x - pt->mean;
+        pt->mean += d / pt->n;
+        pt->m2 += d * (x - pt->mean);
+        if (pt->n <= WATCH_WARMUP)
+            return DRIFT_NONE;
+        double sd = sqrt(pt->m2 / (pt->n - 1.0));
+        if (!(sd > 0.0))
+            return DRIFT_NONE; /* constant so far: nothing to compare */
+        x = (x - pt->mean) / sd;
+    }
+    drift_state s = drift_update(pt->det, x);
+    if (s != DRIFT_NONE)
+        alert(w, kind, pt, s, pp->quiet);
+    if (s == DRIFT_DRIFT)
+        pt->n = pt->mean = pt->m2 = 0.0; /* restarts with its detector */
+    return s;
+}
+
 drift_state watch_prediction(watch *w, double value)
 {
     if (!w->prediction.det)
         return DRIFT_NONE;
-    drift_state s = drift_update(w->prediction.det, value);
-    if (s != DRIFT_NONE)
-        alert(w, WATCH_PREDICTION, &w->prediction, s, w->p.prediction.quiet);
-    return s;
+    return feed(w, WATCH_PREDICTION, &w->prediction, &w->p.prediction, value);
 }
 
 drift_state watch_feature(watch *w, uint32_t slot, const char *name, double value)
@@ -280,10 +307,7 @@ drift_state watch_feature(watch *w, uint32_t slot, const char *name, double valu
         pt->name = copy;
         w->st.features++;
     }
-    drift_state s = drift_update(pt->det, value);
-    if (s != DRIFT_NONE)
-        alert(w, WATCH_FEATURE, pt, s, w->p.feature.quiet);
-    return s;
+    return feed(w, WATCH_FEATURE, pt, &w->p.feature, value);
 }
 
 const watch_alarm *watch_alarms(const watch *w, uint32_t *n)

@@ -99,6 +99,11 @@ static void on_alarm(void *ctx, const pipeline_alarm *a, const dd_event *ev)
         cJSON_AddNumberToObject(o, "width", a->width);
         cJSON_AddNumberToObject(o, "mean", a->mean);
     }
+    cJSON *values = a->nvalues ? cJSON_AddObjectToObject(o, "values") : NULL;
+    for (uint32_t i = 0; values && i < a->nvalues; i++)
+        cJSON_AddNumberToObject(values, a->values[i].name, a->values[i].value);
+    if (a->suppressed)
+        cJSON_AddNumberToObject(o, "suppressed", (double)a->suppressed);
     if (a->level == DRIFT_DRIFT && !a->feature && h->ndrifts < HEADLESS_MAX_DRIFTS &&
         a->watch[0] == 'e')
         h->drifts[h->ndrifts++] = a->event;

@@ -108,6 +108,7 @@ static void test_feature_alerts_rate_limited(void **state)
     watch_params_default(&p);
     snprintf(p.feature.params, sizeof p.feature.params, "threshold=5, min_instances=5");
     p.feature.quiet = 1000;
+    p.feature.standardize = false;
     watch *w = make(&p);
     rng_t r;
     rng_seed(&r, 2);
@@ -153,6 +154,7 @@ static void test_escalation_passes_quiet(void **state)
     snprintf(p.prediction.detector, sizeof p.prediction.detector, "ddm");
     p.prediction.params[0] = '\0';
     p.prediction.quiet = 100000;
+    p.prediction.standardize = false; /* DDM wants the 0/1 values */
     watch *w = make(&p);
     rng_t r;
     rng_seed(&r, 3);
@@ -173,6 +175,34 @@ static void test_escalation_passes_quiet(void **state)
     assert_int_equal(warnings, 1);
     assert_int_equal(drifts, 1);
     assert_true(watch_get_stats(w)->suppressed > 0);
+    watch_free(w);
+}
+
+/* Standardized, the default detector fits any scale: a stationary feature
+ * in the thousands stays quiet, and a shift of one deviation is found soon. */
+static void test_standardized_features_any_scale(void **state)
+{
+    (void)state;
+    watch_params p;
+    watch_params_default(&p);
+    watch *w = make(&p);
+    rng_t r;
+    rng_seed(&r, 8);
+    uint64_t quiet_alarms = 0;
+    long first = -1;
+    for (uint64_t i = 0; i < 40000; i++) {
+        watch_begin(w, i);
+        double big = 5000.0 + 1000.0 * rng_normal(&r);
+        double tiny = 1e-3 * rng_normal(&r) + (i >= 20000 ? 1e-3 : 0.0);
+        quiet_alarms += watch_feature(w, 0, "big", big) != DRIFT_NONE;
+        if (watch_feature(w, 1, "tiny", tiny) == DRIFT_DRIFT && i >= 20000 && first < 0)
+            first = (long)i;
+    }
+    printf("# standardized: %llu alarms on a stationary feature in 40000 values; "
+           "a one-deviation shift found after %ld values\n",
+           (unsigned long long)quiet_alarms, first - 20000);
+    assert_true(quiet_alarms <= 4);
+    assert_true(first >= 20000 && first < 20200);
     watch_free(w);
 }
 
@@ -247,6 +277,7 @@ static void test_alarms_beyond_capacity_counted(void **state)
     watch_params_default(&p);
     snprintf(p.feature.params, sizeof p.feature.params, "threshold=1, min_instances=1");
     p.feature.quiet = 0;
+    p.feature.standardize = false;
     watch *w = make(&p);
     for (uint64_t i = 0; i < 3; i++) {
         watch_begin(w, i);
@@ -303,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_error_detector_params),
         cmocka_unit_test(test_feature_alerts_rate_limited),
         cmocka_unit_test(test_escalation_passes_quiet),
+        cmocka_unit_test(test_standardized_features_any_scale),
         cmocka_unit_test(test_feature_detectors_capped),
         cmocka_unit_test(test_kswin_on_features),
         cmocka_unit_test(test_alarms_beyond_capacity_counted),
