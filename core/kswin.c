@@ -123,6 +123,23 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sorts n values: insertion sort for the usual small samples (no call per
+ * comparison), qsort beyond. */
+static void sort_values(double *v, size_t n)
+{
+    if (n > 64) {
+        qsort(v, n, sizeof *v, cmp_double);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        double x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
 /* The largest |F_a - F_b| times n, for two sorted samples of n values. */
 static unsigned ks_gap(const double *a, const double *b, size_t n)
 {
@@ -179,8 +196,8 @@ static bool test(kswin *k, const unsigned *offsets)
         k->older[i] = window_at(k, offsets[i]);
         k->newer[i] = window_at(k, w - s + i);
     }
-    qsort(k->older, s, sizeof *k->older, cmp_double);
-    qsort(k->newer, s, sizeof *k->newer, cmp_double);
+    sort_values(k->older, s);
+    sort_values(k->newer, s);
     unsigned h = ks_gap(k->older, k->newer, s);
     k->tested = true;
     k->statistic = h * 1.0 / (double)s;

@@ -48,3 +48,7 @@ EXTRA_DIST += tests/data/drift/README.md \
 	tests/data/drift/traces/adwin_postfix_default__gauss_mu0_mu3_seed42.csv \
 	tests/data/drift/traces/kswin_default_seed42__bernoulli_p02_p08_seed42.jsonl \
 	tests/data/drift/traces/kswin_default_seed42__gauss_mu0_mu3_seed42.jsonl
+
+DD_BENCHES += bench/bench_drift
+bench_bench_drift_SOURCES = bench/bench_drift.c
+bench_bench_drift_LDADD = $(CORE_LIBS)
