@@ -9,7 +9,7 @@ tests_test_adwin_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_adwin_LDADD = $(TEST_LIBS)
 libddsrc_a_SOURCES += src/cmd_detect.c
 TESTS += tests/test_detect.sh tests/test_drift_headless.sh
-EXTRA_DIST += tests/test_detect.sh tests/test_drift_headless.sh
+EXTRA_DIST += tests/test_detect.sh tests/test_drift_headless.sh doc/DRIFT.md
 
 check_PROGRAMS += tests/test_drift tests/test_kswin tests/test_watch
 TESTS += tests/test_drift tests/test_kswin tests/test_watch
