@@ -67,6 +67,12 @@ static void add_counters(cJSON *o, const worker_status *st)
     cJSON_AddNumberToObject(o, "unmatched_labels", (double)st->unmatched_labels);
     if (st->deadletter_failures)
         cJSON_AddNumberToObject(o, "deadletter_failures", (double)st->deadletter_failures);
+    cJSON_AddNumberToObject(o, "alerts", (double)st->alerts);
+    cJSON_AddNumberToObject(o, "alerts_suppressed", (double)st->alerts_suppressed);
+    if (st->alarms_dropped)
+        cJSON_AddNumberToObject(o, "alarms_dropped", (double)st->alarms_dropped);
+    if (st->unwatched_features)
+        cJSON_AddNumberToObject(o, "unwatched_features", (double)st->unwatched_features);
 }
 
 static void on_status(void *ctx, const worker_status *st)

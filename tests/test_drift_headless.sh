@@ -41,6 +41,13 @@ noisy=$(grep -c '"feature":"noisy"' f.out)
 [ "$noisy" -ge 1 ] && [ "$noisy" -le 3 ] || fail "noisy feature: $noisy alerts, quiet 2000 allows 3"
 grep '"feature":"noisy"' f.out | tail -n 1 | grep -q '"suppressed":[1-9]' ||
     fail "noisy feature's alerts do not count what was held back"
+summary=$(grep '"type":"summary"' f.out)
+alerts=$(grep -c '"watch":"feature"\|"watch":"prediction"' f.out)
+[ "$(echo "$summary" | field alerts)" = "$alerts" ] || fail "summary alerts != $alerts: $summary"
+[ "$(echo "$summary" | field alerts_suppressed)" -ge 1 ] || fail "summary lacks suppressed: $summary"
+"$DD" --headless --source file:f.jsonl --set drift.max_features=1 > m.out 2>&1 || fail "max_features=1"
+grep '"type":"summary"' m.out | grep -q '"unwatched_features":6000' ||
+    fail "one feature of two should be unwatched: $(grep summary m.out)"
 
 # KSWIN on features, by configuration; detectors off.
 "$DD" --headless --source file:f.jsonl --set drift.feature_detector=kswin \
