@@ -44,8 +44,8 @@ dd_err kswin_params_check(const kswin_params *p, char **cause)
         return dd_fail(cause, DD_EINVAL, "kswin: alpha must be in (0, 1), got %g", p->alpha);
     if (p->stat_size < 1)
         return dd_fail(cause, DD_EINVAL, "kswin: stat_size must be >= 1");
-    if (p->window_size > 1000000)
-        return dd_fail(cause, DD_EINVAL, "kswin: window_size must be <= 1000000, got %u",
+    if (p->window_size > 100000)
+        return dd_fail(cause, DD_EINVAL, "kswin: window_size must be <= 100000, got %u",
                        p->window_size);
     if ((uint64_t)p->stat_size * 2 > p->window_size)
         return dd_fail(cause, DD_EINVAL,
@@ -255,8 +255,8 @@ size_t kswin_memory(const kswin *k)
 
 static const drift_param_info kswin_param_table[] = {
     {"alpha", 0.005, 1e-300, 0.999999, "p-value at or below which the KS test signals drift"},
-    {"window_size", 100, 2, 1000000, "values kept in the sliding window"},
-    {"stat_size", 30, 1, 500000, "values in each of the two samples compared"},
+    {"window_size", 100, 2, 100000, "values kept in the sliding window"},
+    {"stat_size", 30, 1, 50000, "values in each of the two samples compared"},
     {"seed", 42, 0, 9007199254740992.0, "seed of the sampler (reproducible draws)"},
     {NULL, 0, 0, 0, NULL},
 };
