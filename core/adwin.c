@@ -33,16 +33,16 @@
 
 struct adwin {
     adwin_params p;
-    unsigned stride;   /* M + 1 slots per row */
-    unsigned rows;     /* rows in use */
-    unsigned rows_cap; /* rows allocated */
-    unsigned *count;   /* buckets in each row */
-    double *sum;       /* bucket totals, rows_cap * stride */
-    double *ssd;       /* bucket sums of squared deviations, rows_cap * stride */
-    size_t buckets;    /* buckets in use, all rows */
-    double width;      /* values in the window */
-    double total;      /* their sum */
-    double variance;   /* their sum of squared deviations (River's `variance`) */
+    unsigned stride;      /* M + 1 slots per row */
+    unsigned rows;        /* rows in use */
+    unsigned rows_cap;    /* rows allocated */
+    unsigned *count;      /* buckets in each row */
+    double *sum;          /* bucket totals, rows_cap * stride */
+    double *ssd;          /* bucket sums of squared deviations, rows_cap * stride */
+    size_t buckets;       /* buckets in use, all rows */
+    double width;         /* values in the window */
+    double total;         /* their sum */
+    double variance;      /* their sum of squared deviations (River's `variance`) */
     uint64_t until_check; /* updates left before the next cut search (the clock) */
     unsigned long dropped;
 };
@@ -443,6 +443,57 @@ static size_t ops_values(const void *s, drift_value *out, size_t max)
     return drift_copy_values(v, DD_ARRAY_LEN(v), out, max);
 }
 
+static void ops_save(const void *s, ser_writer *w)
+{
+    const adwin *a = s;
+    ser_put_u32(w, a->rows);
+    for (unsigned r = 0; r < a->rows; r++) {
+        ser_put_u32(w, a->count[r]);
+        for (unsigned k = 0; k < a->count[r]; k++) {
+            ser_put_f64(w, a->sum[(size_t)r * a->stride + k]);
+            ser_put_f64(w, a->ssd[(size_t)r * a->stride + k]);
+        }
+    }
+    ser_put_f64(w, a->width);
+    ser_put_f64(w, a->total);
+    ser_put_f64(w, a->variance);
+    ser_put_u64(w, a->until_check);
+    ser_put_u64(w, a->dropped);
+}
+
+/* Reads a histogram; checks that its shape is one ADWIN can reach (rows of
+ * at most M buckets, the last one not empty, the width their total size). */
+static bool ops_load(void *s, ser_reader *r)
+{
+    adwin *a = s;
+    uint32_t rows = ser_get_u32(r);
+    if (r->failed || rows > ADWIN_MAX_ROWS || !grow_rows(a, rows))
+        return false;
+    double width = 0.0;
+    size_t buckets = 0;
+    for (unsigned row = 0; row < rows; row++) {
+        uint32_t c = ser_get_u32(r);
+        if (r->failed || c > a->p.max_buckets || (row + 1 == rows && c == 0))
+            return false;
+        a->count[row] = c;
+        for (unsigned k = 0; k < c; k++) {
+            a->sum[(size_t)row * a->stride + k] = ser_get_f64(r);
+            a->ssd[(size_t)row * a->stride + k] = ser_get_f64(r);
+        }
+        width += c * bucket_size(row);
+        buckets += c;
+    }
+    a->rows = rows;
+    a->buckets = buckets;
+    a->width = ser_get_f64(r);
+    a->total = ser_get_f64(r);
+    a->variance = ser_get_f64(r);
+    a->until_check = ser_get_u64(r);
+    a->dropped = (unsigned long)ser_get_u64(r);
+    return !r->failed && a->width == width && isfinite(a->total) && isfinite(a->variance) &&
+           a->until_check >= 1 && a->until_check <= a->p.clock;
+}
+
 const drift_ops drift_ops_adwin = {
     .kind = "adwin",
     .params = adwin_param_table,
@@ -455,6 +506,8 @@ const drift_ops drift_ops_adwin = {
     .statistic = ops_width,
     .explain = ops_explain,
     .values = ops_values,
+    .save = ops_save,
+    .load = ops_load,
     .width = ops_width,
     .mean = ops_mean,
 };

@@ -324,6 +324,38 @@ static size_t ops_values(const void *s, drift_value *out, size_t max)
     return drift_copy_values(v, DD_ARRAY_LEN(v), out, max);
 }
 
+static void ops_save(const void *s, ser_writer *w)
+{
+    const kswin *k = s;
+    for (int i = 0; i < 4; i++)
+        ser_put_u64(w, k->rng.s[i]);
+    ser_put_u32(w, (uint32_t)k->count);
+    for (size_t i = 0; i < k->count; i++)
+        ser_put_f64(w, window_at(k, i));
+    ser_put_u32(w, k->tested);
+    ser_put_f64(w, k->statistic);
+    ser_put_f64(w, k->p_value);
+}
+
+static bool ops_load(void *s, ser_reader *r)
+{
+    kswin *k = s;
+    for (int i = 0; i < 4; i++)
+        k->rng.s[i] = ser_get_u64(r);
+    uint32_t count = ser_get_u32(r);
+    if (r->failed || count > k->p.window_size)
+        return false;
+    k->head = 0;
+    k->count = count;
+    for (size_t i = 0; i < count; i++)
+        k->ring[i] = ser_get_f64(r);
+    uint32_t tested = ser_get_u32(r);
+    k->tested = tested != 0;
+    k->statistic = ser_get_f64(r);
+    k->p_value = ser_get_f64(r);
+    return tested <= 1 && (k->rng.s[0] | k->rng.s[1] | k->rng.s[2] | k->rng.s[3]) != 0;
+}
+
 const drift_ops drift_ops_kswin = {
     .kind = "kswin",
     .params = kswin_param_table,
@@ -336,4 +368,6 @@ const drift_ops drift_ops_kswin = {
     .statistic = ops_statistic,
     .explain = ops_explain,
     .values = ops_values,
+    .save = ops_save,
+    .load = ops_load,
 };

@@ -359,3 +359,174 @@ size_t watch_memory(const watch *w)
             m += drift_memory(w->features[i].det) + strlen(w->features[i].name) + 1;
     return m;
 }
+
+#define WATCH_SNAPSHOT_MAGIC 0x57544348u /* "WTCH" */
+#define WATCH_SNAPSHOT_VERSION 1u
+
+static void put_point_params(ser_writer *out, const watch_point_params *pp)
+{
+    ser_put_str(out, pp->detector);
+    ser_put_str(out, pp->params);
+    ser_put_u32(out, pp->quiet);
+    ser_put_u32(out, pp->standardize);
+}
+
+static bool get_point_params(ser_reader *r, watch_point_params *pp)
+{
+    char *kind = ser_get_str(r, sizeof pp->detector - 1);
+    char *params = ser_get_str(r, sizeof pp->params - 1);
+    bool ok = kind && params;
+    if (ok) {
+        memcpy(pp->detector, kind, strlen(kind) + 1);
+        memcpy(pp->params, params, strlen(params) + 1);
+    }
+    free(kind);
+    free(params);
+    pp->quiet = ser_get_u32(r);
+    uint32_t standardize = ser_get_u32(r);
+    pp->standardize = standardize != 0;
+    return ok && !r->failed && standardize <= 1;
+}
+
+/* A point's rate-limit and standardizer state, then its detector. */
+static void put_point(ser_writer *out, const point *pt)
+{
+    ser_put_u64(out, pt->last_event);
+    ser_put_u32(out, (uint32_t)pt->last_level);
+    ser_put_u64(out, pt->suppressed);
+    ser_put_f64(out, pt->n);
+    ser_put_f64(out, pt->mean);
+    ser_put_f64(out, pt->m2);
+    drift_serialize(pt->det, out);
+}
+
+/* Reads into pt (whose detector, if any, is replaced); the detector must be of
+ * the kind the parameters name. */
+static dd_err get_point(ser_reader *r, point *pt, const char *kind, char **cause)
+{
+    pt->last_event = ser_get_u64(r);
+    uint32_t level = ser_get_u32(r);
+    pt->suppressed = ser_get_u64(r);
+    pt->n = ser_get_f64(r);
+    pt->mean = ser_get_f64(r);
+    pt->m2 = ser_get_f64(r);
+    if (r->failed || level > DRIFT_DRIFT || !(pt->n >= 0.0))
+        return dd_fail(cause, DD_ECORRUPT, "watch snapshot: truncated or bad point");
+    pt->last_level = (drift_state)level;
+    drift_detector *d = NULL;
+    dd_err err = drift_deserialize(r, &d, cause);
+    if (err != DD_OK)
+        return err;
+    if (strcmp(drift_kind(d), kind) != 0) {
+        dd_fail(cause, DD_ECORRUPT, "watch snapshot: a %s detector where %s was set", drift_kind(d),
+                kind);
+        drift_free(d);
+        return DD_ECORRUPT;
+    }
+    drift_free(pt->det);
+    pt->det = d;
+    return DD_OK;
+}
+
+void watch_serialize(const watch *w, ser_writer *out)
+{
+    ser_put_u32(out, WATCH_SNAPSHOT_MAGIC);
+    ser_put_u32(out, WATCH_SNAPSHOT_VERSION);
+    put_point_params(out, &w->p.error);
+    put_point_params(out, &w->p.prediction);
+    put_point_params(out, &w->p.feature);
+    ser_put_u32(out, w->p.max_features);
+    const uint64_t counters[] = {w->st.error_warnings, w->st.error_drifts, w->st.alerts,
+                                 w->st.suppressed,     w->st.dropped,      w->st.unwatched};
+    for (size_t i = 0; i < DD_ARRAY_LEN(counters); i++)
+        ser_put_u64(out, counters[i]);
+    ser_put_u64(out, w->event);
+    ser_put_u32(out, w->error.det != NULL);
+    if (w->error.det)
+        put_point(out, &w->error);
+    ser_put_u32(out, w->prediction.det != NULL);
+    if (w->prediction.det)
+        put_point(out, &w->prediction);
+    ser_put_u32(out, w->st.features);
+    for (uint32_t i = 0; i < w->p.max_features; i++) {
+        if (!w->features[i].det)
+            continue;
+        ser_put_u32(out, i);
+        ser_put_str(out, w->features[i].name);
+        put_point(out, &w->features[i]);
+    }
+}
+
+/* Reads the point states and detectors into w (made from the saved params). */
+static dd_err get_points(ser_reader *r, watch *w, char **cause)
+{
+    if ((ser_get_u32(r) != 0) != (w->error.det != NULL))
+        return dd_fail(cause, DD_ECORRUPT, "watch snapshot: error point does not match");
+    dd_err err = w->error.det ? get_point(r, &w->error, w->p.error.detector, cause) : DD_OK;
+    if (err)
+        return err;
+    if ((ser_get_u32(r) != 0) != (w->prediction.det != NULL))
+        return dd_fail(cause, DD_ECORRUPT, "watch snapshot: prediction point does not match");
+    if (w->prediction.det &&
+        (err = get_point(r, &w->prediction, w->p.prediction.detector, cause)) != DD_OK)
+        return err;
+    uint32_t nfeat = ser_get_u32(r);
+    if (r->failed || nfeat > w->p.max_features || (nfeat && !w->specs[WATCH_FEATURE].kind))
+        return dd_fail(cause, DD_ECORRUPT, "watch snapshot: bad feature count");
+    for (uint32_t k = 0; k < nfeat; k++) {
+        uint32_t slot = ser_get_u32(r);
+        if (r->failed || slot >= w->p.max_features || w->features[slot].det)
+            return dd_fail(cause, DD_ECORRUPT, "watch snapshot: bad feature slot");
+        point *pt = &w->features[slot];
+        pt->name = ser_get_str(r, 1u << 20);
+        if (!pt->name)
+            return dd_fail(cause, DD_ECORRUPT, "watch snapshot: bad feature name");
+        if ((err = get_point(r, pt, w->p.feature.detector, cause)) != DD_OK)
+            return err;
+        w->st.features++;
+    }
+    return DD_OK;
+}
+
+dd_err watch_deserialize(ser_reader *r, watch **out, char **cause)
+{
+    *out = NULL;
+    uint32_t magic = ser_get_u32(r), version = ser_get_u32(r);
+    if (r->failed || magic != WATCH_SNAPSHOT_MAGIC)
+        return dd_fail(cause, DD_ECORRUPT, "watch snapshot: bad header");
+    if (version != WATCH_SNAPSHOT_VERSION)
+        return dd_fail(cause, DD_EVERSION, "watch snapshot: format %u, this build reads %u",
+                       version, WATCH_SNAPSHOT_VERSION);
+    watch_params p;
+    memset(&p, 0, sizeof p);
+    bool ok = get_point_params(r, &p.error) && get_point_params(r, &p.prediction) &&
+              get_point_params(r, &p.feature);
+    p.max_features = ser_get_u32(r);
+    uint64_t counters[6];
+    for (size_t i = 0; i < DD_ARRAY_LEN(counters); i++)
+        counters[i] = ser_get_u64(r);
+    uint64_t event = ser_get_u64(r);
+    if (!ok || r->failed)
+        return dd_fail(cause, DD_ECORRUPT, "watch snapshot: truncated parameters");
+    char *why = NULL;
+    watch *w = watch_new(&p, &why);
+    if (!w) {
+        dd_err err = dd_fail(cause, DD_ECORRUPT, "watch snapshot: %s", why ? why : "no memory");
+        free(why);
+        return err;
+    }
+    w->st.error_warnings = counters[0];
+    w->st.error_drifts = counters[1];
+    w->st.alerts = counters[2];
+    w->st.suppressed = counters[3];
+    w->st.dropped = counters[4];
+    w->st.unwatched = counters[5];
+    w->event = event;
+    dd_err err = get_points(r, w, cause);
+    if (err != DD_OK) {
+        watch_free(w);
+        return err;
+    }
+    *out = w;
+    return DD_OK;
+}

@@ -125,4 +125,14 @@ const char *watch_feature_name(const watch *w, uint32_t slot);
 /* Bytes held by the watch and all its detectors. */
 size_t watch_memory(const watch *w);
 
+/* Appends the watch's parameters and full state (every detector, standardizer,
+ * quiet-period state, feature names, counters) to a snapshot (w->failed on
+ * no memory). */
+void watch_serialize(const watch *w, ser_writer *out);
+
+/* Reads a watch written by watch_serialize() into *out (free with
+ * watch_free()); it continues exactly as the saved one. DD_ECORRUPT,
+ * DD_EVERSION or DD_ENOMEM with *cause; *out is NULL on error. */
+dd_err watch_deserialize(ser_reader *r, watch **out, char **cause);
+
 #endif
