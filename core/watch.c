@@ -63,8 +63,8 @@ void watch_params_default(watch_params *p)
 {
     memset(p, 0, sizeof *p);
     point_default(&p->error, "adwin", "delta=0.002", 0, false);
-    point_default(&p->prediction, "pagehinkley", "delta=0.1, threshold=50", 1000, true);
-    point_default(&p->feature, "pagehinkley", "delta=0.1, threshold=50", 1000, true);
+    point_default(&p->prediction, "pagehinkley", "delta=0.1, threshold=50, alpha=1", 1000, true);
+    point_default(&p->feature, "pagehinkley", "delta=0.1, threshold=50, alpha=1", 1000, true);
     p->max_features = 64;
 }
 

@@ -15,8 +15,9 @@
  * own running mean and deviation, restarted with its detector, after a
  * warm-up of WATCH_WARMUP values) so that one set of parameters fits features
  * of any scale; the defaults are tuned for that (pagehinkley delta=0.1
- * threshold=50: about one false alarm in 20000 values of N(0, 1), a shift of
- * one deviation found in about 60 values).
+ * threshold=50 alpha=1, the classic test without forgetting: about one false
+ * alarm in a million values of N(0, 1), a shift of one deviation found in
+ * about 55 values; see doc/DRIFT.md).
  * Prediction and feature alarms are alerts, rate-limited per watch point: after
  * a reported alert, alerts of the same or a lower level are suppressed (and
  * counted) for `quiet` events; a drift after a warning still gets through.
@@ -54,8 +55,8 @@ typedef struct watch_point_params {
 
 typedef struct watch_params {
     watch_point_params error;      /* default adwin, delta=0.002 */
-    watch_point_params prediction; /* default pagehinkley delta=0.1 threshold=50, quiet 1000,
-                                      standardized */
+    watch_point_params prediction; /* default pagehinkley delta=0.1 threshold=50 alpha=1,
+                                      standardized, quiet 1000 */
     watch_point_params feature;    /* the same defaults */
     uint32_t max_features;         /* feature detectors at most, default 64 (0: none) */
 } watch_params;
