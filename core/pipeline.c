@@ -8,6 +8,13 @@
  * numeric feature (raw value) feed their watch points too (watch.c). No
  * allocation per event in steady state: the input vector and the alarm array
  * are reused.
+ *
+ * Delayed labels: an unlabelled event with an id is held in the pending
+ * table with its input vector and prediction; when {"id","y"} comes, the held
+ * input goes back into p->x and the same scoring and learning path runs, so
+ * a delayed label counts exactly as an immediate one would have (except the
+ * loss, which is the current model's on the held input). Pending entries
+ * expire by event time, checked on every event.
  */
 #include "pipeline.h"
 
@@ -19,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+
 struct pipeline {
     pipeline_params p;
     featpipe *fp;
@@ -26,6 +34,7 @@ struct pipeline {
     model *active;
     metrics *met;
     watch *watch;
+    pending *pend;
     dd_sparse x;
     bool learning;
     pipeline_stats st;
@@ -38,6 +47,7 @@ void pipeline_params_default(pipeline_params *p)
     model_params_default(&p->model);
     p->rolling_window = 1000;
     watch_params_default(&p->watch);
+    pending_params_default(&p->pending);
 }
 
 pipeline *pipeline_new(const pipeline_params *pp, char **cause)
@@ -58,6 +68,8 @@ pipeline *pipeline_new(const pipeline_params *pp, char **cause)
     if (!(p->active = model_new(&pp->model, featpipe_dim(p->fp), cause)))
         goto fail;
     if (!(p->watch = watch_new(&pp->watch, cause)))
+        goto fail;
+    if (!(p->pend = pending_new(&pp->pending, cause)))
         goto fail;
     p->lab = labels_new(pp->model.task, pp->model.max_classes);
     p->met = metrics_new(pp->model.task, pp->rolling_window);
@@ -80,6 +92,7 @@ void pipeline_free(pipeline *p)
     model_free(p->active);
     metrics_free(p->met);
     watch_free(p->watch);
+    pending_free(p->pend);
     sparse_free(&p->x);
     free(p);
 }
@@ -127,11 +140,12 @@ static void evaluate_and_learn(pipeline *p, double target, pipeline_result *res)
         p->st.refused++;
 }
 
-/* Encode the label of a predicted event, then score, detect and learn. */
-static dd_err score_label(pipeline *p, const dd_event *ev, pipeline_result *res)
+/* Encode a label and score (and learn from) the input in p->x, whose
+ * prediction is in res->out. */
+static dd_err score_label(pipeline *p, const dd_label *y, pipeline_result *res)
 {
     double target;
-    res->label_err = labels_encode(p->lab, &ev->y, &target, NULL);
+    res->label_err = labels_encode(p->lab, y, &target, NULL);
     if (res->label_err) {
         p->st.bad_labels++;
         return DD_OK;
@@ -143,27 +157,63 @@ static dd_err score_label(pipeline *p, const dd_event *ev, pipeline_result *res)
     return DD_OK;
 }
 
-dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
+/* A delayed label: score the held event with the prediction made then. */
+static dd_err join_label(pipeline *p, const dd_event *ev, pipeline_result *res)
 {
-    memset(res, 0, sizeof *res);
-    watch_begin(p->watch, p->st.events);
-    res->alarms = watch_alarms(p->watch, &res->nalarms);
-    if (ev->kind == DD_EV_LABEL) {
-        p->st.unmatched++; /* no pending table yet: nothing to join */
+    pending_entry e;
+    if (!ev->id || pending_take(p->pend, ev->id, &e)) {
+        p->st.unmatched++;
         return DD_OK;
     }
-    if (ev->kind != DD_EV_DATA)
-        return DD_OK;
+    p->st.joined++;
+    res->joined = true;
+    res->predicted = true;
+    res->out = e.npred ? e.pred[0].out : (model_output){0};
+    dd_sparse now = p->x; /* lend the held input to the scoring path */
+    p->x = e.x;
+    e.x = now;
+    dd_err err = score_label(p, &ev->y, res);
+    now = p->x;
+    p->x = e.x;
+    e.x = now;
+    pending_entry_clear(&e);
+    return err;
+}
+
+/* A data event: features, prediction, the watch points, then scoring (or
+ * holding the event for its delayed label). */
+static dd_err process_data(pipeline *p, const dd_event *ev, pipeline_result *res)
+{
     if (featpipe_learn_transform(p->fp, ev, &p->x))
         return DD_ENOMEM;
+    watch_begin(p->watch, p->st.events); /* this event's 0-based index */
     p->st.events++;
     model_predict(p->active, &p->x, &res->out);
     res->predicted = true;
     watch_features(p, ev);
     watch_prediction(p->watch, res->out.score);
-    dd_err err = DD_OK;
     if (ev->y.kind != DD_LABEL_NONE)
-        err = score_label(p, ev, res);
+        return score_label(p, &ev->y, res);
+    if (ev->id) {
+        pending_pred pred = {0, res->out}; /* version 0: the active model */
+        if (pending_add(p->pend, ev->id, ev->group, ev->ts, ev->seq, &p->x, &pred, 1))
+            return DD_ENOMEM;
+        res->held = true;
+    }
+    return DD_OK;
+}
+
+dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
+{
+    memset(res, 0, sizeof *res);
+    /* Alarms raised by a delayed label carry the index of the last data event. */
+    watch_begin(p->watch, p->st.events ? p->st.events - 1 : 0);
+    pending_expire(p->pend, ev->ts, ev->seq);
+    dd_err err = DD_OK;
+    if (ev->kind == DD_EV_LABEL)
+        err = join_label(p, ev, res);
+    else if (ev->kind == DD_EV_DATA)
+        err = process_data(p, ev, res);
     res->alarms = watch_alarms(p->watch, &res->nalarms);
     return err;
 }
@@ -211,4 +261,9 @@ const drift_detector *pipeline_error_detector(const pipeline *p)
 const watch *pipeline_watch(const pipeline *p)
 {
     return p->watch;
+}
+
+const pending *pipeline_pending(const pipeline *p)
+{
+    return p->pend;
 }

@@ -33,6 +33,8 @@ typedef struct worker_status {
     uint64_t bad_labels;
     uint64_t refused_steps;
     uint64_t unmatched_labels;
+    uint64_t joined_labels;   /* delayed labels that found their event */
+    uint64_t pending_held, pending_expired, pending_evicted; /* events waiting for a label */
     uint64_t deadletter_failures;
     uint64_t warnings, drifts;
     uint64_t alerts;             /* prediction and feature drift alerts reported */
