@@ -311,8 +311,9 @@ static dd_err add_tree(builder *b, const cJSON *v, char **cause)
         }
         size_t old;
         dd_err err = path_push(b, key ? key : "", &old, cause);
-        if (!err)
-            err = add_tree(b, c, cause);
+        if (err)
+            return err;
+        err = add_tree(b, c, cause);
         b->path[old] = '\0';
         if (err)
             return err;
@@ -453,9 +454,9 @@ static dd_err read_meta(builder *b, const schema *sch, const cJSON *obj, char **
     const cJSON *op = v[SCHEMA_OP];
     if (op) {
         if (!cJSON_IsString(op) ||
-            (strcmp(op->valuestring, "upsert") && strcmp(op->valuestring, "delete")))
+            (strcmp(op->valuestring, "upsert") != 0 && strcmp(op->valuestring, "delete") != 0))
             return dd_fail(cause, DD_ETYPE, "op must be \"upsert\" or \"delete\"");
-        if (!strcmp(op->valuestring, "delete"))
+        if (strcmp(op->valuestring, "delete") == 0)
             ev->kind = DD_EV_DELETE;
     }
     return DD_OK;
@@ -477,8 +478,9 @@ static dd_err read_features(builder *b, const schema *sch, const cJSON *obj, cha
             continue;
         size_t old;
         err = path_push(b, c->string, &old, cause);
-        if (!err)
-            err = add_tree(b, c, cause);
+        if (err)
+            return err;
+        err = add_tree(b, c, cause);
         b->path[old] = '\0';
         if (err)
             return err;
@@ -532,7 +534,7 @@ dd_err event_parse_json(const char *buf, size_t len, const event_limits *lim, co
         return err;
     err = event_from_json(root, lim, sch, out, cause);
     cJSON_Delete(root);
-    if (!err)
+    if (!err && *out)
         (*out)->raw_len = (uint32_t)len;
     return err;
 }
