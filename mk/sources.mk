@@ -58,3 +58,8 @@ fuzz_csv: $(srcdir)/tests/fuzz_csv.c $(FUZZ_CORE)
 fuzz_schema: $(srcdir)/tests/fuzz_schema.c $(FUZZ_CORE)
 	clang-14 $(FUZZ_CFLAGS) $^ $(CJSON_LIBS) -lm -o $@
 CLEANFILES += fuzz_csv fuzz_schema
+
+DD_BENCHES += bench/bench_schema
+bench_bench_schema_SOURCES = bench/bench_schema.c
+bench_bench_schema_CPPFLAGS = $(TEST_CPPFLAGS)
+bench_bench_schema_LDADD = $(CORE_LIBS)
