@@ -46,7 +46,13 @@ TESTS += tests/test_kafka
 tests_test_kafka_SOURCES = tests/test_kafka.c
 tests_test_kafka_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_kafka_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/kafka_mock
+tests_kafka_mock_SOURCES = tests/kafka_mock.c
+tests_kafka_mock_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_kafka_mock_LDADD = $(RDKAFKA_LIBS)
+TESTS += tests/test_kafka_run.sh
 endif
+EXTRA_DIST += tests/test_kafka_run.sh
 
 # Fuzz harnesses (clang-14 + libclang-rt-14-dev): make fuzz_csv fuzz_schema
 FUZZ_CFLAGS = -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L \
