@@ -276,11 +276,13 @@ static dd_err add_feature(builder *b, const cJSON *v, char **cause)
     return DD_OK;
 }
 
-/* Append ".key" (or "key" at the top) to the path; returns the old length. */
+/* Append ".key" (or "key" at the top). *old is the length to cut back to,
+ * set even on failure (then the path is unchanged). */
 static dd_err path_push(builder *b, const char *key, size_t *old, char **cause)
 {
     size_t have = strlen(b->path), klen = strlen(key);
     size_t need = have + klen + 2;
+    *old = have;
     if (need > b->lim.max_string)
         return dd_fail(cause, DD_ELIMIT, "feature name longer than %u bytes", b->lim.max_string);
     if (need > b->path_cap) {
@@ -290,7 +292,6 @@ static dd_err path_push(builder *b, const char *key, size_t *old, char **cause)
         b->path = p;
         b->path_cap = need * 2;
     }
-    *old = have;
     if (have)
         b->path[have++] = '.';
     memcpy(b->path + have, key, klen + 1);
