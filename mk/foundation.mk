@@ -39,3 +39,5 @@ TESTS += tests/test_pipeline
 tests_test_pipeline_SOURCES = tests/test_pipeline.c
 tests_test_pipeline_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_pipeline_LDADD = $(TEST_LIBS)
+TESTS += tests/test_demo.sh
+EXTRA_DIST += tests/test_demo.sh
