@@ -65,6 +65,10 @@ static void add_counters(cJSON *o, const worker_status *st)
     cJSON_AddNumberToObject(o, "bad_labels", (double)st->bad_labels);
     cJSON_AddNumberToObject(o, "refused_steps", (double)st->refused_steps);
     cJSON_AddNumberToObject(o, "unmatched_labels", (double)st->unmatched_labels);
+    cJSON_AddNumberToObject(o, "joined_labels", (double)st->joined_labels);
+    cJSON_AddNumberToObject(o, "pending", (double)st->pending_held);
+    cJSON_AddNumberToObject(o, "pending_expired", (double)st->pending_expired);
+    cJSON_AddNumberToObject(o, "pending_evicted", (double)st->pending_evicted);
     if (st->deadletter_failures)
         cJSON_AddNumberToObject(o, "deadletter_failures", (double)st->deadletter_failures);
 }

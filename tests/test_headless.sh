@@ -45,6 +45,7 @@ dl=driftdeck.deadletter.jsonl
 [ "$(wc -l < $dl)" = 4 ] || fail "dead-letter lines: $(cat $dl)"
 grep -q '"line":101,"reason":"invalid JSON' $dl || fail "dead letter lacks line/reason: $(cat $dl)"
 grep -q '"line":104,.*"raw_base64"' $dl || fail "binary garbage not kept as base64: $(cat $dl)"
+[ "$(stat -c %a $dl)" = 600 ] || fail "dead-letter file mode is $(stat -c %a $dl), expected 600"
 
 # Usage errors: one line on stderr, exit code 2.
 "$DD" --headless --source file:nope.jsonl > /dev/null 2> e1.txt; rc=$?
