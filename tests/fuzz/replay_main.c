@@ -16,8 +16,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MAX_INPUT (4u << 20)
-#define MAX_FILES 4096
+#define REPLAY_MAX_INPUT (4u << 20)
+#define REPLAY_MAX_FILES 4096
 
 static int by_name(const void *a, const void *b)
 {
@@ -31,7 +31,7 @@ static int list_dir(const char *dir, char **paths, int n)
     if (!d)
         return n;
     struct dirent *e;
-    while ((e = readdir(d)) && n < MAX_FILES) {
+    while ((e = readdir(d)) && n < REPLAY_MAX_FILES) {
         if (e->d_name[0] == '.')
             continue;
         size_t len = strlen(dir) + strlen(e->d_name) + 2;
@@ -51,8 +51,8 @@ static int replay(const char *path)
     FILE *f = fopen(path, "rb");
     if (!f)
         return -1;
-    uint8_t *buf = malloc(MAX_INPUT);
-    size_t n = buf ? fread(buf, 1, MAX_INPUT, f) : 0;
+    uint8_t *buf = malloc(REPLAY_MAX_INPUT);
+    size_t n = buf ? fread(buf, 1, REPLAY_MAX_INPUT, f) : 0;
     int bad = !buf || ferror(f);
     fclose(f);
     if (!bad) {
@@ -74,7 +74,7 @@ int main(void)
     const char *src = getenv("DD_SRCDIR");
     if (!src)
         src = ".";
-    static char *paths[MAX_FILES];
+    static char *paths[REPLAY_MAX_FILES];
     int n = 0;
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus/%s", src, FUZZ_NAME);
