@@ -23,12 +23,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char in_path[64], out_path[64];
+static char in_path[64], out_path[64], again_path[64];
 
 static void remove_scratch(void)
 {
     unlink(in_path);
     unlink(out_path);
+    unlink(again_path);
 }
 
 static void scratch_paths(void)
@@ -39,6 +40,7 @@ static void scratch_paths(void)
     const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(in_path, sizeof in_path, "%.40s/ddfuzz-%ld.ini", dir, (long)getpid());
     snprintf(out_path, sizeof out_path, "%.40s/ddfuzz-%ld.out", dir, (long)getpid());
+    snprintf(again_path, sizeof again_path, "%.40s/ddfuzz-%ld.again", dir, (long)getpid());
 }
 
 static void write_file(const char *path, const uint8_t *data, size_t size)
@@ -48,16 +50,19 @@ static void write_file(const char *path, const uint8_t *data, size_t size)
         abort(); /* the harness's own failure, not the code's */
 }
 
-/* The text --print-config gives for cfg; free() it. */
-static char *printed(const dd_config *cfg, size_t *len)
+/* The text --print-config gives for cfg, printed to path and read back;
+ * free() it. */
+static char *printed(const dd_config *cfg, const char *path)
 {
-    char *text = NULL;
-    FILE *f = open_memstream(&text, len);
+    FILE *f = fopen(path, "w+b");
     if (!f)
         abort();
     config_print(cfg, f);
-    if (fclose(f))
+    long n = ftell(f);
+    char *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!text || fseek(f, 0, SEEK_SET) || fread(text, 1, (size_t)n, f) != (size_t)n || fclose(f))
         abort();
+    text[n] = '\0';
     return text;
 }
 
@@ -78,13 +83,11 @@ static bool has_overlong_line(const char *text)
 
 static void check_round_trip(const dd_config *cfg)
 {
-    size_t len1, len2;
-    char *one = printed(cfg, &len1);
+    char *one = printed(cfg, out_path); /* and leaves it in out_path to load */
     if (has_overlong_line(one)) {
         free(one);
         return;
     }
-    write_file(out_path, (const uint8_t *)one, len1);
     dd_config back;
     config_defaults(&back);
     char *cause = NULL;
@@ -92,7 +95,7 @@ static void check_round_trip(const dd_config *cfg)
         fprintf(stderr, "printed configuration does not load: %s\n", cause ? cause : "?");
         abort();
     }
-    char *two = printed(&back, &len2);
+    char *two = printed(&back, again_path);
     /* the first line is a comment naming where the values came from */
     const char *body1 = strchr(one, '\n'), *body2 = strchr(two, '\n');
     if (!body1 || !body2 || strcmp(body1, body2)) {
