@@ -3,7 +3,7 @@
  * and each kind of bad file gets an error naming the file, the line, the key
  * and what is allowed (never a silent default).
  */
-#include "config.h"
+#include "../src/config.h" /* by path: a stale autoconf config.h in a build dir must not shadow it */
 
 #include "testutil.h"
 
