@@ -414,6 +414,20 @@ static void note_unlearned(governor *g, bool accepting)
     }
 }
 
+/* Every alarm goes to the policy: "error", "prediction" or "feature:NAME". */
+static void report_alarms(governor *g, const pipeline_result *res)
+{
+    for (uint32_t i = 0; i < res->nalarms; i++) {
+        const pipeline_alarm *a = &res->alarms[i];
+        char stream[80];
+        if (a->feature)
+            snprintf(stream, sizeof stream, "feature:%.60s", a->feature);
+        else
+            snprintf(stream, sizeof stream, "%s", a->watch);
+        policy_drift(g->pol, events_done(g), stream, a->detector, a->level);
+    }
+}
+
 /* A delayed label was scored by the pipeline for the active version (its
  * metrics and error detector). The challenger and the watched previous
  * version are compared on immediately labelled events only: the pipeline
@@ -423,9 +437,7 @@ static dd_err govern_alarms_only(governor *g, bool accepting, const pipeline_res
 {
     if (!accepting)
         return DD_OK;
-    for (uint32_t i = 0; i < res->nalarms; i++)
-        policy_drift(g->pol, events_done(g), res->alarms[i].watch, res->alarms[i].detector,
-                     res->alarms[i].level);
+    report_alarms(g, res);
     dd_err e = do_actions(g, cause);
     policy_take_records(g->pol, out);
     return e;
@@ -477,9 +489,7 @@ dd_err governor_process(governor *g, const dd_event *ev, bool accepting, pipelin
             model_learn(g->chal, x, res->target, 1.0, NULL); /* a refused step leaves it as is */
     }
     policy_observe(g->pol, &o);
-    for (uint32_t i = 0; i < res->nalarms; i++)
-        policy_drift(g->pol, events_done(g), res->alarms[i].watch, res->alarms[i].detector,
-                     res->alarms[i].level);
+    report_alarms(g, res);
     e = do_actions(g, cause);
     policy_take_records(g->pol, out);
     return e;

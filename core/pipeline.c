@@ -4,8 +4,10 @@
  * One pass per event: the feature pipeline updates its statistics and
  * writes the sparse input once; the active model predicts; a labelled event
  * is scored before learning (prequential), its 0/1 error (or absolute error)
- * feeds the error-stream detector, then the model learns. No allocation per
- * event in steady state: the input vector and the alarm array are reused.
+ * feeds the error watch point, then the model learns. The prediction and each
+ * numeric feature (raw value) feed their watch points too (watch.c). No
+ * allocation per event in steady state: the input vector and the alarm array
+ * are reused.
  *
  * Delayed labels: an unlabelled event with an id is held in the pending
  * table with its input vector and prediction; when {"id","y"} comes, the held
@@ -24,20 +26,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PIPELINE_MAX_ALARMS 8
-
 struct pipeline {
     pipeline_params p;
     featpipe *fp;
     labels *lab;
     model *active;
     metrics *met;
-    drift_detector *err_det;
+    watch *watch;
     pending *pend;
     dd_sparse x;
     bool learning;
     pipeline_stats st;
-    pipeline_alarm alarms[PIPELINE_MAX_ALARMS];
 };
 
 void pipeline_params_default(pipeline_params *p)
@@ -46,7 +45,7 @@ void pipeline_params_default(pipeline_params *p)
     featpipe_params_default(&p->feat);
     model_params_default(&p->model);
     p->rolling_window = 1000;
-    snprintf(p->error_detector, sizeof p->error_detector, "%s", "adwin");
+    watch_params_default(&p->watch);
     pending_params_default(&p->pending);
 }
 
@@ -67,7 +66,7 @@ pipeline *pipeline_new(const pipeline_params *pp, char **cause)
         goto fail;
     if (!(p->active = model_new(&pp->model, featpipe_dim(p->fp), cause)))
         goto fail;
-    if (!(p->err_det = drift_new(pp->error_detector, cause)))
+    if (!(p->watch = watch_new(&pp->watch, cause)))
         goto fail;
     if (!(p->pend = pending_new(&pp->pending, cause)))
         goto fail;
@@ -91,26 +90,24 @@ void pipeline_free(pipeline *p)
     labels_free(p->lab);
     model_free(p->active);
     metrics_free(p->met);
-    drift_free(p->err_det);
+    watch_free(p->watch);
     pending_free(p->pend);
     sparse_free(&p->x);
     free(p);
 }
 
-static void raise_alarm(pipeline *p, pipeline_result *res, const char *watch,
-                        const drift_detector *d, drift_state level)
+/* Feeds the event's numeric features to their watch points (raw values:
+ * drift of the data, not of the standardized inputs). */
+static void watch_features(pipeline *p, const dd_event *ev)
 {
-    if (res->nalarms == PIPELINE_MAX_ALARMS)
-        return;
-    pipeline_alarm *a = &p->alarms[res->nalarms++];
-    a->watch = watch;
-    a->feature = NULL;
-    a->detector = drift_kind(d);
-    a->level = level;
-    a->event = p->st.events - 1;
-    a->statistic = drift_statistic(d);
-    a->width = drift_window_width(d);
-    a->mean = drift_window_mean(d);
+    for (uint32_t i = 0; i < ev->nfeat; i++) {
+        const dd_feature *f = &ev->feat[i];
+        if (f->kind != DD_VAL_NUM)
+            continue;
+        int32_t slot = featpipe_slot(p->fp, f);
+        if (slot >= 0)
+            watch_feature(p->watch, (uint32_t)slot, f->name, f->num);
+    }
 }
 
 /* Score, detect and learn one labelled event whose input is in p->x. */
@@ -128,14 +125,11 @@ static void evaluate_and_learn(pipeline *p, double target, pipeline_result *res)
         res->correct = (double)res->out.cls == target;
         err = res->correct ? 0.0 : 1.0;
     }
-    drift_state s = drift_update(p->err_det, err);
-    if (s != DRIFT_NONE) {
-        raise_alarm(p, res, "error", p->err_det, s);
-        if (s == DRIFT_DRIFT)
-            p->st.drifts++;
-        else
-            p->st.warnings++;
-    }
+    drift_state s = watch_error(p->watch, err);
+    if (s == DRIFT_DRIFT)
+        p->st.drifts++;
+    else if (s == DRIFT_WARNING)
+        p->st.warnings++;
     if (!p->learning)
         return;
     dd_err e = model_learn(p->active, &p->x, target, 1.0, NULL);
@@ -185,20 +179,18 @@ static dd_err join_label(pipeline *p, const dd_event *ev, pipeline_result *res)
     return err;
 }
 
-dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
+/* A data event: features, prediction, the watch points, then scoring (or
+ * holding the event for its delayed label). */
+static dd_err process_data(pipeline *p, const dd_event *ev, pipeline_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->alarms = p->alarms;
-    pending_expire(p->pend, ev->ts, ev->seq);
-    if (ev->kind == DD_EV_LABEL)
-        return join_label(p, ev, res);
-    if (ev->kind != DD_EV_DATA)
-        return DD_OK;
     if (featpipe_learn_transform(p->fp, ev, &p->x))
         return DD_ENOMEM;
+    watch_begin(p->watch, p->st.events); /* this event's 0-based index */
     p->st.events++;
     model_predict(p->active, &p->x, &res->out);
     res->predicted = true;
+    watch_features(p, ev);
+    watch_prediction(p->watch, res->out.score);
     if (ev->y.kind != DD_LABEL_NONE)
         return score_label(p, &ev->y, res);
     if (ev->id) {
@@ -208,6 +200,21 @@ dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
         res->held = true;
     }
     return DD_OK;
+}
+
+dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
+{
+    memset(res, 0, sizeof *res);
+    /* Alarms raised by a delayed label carry the index of the last data event. */
+    watch_begin(p->watch, p->st.events ? p->st.events - 1 : 0);
+    pending_expire(p->pend, ev->ts, ev->seq);
+    dd_err err = DD_OK;
+    if (ev->kind == DD_EV_LABEL)
+        err = join_label(p, ev, res);
+    else if (ev->kind == DD_EV_DATA)
+        err = process_data(p, ev, res);
+    res->alarms = watch_alarms(p->watch, &res->nalarms);
+    return err;
 }
 
 void pipeline_set_learning(pipeline *p, bool on)
@@ -247,7 +254,12 @@ const featpipe *pipeline_features(const pipeline *p)
 
 const drift_detector *pipeline_error_detector(const pipeline *p)
 {
-    return p->err_det;
+    return watch_error_detector(p->watch);
+}
+
+const watch *pipeline_watch(const pipeline *p)
+{
+    return p->watch;
 }
 
 const pending *pipeline_pending(const pipeline *p)
@@ -273,20 +285,22 @@ model *pipeline_swap_model(pipeline *p, model *m)
 
 void pipeline_reset_detectors(pipeline *p)
 {
-    drift_reset(p->err_det);
+    watch_reset_error(p->watch);
 }
 
 dd_err pipeline_save_state(const pipeline *p, ser_writer *w)
 {
     ser_put_u32(w, PIPELINE_STATE_MAGIC);
-    ser_put_u32(w, 1);
+    ser_put_u32(w, 2);
     dd_err e = featpipe_serialize(p->fp, w);
     if (!e)
         e = labels_serialize(p->lab, w);
     if (!e)
         e = metrics_serialize(p->met, w);
+    if (!e)
+        watch_serialize(p->watch, w);
     const pipeline_stats *s = &p->st;
-    const uint64_t counters[] = {s->events, s->labelled, s->bad_labels, s->refused,
+    const uint64_t counters[] = {s->events,    s->labelled, s->bad_labels, s->refused,
                                  s->unmatched, s->warnings, s->drifts};
     for (size_t i = 0; i < DD_ARRAY_LEN(counters); i++)
         ser_put_u64(w, counters[i]);
@@ -295,18 +309,21 @@ dd_err pipeline_save_state(const pipeline *p, ser_writer *w)
 
 dd_err pipeline_load_state(pipeline *p, ser_reader *r, char **cause)
 {
-    if (ser_get_u32(r) != PIPELINE_STATE_MAGIC || ser_get_u32(r) != 1)
+    if (ser_get_u32(r) != PIPELINE_STATE_MAGIC || ser_get_u32(r) != 2)
         return dd_fail(cause, DD_ECORRUPT, "not a pipeline state snapshot");
     featpipe *fp = NULL;
     labels *lab = NULL;
     metrics *met = NULL;
+    watch *wa = NULL;
     dd_err e = featpipe_deserialize(r, &fp, cause);
     if (!e)
         e = labels_deserialize(r, &lab, cause);
     if (!e)
         e = metrics_deserialize(r, &met, cause);
+    if (!e)
+        e = watch_deserialize(r, &wa, cause);
     pipeline_stats st;
-    uint64_t *c[] = {&st.events, &st.labelled, &st.bad_labels, &st.refused,
+    uint64_t *c[] = {&st.events,    &st.labelled, &st.bad_labels, &st.refused,
                      &st.unmatched, &st.warnings, &st.drifts};
     for (size_t i = 0; i < DD_ARRAY_LEN(c); i++)
         *c[i] = ser_get_u64(r);
@@ -316,14 +333,17 @@ dd_err pipeline_load_state(pipeline *p, ser_reader *r, char **cause)
         featpipe_free(fp);
         labels_free(lab);
         metrics_free(met);
+        watch_free(wa);
         return e;
     }
     featpipe_free(p->fp);
     labels_free(p->lab);
     metrics_free(p->met);
+    watch_free(p->watch);
     p->fp = fp;
     p->lab = lab;
     p->met = met;
+    p->watch = wa;
     p->st = st;
     return DD_OK;
 }

@@ -22,13 +22,17 @@ struct gov_run {
     writer *wr;
     governor *gov;
     bool have_cp, same_source;
-    bool restart; /* a checkpoint of another source: start fresh, close its versions */
+    bool restart; /* a checkpoint we do not resume from: start fresh, close its versions */
+    char hash[AUDIT_HASH_HEX]; /* of this run's configuration */
     registry_checkpoint cp;
     char describe[640];
     source *src; /* borrowed: told when a checkpoint covering its events commits */
 };
 
-/* SHA-256 of the effective configuration as --print-config writes it. */
+/* SHA-256 of the effective configuration as --print-config writes it, less
+ * the [run] section (where and how fast to read do not change what is
+ * learned). A resume needs the same hash: another configuration may not even
+ * fit the saved models (hash_bits). */
 static void config_hash(const dd_config *cfg, char out[AUDIT_HASH_HEX])
 {
     char *buf = NULL;
@@ -39,10 +43,45 @@ static void config_hash(const dd_config *cfg, char out[AUDIT_HASH_HEX])
         return;
     config_print(cfg, f);
     fclose(f);
-    audit_sha256_hex(buf, len, out);
+    size_t w = 0;
+    bool in_run = false;
+    for (char *line = buf; line && *line;) {
+        char *nl = strchr(line, '\n');
+        size_t n = nl ? (size_t)(nl - line + 1) : strlen(line);
+        if (line[0] == '[')
+            in_run = !strncmp(line, "[run]", 5);
+        if (!in_run) {
+            memmove(buf + w, line, n);
+            w += n;
+        }
+        line += n;
+    }
+    audit_sha256_hex(buf, w, out);
     free(buf);
 }
 
+/* The last session: its configuration hash and whether it read its stream to
+ * the end (then a new run replays the stream from the start). */
+static void last_session(gov_run *g, char hash[AUDIT_HASH_HEX], bool *finished)
+{
+    sqlite3_stmt *st = NULL;
+    hash[0] = '\0';
+    *finished = false;
+    if (sqlite3_prepare_v2(registry_db(g->reg),
+                           "SELECT IFNULL(config_hash, ''), IFNULL(end_reason, '') FROM sessions "
+                           "WHERE id = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, g->cp.session_id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(hash, AUDIT_HASH_HEX, "%s", (const char *)sqlite3_column_text(st, 0));
+        *finished = !strcmp((const char *)sqlite3_column_text(st, 1), "end of stream");
+    }
+    sqlite3_finalize(st);
+}
+
+/* Resume an interrupted run of the same source and configuration; anything
+ * else starts fresh (the earlier versions stay in the registry, closed). */
 static dd_err read_checkpoint(gov_run *g, char **cause)
 {
     dd_err e = registry_last_checkpoint(g->reg, &g->cp, cause);
@@ -52,20 +91,26 @@ static dd_err read_checkpoint(gov_run *g, char **cause)
     }
     if (e)
         return e;
-    g->have_cp = true;
-    g->same_source = g->cp.source && !strcmp(g->cp.source, g->source);
+    char hash[AUDIT_HASH_HEX];
+    bool finished;
+    last_session(g, hash, &finished);
     int64_t active = 0;
     if ((e = registry_active_id(g->reg, &active, cause)) != DD_OK)
         return e;
-    if (!g->same_source) { /* another stream: learn it from scratch */
+    g->same_source = g->cp.source && !strcmp(g->cp.source, g->source);
+    const char *why = !g->same_source         ? "its last run read another source"
+                      : strcmp(hash, g->hash) ? "its last run had another configuration"
+                      : finished              ? "its last run read this stream to the end"
+                                              : NULL;
+    if (why) {
         snprintf(g->describe, sizeof g->describe,
-                 "workspace %.200s last read %.200s: a fresh start on this source (the "
-                 "earlier versions stay in the registry)",
-                 g->cfg->workspace, g->cp.source ? g->cp.source : "?");
-        g->have_cp = false;
+                 "workspace %.200s: %s, so this run starts fresh (the earlier versions stay in "
+                 "the registry)",
+                 g->cfg->workspace, why);
         g->restart = true;
         return DD_OK;
     }
+    g->have_cp = true;
     snprintf(g->describe, sizeof g->describe,
              "resuming from checkpoint %lld at event %llu (version %lld active%s)",
              (long long)g->cp.id, (unsigned long long)g->cp.event_index, (long long)active,
@@ -82,6 +127,7 @@ gov_run *gov_run_open(const dd_config *cfg, const char *spec, char **cause)
         return NULL;
     }
     g->cfg = cfg;
+    config_hash(cfg, g->hash);
     dd_err e;
     uint8_t key[AUDIT_KEY_MAX];
     size_t keylen = 0;
@@ -171,12 +217,10 @@ void gov_run_set_source(gov_run *g, source *src)
 
 dd_err gov_run_attach(gov_run *g, worker *w, char **cause)
 {
-    char hash[AUDIT_HASH_HEX];
-    config_hash(g->cfg, hash);
     governor_params gp = {.policy = g->cfg->govern,
                           .candidate = (governor_candidate)g->cfg->candidate,
                           .source = g->source,
-                          .config_hash = hash};
+                          .config_hash = g->hash};
     if (!(g->gov = governor_new(worker_pipeline(w), &gp, cause)))
         return DD_EINVAL;
     rec_list recs = {0};

@@ -161,6 +161,52 @@ static void resumed_run_predicts_like_the_uninterrupted_one(void **state)
     run_free(&b);
 }
 
+/* `driftdeck rollback` ran after the checkpoint: the registry's active version
+ * (given with its blob) serves, and the challenger and previous are dropped. */
+static void resume_adopts_a_rollback_made_since_the_checkpoint(void **state)
+{
+    (void)state;
+    run a, b;
+    run_new(&a);
+    assert_int_equal(governor_start(a.gov, NULL, 0, 1, &a.recs, NULL), DD_OK);
+    model_output out;
+    bool skipped;
+    for (int i = 0; i < 1000; i++)
+        feed(&a, i, &out, &skipped);
+    registry_checkpoint c;
+    last_checkpoint(&a, &c);
+    const gov_record *v = a.recs.head;
+    while (v && v->kind != REC_VERSION)
+        v = v->next;
+    assert_non_null(v); /* version 1's blob, as created: an untrained model */
+    run_new(&b);
+    governor_resume_in in = {.cp = &c,
+                             .active_id = 9,
+                             .active_trigger = GOV_TRIG_ROLLBACK,
+                             .active_model = &v->u.version.model,
+                             .max_id = 9};
+    assert_int_equal(governor_resume(b.gov, &in, &b.recs, NULL), DD_OK);
+    governor_stats st;
+    governor_get_stats(b.gov, &st);
+    assert_int_equal(st.view.active_id, 9);
+    assert_int_equal(st.view.challenger_id, 0);
+    bool adopted = false;
+    for (const gov_record *x = b.recs.head; x; x = x->next)
+        adopted |= x->kind == REC_AUDIT && !strcmp(x->u.audit.kind, "resume") &&
+                   strstr(x->u.audit.payload_json, "\"adopted\": true") != NULL;
+    assert_true(adopted);
+    /* the untrained model serves now, not the one trained on 1000 events */
+    model_output oa, ob;
+    feed(&a, 1000, &oa, &skipped);
+    feed(&b, 1000, &ob, &skipped);
+    assert_true(memcmp(&oa.score, &ob.score, sizeof oa.score) != 0);
+    /* ids continue after the registry's largest */
+    governor_get_stats(b.gov, &st);
+    registry_checkpoint_clear(&c);
+    run_free(&a);
+    run_free(&b);
+}
+
 static void version_blob_restores_its_model(void **state)
 {
     (void)state;
@@ -231,6 +277,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(resumed_run_predicts_like_the_uninterrupted_one),
+        cmocka_unit_test(resume_adopts_a_rollback_made_since_the_checkpoint),
         cmocka_unit_test(version_blob_restores_its_model),
         cmocka_unit_test(finish_ends_with_the_checkpoint),
         cmocka_unit_test(fresh_start_closes_the_old_live_versions),

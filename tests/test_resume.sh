@@ -6,7 +6,8 @@
 #  - the restart resumes from the last checkpoint with the same active
 #    version, skips nothing and learns nothing twice: the events of the
 #    checkpoint plus the events the restart learned equal the stream's length;
-#  - a clean end leaves one session per run and a verifiable chain.
+#  - a clean end leaves one session per run and a verifiable chain; a run after
+#    the stream was read to the end replays it fresh.
 set -u
 : "${DD_BIN:?}"
 if ! command -v sqlite3 >/dev/null 2>&1; then
@@ -56,8 +57,9 @@ active=$(q "SELECT id FROM versions WHERE status = 'active'")
     fail "the last checkpoint's active version is not the registry's"
 echo "killed after checkpoint at event $cp_event, version $active active"
 
-"$DD_BIN" --headless --workspace ws --source file:sea.jsonl > run2.jsonl 2> run2.err ||
-    fail "restart exited $?"
+# The same command line (a resume needs the same source and configuration).
+"$DD_BIN" --headless --workspace ws --source file:sea.jsonl --set govern.checkpoint_every=500 \
+    > run2.jsonl 2> run2.err || fail "restart exited $?"
 cat run2.err
 grep -q "resuming from checkpoint .* at event $cp_event (version $active active)" run2.err ||
     fail "restart did not resume from event $cp_event with version $active"
@@ -78,9 +80,15 @@ head=$(echo "$gov" | sed -n 's/.*"audit_head":"\([0-9a-f]*\)".*/\1/p')
     fail "the published head is not the committed head"
 "$DD_BIN" audit verify --workspace ws --expect-head "$head" || fail "audit verify after the restart"
 
-# A third run on the finished stream learns nothing new and says so.
-"$DD_BIN" --headless --workspace ws --source file:sea.jsonl > run3.jsonl 2>/dev/null
-grep '"type":"summary"' run3.jsonl | grep -q '"events":0,' || fail "a finished stream was learned again"
+# A third run on the finished stream replays it from the start, fresh: a new
+# start version serves and the previous active version is retired.
+"$DD_BIN" --headless --workspace ws --source file:sea.jsonl --set govern.checkpoint_every=500 \
+    > run3.jsonl 2> run3.err
+grep -q "read this stream to the end, so this run starts fresh" run3.err || fail "run 3: $(cat run3.err)"
+grep '"type":"summary"' run3.jsonl | grep -q "\"events\":$N," || fail "the replay did not learn all $N events"
+[ "$(q "SELECT trigger FROM versions WHERE status = 'active'")" = start ] || fail "no fresh start version"
+[ "$(q "SELECT status FROM versions WHERE id = $active")" = retired ] || fail "version $active not retired"
+"$DD_BIN" audit verify --workspace ws > /dev/null || fail "audit verify after the replay"
 
 [ $fails = 0 ] || { echo "test_resume: $fails failure(s)"; exit 1; }
 echo "test_resume: all checks passed"
