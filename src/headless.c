@@ -80,13 +80,8 @@ static void add_counters(cJSON *o, const worker_status *st)
 }
 
 /* Governance: versions, writer health and the published audit head. */
-static void add_governance(cJSON *o, const worker_status *st)
+static void governance_fields(cJSON *g, const worker_status *st)
 {
-    if (!st->active_version)
-        return;
-    cJSON *g = o ? cJSON_AddObjectToObject(o, "governance") : NULL;
-    if (!g)
-        return;
     cJSON_AddNumberToObject(g, "active", (double)st->active_version);
     if (st->challenger_version) {
         cJSON_AddNumberToObject(g, "challenger", (double)st->challenger_version);
@@ -108,6 +103,14 @@ static void add_governance(cJSON *o, const worker_status *st)
         cJSON_AddStringToObject(g, "error", st->writer_error);
     if (st->audit_head[0])
         cJSON_AddStringToObject(g, "audit_head", st->audit_head);
+}
+
+/* Status lines carry it as a "governance" object (with a workspace). */
+static void add_governance(cJSON *o, const worker_status *st)
+{
+    cJSON *g = st->active_version ? cJSON_AddObjectToObject(o, "governance") : NULL;
+    if (g)
+        governance_fields(g, st);
 }
 
 static void on_status(void *ctx, const worker_status *st)
@@ -158,7 +161,7 @@ static void on_summary(void *ctx, const worker_status *st)
     if (st->active_version) { /* the run's governance, with the committed audit head */
         cJSON *g = cJSON_CreateObject();
         cJSON_AddStringToObject(g, "type", "governance");
-        add_governance(g, st);
+        governance_fields(g, st);
         emit(h, g);
     }
     cJSON *o = cJSON_CreateObject();
