@@ -98,6 +98,18 @@ if "$DD_BIN" audit verify --workspace "$tmp/ws" --key-file "$tmp/key" 2>"$tmp/er
 fi
 grep -q "chmod 600" "$tmp/err" || fail "no clear message for a 0644 key"
 
+# A real run with a key: every entry carries an HMAC that verifies.
+printf 'k3y-for-tests' >"$tmp/key"; chmod 600 "$tmp/key"
+"$DD_BIN" gen sea -n 2000 --seed 2 -o "$tmp/sea.jsonl"
+"$DD_BIN" --headless --workspace "$tmp/run" --source "file:$tmp/sea.jsonl" \
+    --set "govern.audit_key_file=$tmp/key" >/dev/null 2>&1 || fail "keyed run"
+"$DD_BIN" audit verify --workspace "$tmp/run" --key-file "$tmp/key" | grep -q "HMAC: every entry" ||
+    fail "keyed run does not verify with its key"
+printf 'other' >"$tmp/key2"; chmod 600 "$tmp/key2"
+if "$DD_BIN" audit verify --workspace "$tmp/run" --key-file "$tmp/key2" >/dev/null; then
+    fail "verified with the wrong key"
+fi
+
 # No workspace: a usage error (2), not a crash.
 set +e
 "$DD_BIN" audit verify --workspace "$tmp/none" 2>/dev/null
