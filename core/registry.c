@@ -621,6 +621,25 @@ dd_err registry_version_get(registry *r, int64_t id, bool with_model, registry_v
     return e;
 }
 
+dd_err registry_read_version_blob(sqlite3 *db, int64_t id, rec_blob *out, char **cause)
+{
+    sqlite3_stmt *st = NULL;
+    out->data = NULL;
+    out->len = 0;
+    if (sqlite3_prepare_v2(db, "SELECT COALESCE(last_model, model) FROM versions WHERE id = ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return dd_fail(cause, DD_EDB, "%s", sqlite3_errmsg(db));
+    sqlite3_bind_int64(st, 1, id);
+    dd_err e = DD_OK;
+    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL)
+        e = dd_fail(cause, DD_ENOTFOUND, "version %lld has no saved state", (long long)id);
+    else if (blob_from(st, 0, out) != DD_OK)
+        e = dd_fail(cause, DD_ECORRUPT, "the saved state of version %lld is damaged",
+                    (long long)id);
+    sqlite3_finalize(st);
+    return e;
+}
+
 void registry_version_clear(registry_version *v)
 {
     free(v->model.data);

@@ -80,6 +80,12 @@ dd_err registry_version_get(registry *r, int64_t id, bool with_model, registry_v
                             char **cause);
 void registry_version_clear(registry_version *v);
 
+/* Read version id's latest saved state (its model blob, decompressed) from
+ * any connection to a workspace database, read-only ones included: for a
+ * console's rollback command, whose worker has no registry. DD_ENOTFOUND
+ * when there is no such version or its state was pruned. */
+dd_err registry_read_version_blob(sqlite3 *db, int64_t id, rec_blob *out, char **cause);
+
 /* The active version's id, or 0 when there is none yet. */
 dd_err registry_active_id(registry *r, int64_t *id, char **cause);
 /* The largest version id, or 0. */

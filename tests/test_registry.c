@@ -268,6 +268,15 @@ static void manual_rollback_clones_the_target(void **state)
     assert_int_equal(registry_version_get(r, 4, true, &v, NULL), DD_OK);
     assert_int_equal(v.parent_id, 1);
     assert_int_equal(v.trigger, GOV_TRIG_ROLLBACK);
+    rec_blob b;
+    sqlite3 *ro = NULL; /* what a console's read-only connection sees */
+    assert_int_equal(sqlite3_open_v2(path, &ro, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(registry_read_version_blob(ro, 4, &b, NULL), DD_OK);
+    assert_int_equal(b.len, 2);
+    assert_memory_equal(b.data, "m1", 2);
+    free(b.data);
+    assert_int_equal(registry_read_version_blob(ro, 99, &b, NULL), DD_ENOTFOUND);
+    sqlite3_close(ro);
     assert_int_equal(v.status, GOV_ACTIVE);
     assert_memory_equal(v.model.data, "m1", 2);
     registry_version_clear(&v);
