@@ -12,3 +12,12 @@ tests_test_snapshot_LDADD = $(TEST_LIBS)
 tests_test_command_SOURCES = tests/test_command.c
 tests_test_command_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_command_LDADD = $(TEST_LIBS)
+
+# The console (ncursesw; its cflags come with libddsrc_a_CPPFLAGS).
+libddsrc_a_SOURCES += ui/term.c ui/term.h ui/chart.c ui/chart.h
+
+check_PROGRAMS += tests/test_chart
+TESTS += tests/test_chart
+tests_test_chart_SOURCES = tests/test_chart.c
+tests_test_chart_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_chart_LDADD = $(TEST_LIBS)
