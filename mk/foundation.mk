@@ -1,3 +1,34 @@
 # mk/foundation.mk: sources, tests and benchmarks of this area (included by Makefile.am).
 libddcore_a_SOURCES += core/dd.c core/dd.h core/rng.h core/sparse.h core/event.h core/drift.h core/model.h
 libddsrc_a_SOURCES += src/commands.h src/cmd_run.c src/cmd_gen.c
+libddcore_a_SOURCES += core/hash.h core/event.c
+EXTRA_DIST += tests/testutil.h
+check_PROGRAMS += tests/test_event
+TESTS += tests/test_event
+tests_test_event_SOURCES = tests/test_event.c
+tests_test_event_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_event_LDADD = $(TEST_LIBS)
+libddcore_a_SOURCES += core/serial.h
+libddcore_a_SOURCES += core/welford.h core/featpipe.h core/featpipe.c
+check_PROGRAMS += tests/test_featpipe
+TESTS += tests/test_featpipe
+tests_test_featpipe_SOURCES = tests/test_featpipe.c
+tests_test_featpipe_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_featpipe_LDADD = $(TEST_LIBS)
+libddcore_a_SOURCES += core/labels.h core/labels.c
+libddcore_a_SOURCES += core/metrics.h core/metrics.c
+libddcore_a_SOURCES += core/pipeline.h core/pipeline.c
+libddsrc_a_SOURCES += src/queue.h src/queue.c src/source.h src/source.c src/source_file.c src/ingest.h src/ingest.c
+libddsrc_a_SOURCES += src/config.h src/config.c
+libddsrc_a_SOURCES += src/worker.h src/worker.c
+libddsrc_a_SOURCES += src/headless.h src/headless.c
+# gen: drifting-stream generators (issue 3) and the demo stream.
+libddcore_a_SOURCES += core/gen.c core/gen.h
+check_PROGRAMS += tests/test_gen
+TESTS += tests/test_gen
+tests_test_gen_SOURCES = tests/test_gen.c
+tests_test_gen_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_gen_LDADD = $(TEST_LIBS)
+TESTS += tests/test_gen.sh
+EXTRA_DIST += tests/test_gen.sh data/make-demo.sh data/README.md doc/GENERATORS.md
+dist_noinst_DATA += data/demo.jsonl
