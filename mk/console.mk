@@ -1,8 +1,6 @@
 # mk/console.mk: sources, tests and benchmarks of this area (included by Makefile.am).
 
 # The snapshot/command protocol (worker <-> console, in process and over the socket).
-# TEMPORARY until foundation.mk lists it (remove at the next merge of main):
-libddsrc_a_SOURCES += src/queue.c
 libddsrc_a_SOURCES += src/wire.c src/wire.h src/snapshot.c src/snapshot.h \
 	src/command.c src/command.h
 
