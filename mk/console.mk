@@ -30,3 +30,7 @@ check_PROGRAMS += tests/console_sim
 tests_console_sim_SOURCES = tests/console_sim.c
 tests_console_sim_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_console_sim_LDADD = $(TEST_LIBS)
+
+# The worker's side of the protocol.
+libddsrc_a_SOURCES += src/worker_view.c src/worker_view.h
+libddsrc_a_SOURCES += src/control.c src/control.h

@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 struct queue;
+struct snap_board;
 
 /* Counters the worker reports (a copy: the receiver may keep it). */
 typedef struct worker_status {
@@ -55,6 +56,16 @@ typedef struct worker worker;
 worker *worker_new(const dd_config *cfg, struct queue *q, source **sources, size_t nsources,
                    struct ingest *ing, const worker_output *out, char **cause);
 void worker_free(worker *w);
+
+/* Console mode (call before worker_start()): publish snapshots on board
+ * about 20 times a second and take commands from cmdq (both borrowed; cmdq
+ * holds dd_command pointers the worker frees). speed is the replay speed
+ * the source started with; exports go to workspace. With stay_at_end the
+ * worker stays up at the end of the stream (a console still shows it) until
+ * worker_stop(). DD_ENOMEM on no memory. */
+dd_err worker_attach_console(worker *w, struct snap_board *board, struct queue *cmdq,
+                             double speed, const char *workspace, bool stay_at_end,
+                             char **cause);
 
 dd_err worker_start(worker *w, char **cause);
 /* Wait for the worker to finish (end of stream, or after worker_stop()). */

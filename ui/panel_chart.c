@@ -145,12 +145,14 @@ static void draw(ui_ctx *ui, ui_rect r, bool focused)
     uint32_t n = linear(&s->chart, kinds[ui->chart_kind].series, a);
     bool two = ui->chart_kind == UI_CH_ACCURACY;
     double lo, hi;
-    if (two) {
+    chart_range(a, n, &lo, &hi);
+    if (two) { /* one scale for both lines */
+        double blo, bhi;
         linear(&s->chart, SNAP_S_ACC_CHALLENGER, b);
-        lo = 0.0;
-        hi = 1.0;
-    } else {
-        chart_range(a, n, &lo, &hi);
+        if (chart_range(b, n, &blo, &bhi)) {
+            lo = blo < lo ? blo : lo;
+            hi = bhi > hi ? bhi : hi;
+        }
     }
     int x0 = chart_render(a, n, lo, hi, plot.w, plot.h, ca);
     if (two)

@@ -20,7 +20,7 @@ static void source_text(const dd_snapshot *s, char *buf, size_t n)
     if (st == 2 && s->retry_in_ms > 0)
         snprintf(buf, n, "reconnecting in %.0f s", s->retry_in_ms / 1000.0);
     else if (s->source_progress >= 0 && st != 4)
-        snprintf(buf, n, "%s %.0f %%", name, 100.0 * s->source_progress);
+        snprintf(buf, n, "%s %.0f %%", st == 1 ? "reading" : name, 100.0 * s->source_progress);
     else
         snprintf(buf, n, "%s", name);
 }
@@ -50,8 +50,13 @@ static void draw(ui_ctx *ui, ui_rect r, bool focused)
              rate, s->queue_len, s->queue_cap, drops, bad);
     int room = r.w - (int)strlen(counters) - (int)strlen(src) - 8;
     ui_fill(r, 0, term_attr(TERM_TITLE));
+    /* a file shows by its name: the directory rarely fits */
+    const char *name = s->source;
+    const char *slash = strrchr(name, '/');
+    if (!strncmp(name, "file:", 5) && slash)
+        name = slash + 1;
     ui_print(r, 0, 0, term_attr(TERM_TITLE), " %s  %.*s [%s]", counters, room > 4 ? room : 4,
-             s->source, src);
+             name, src);
     if (s->speed <= 0)
         snprintf(speed, sizeof speed, "max");
     else
