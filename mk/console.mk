@@ -34,3 +34,4 @@ tests_console_sim_LDADD = $(TEST_LIBS)
 # The worker's side of the protocol.
 libddsrc_a_SOURCES += src/worker_view.c src/worker_view.h
 libddsrc_a_SOURCES += src/control.c src/control.h
+libddsrc_a_SOURCES += src/cmd_attach.c src/cmd_replay.c

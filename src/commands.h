@@ -9,5 +9,7 @@
 
 int cmd_run(int argc, char **argv);  /* the console or --headless pipeline */
 int cmd_gen(int argc, char **argv);  /* write a generated drifting stream */
+int cmd_attach(int argc, char **argv);  /* the console on a running instance */
+int cmd_replay(int argc, char **argv);  /* the pipeline on a recorded file */
 
 #endif
