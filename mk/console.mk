@@ -35,3 +35,7 @@ tests_console_sim_LDADD = $(TEST_LIBS)
 libddsrc_a_SOURCES += src/worker_view.c src/worker_view.h
 libddsrc_a_SOURCES += src/control.c src/control.h
 libddsrc_a_SOURCES += src/cmd_attach.c src/cmd_replay.c
+
+# Terminal tests (tmux).
+TESTS += tests/test_console.sh
+EXTRA_DIST += tests/test_console.sh tests/tmux_lib.sh
