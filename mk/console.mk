@@ -37,5 +37,5 @@ libddsrc_a_SOURCES += src/control.c src/control.h
 libddsrc_a_SOURCES += src/cmd_attach.c src/cmd_replay.c
 
 # Terminal tests (tmux).
-TESTS += tests/test_console.sh
-EXTRA_DIST += tests/test_console.sh tests/tmux_lib.sh
+TESTS += tests/test_console.sh tests/test_console_ui.sh
+EXTRA_DIST += tests/test_console.sh tests/test_console_ui.sh tests/tmux_lib.sh

@@ -27,6 +27,7 @@ typedef struct sim {
     queue *cmdq;
     atomic_bool stop;
     bool fast;      /* no pacing: as fast as the CPU goes */
+    double credit;  /* events owed by the pacing */
     dd_snapshot s;  /* the working snapshot */
     uint64_t vers;  /* versions made */
     uint64_t prev_active;
@@ -180,7 +181,7 @@ static void step(sim *m)
     dd_snapshot *s = &m->s;
     s->events++;
     uint64_t e = s->events;
-    if (e % 3000 == 0) {
+    if (e % 3000 == 0 && !s->pending) { /* one candidate at a time, as governance does */
         snap_marker_add(s, SNAP_MK_DRIFT, e);
         snap_log_add(s, SNAP_LOG_DRIFT, 1700000000.0 + (double)e, "ADWIN drift on error at %llu",
                      (unsigned long long)e);
@@ -216,7 +217,9 @@ static void *run(void *arg)
             free(item);
         }
         if (m->s.run_state == SNAP_RUNNING) {
-            for (int i = 0; i < (m->fast ? 200 : 1); i++)
+            /* paced: 1000 events/s times the speed (1 ms loop) */
+            m->credit += m->fast || m->s.speed <= 0 ? 200 : m->s.speed;
+            for (; m->credit >= 1; m->credit -= 1)
                 step(m);
         }
         double t = mono();
@@ -231,7 +234,7 @@ static void *run(void *arg)
             last_pub = t;
         }
         if (!m->fast || m->s.run_state != SNAP_RUNNING) {
-            struct timespec ts = {0, m->fast ? 1000000 : 200000};
+            struct timespec ts = {0, 1000000};
             nanosleep(&ts, NULL);
         }
     }

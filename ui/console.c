@@ -17,6 +17,7 @@
 #include "ui.h"
 
 #include <curses.h>
+#include <math.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +168,7 @@ static void ui_setup(ui_ctx *ui, console_link *link, const console_opts *o)
         user = pw ? pw->pw_name : "unknown";
     snprintf(ui->user, sizeof ui->user, "%s", user);
     ui->snap = link->ops->latest(link, NULL);
+    ui->speed_asked = NAN;
     ui_say(ui, false, "? for help");
 }
 

@@ -9,6 +9,7 @@
 #include "ui.h"
 
 #include <curses.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +103,9 @@ static unsigned act_step(ui_ctx *ui)
 
 static unsigned change_speed(ui_ctx *ui, bool faster)
 {
-    double s = ui->snap->speed;
+    /* from the last speed asked while the worker has not answered yet, so
+     * that "- -" halves twice even within one frame */
+    double s = isnan(ui->speed_asked) ? ui->snap->speed : ui->speed_asked;
     if (s <= 0)
         s = faster ? 0 : 64; /* from "max", slow down to x64 */
     else
@@ -112,7 +115,9 @@ static unsigned change_speed(ui_ctx *ui, bool faster)
     if (s > 0 && s < 1.0 / 64)
         s = 1.0 / 64;
     dd_command c = {.speed = s};
-    return ui_send(ui, CMD_SPEED, &c);
+    unsigned f = ui_send(ui, CMD_SPEED, &c);
+    ui->speed_asked = s;
+    return f;
 }
 
 static unsigned act_faster(ui_ctx *ui)

@@ -4,6 +4,8 @@
  */
 #include "ui.h"
 
+#include <math.h>
+
 static void draw(ui_ctx *ui, ui_rect r, bool focused)
 {
     (void)focused;
@@ -12,6 +14,7 @@ static void draw(ui_ctx *ui, ui_rect r, bool focused)
         ui_say(ui, s->result_err != DD_OK, "%s%s%s", s->result_err ? dd_strerror(s->result_err) : "",
                s->result_err ? ": " : "", s->result_text);
         ui->awaited_id = 0;
+        ui->speed_asked = NAN;
     }
     ui_rect status = {r.y, r.x, 1, r.w};
     ui_fill(status, 0, term_attr(TERM_NORMAL));

@@ -37,7 +37,7 @@ static void created_text(double ts, char *buf, size_t n)
 static void draw(ui_ctx *ui, ui_rect r, bool focused)
 {
     const dd_snapshot *s = ui->snap;
-    ui_title(r, "Model versions", focused ? "Enter: details  r: roll back" : "", focused);
+    ui_title(r, "Model versions", focused ? "Enter: details" : "", focused);
     ui_print(r, 1, 0, term_attr(TERM_DIM), "%6s %6s %-8s %-10s %5s %s", "id", "parent", "trigger",
              "status", "acc", "created");
     int rows = r.h - 2, n = (int)s->nversions;

@@ -78,6 +78,7 @@ typedef struct ui_ctx {
     cmd_view view;
     uint64_t next_id;          /* the next command id */
     uint64_t awaited_id;       /* the command whose answer the status line shows */
+    double speed_asked;        /* the last speed sent and not yet answered (NaN: none) */
     char status[200];
     bool status_bad;
 } ui_ctx;
@@ -109,7 +110,7 @@ void ui_title(ui_rect r, const char *title, const char *hint, bool focused);
 ui_rect ui_dialog_box(int h, int w, const char *title);
 /* Format a metric for a table ("0.912", "-" for NaN) into buf. */
 const char *ui_num(char *buf, size_t n, double v, int decimals);
-/* Format a count compactly ("950", "12.3k", "5.41M") into buf. */
+/* Format a count compactly ("95000", "123.4k", "5.41M") into buf. */
 const char *ui_count(char *buf, size_t n, double v);
 /* Scroll a table selection for an arrow/page/home/end key; returns UI_* flags. */
 unsigned ui_scroll(ui_ctx *ui, ui_panel p, int key, int nrows, int page);

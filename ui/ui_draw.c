@@ -85,7 +85,7 @@ const char *ui_count(char *buf, size_t n, double v)
 {
     if (!isfinite(v))
         snprintf(buf, n, "-");
-    else if (v < 10000)
+    else if (v < 100000)
         snprintf(buf, n, "%.0f", v);
     else if (v < 1e6)
         snprintf(buf, n, "%.1fk", v / 1e3);
