@@ -39,3 +39,9 @@ libddsrc_a_SOURCES += src/cmd_attach.c src/cmd_replay.c
 # Terminal tests (tmux).
 TESTS += tests/test_console.sh tests/test_console_ui.sh
 EXTRA_DIST += tests/test_console.sh tests/test_console_ui.sh tests/tmux_lib.sh
+
+# What the console costs (make bench).
+DD_BENCHES += bench/bench_console
+bench_bench_console_SOURCES = bench/bench_console.c
+bench_bench_console_CPPFLAGS = $(libddsrc_a_CPPFLAGS)
+bench_bench_console_LDADD = $(SRC_LIBS)

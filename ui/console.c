@@ -100,6 +100,7 @@ void console_opts_default(console_opts *o)
 {
     o->fps = 10;
     o->user = NULL;
+    o->in = o->out = NULL;
 }
 
 /* ---- layout and drawing ---- */
@@ -179,7 +180,7 @@ dd_err console_run(console_link *link, const console_opts *o, console_end *end, 
         console_opts_default(&def);
         o = &def;
     }
-    dd_err err = term_init(cause);
+    dd_err err = term_init(o->in, o->out, cause);
     if (err)
         return err;
     ui_ctx ui;

@@ -15,6 +15,7 @@
 #include "snapshot.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 
 struct queue;
 
@@ -44,8 +45,9 @@ console_link *console_link_local_new(snap_board *board, struct queue *cmdq);
 void console_link_free(console_link *l);
 
 typedef struct console_opts {
-    int fps;         /* redraws per second at most (default 10) */
+    int fps;          /* redraws per second at most (default 10) */
     const char *user; /* stamped on commands (NULL: the login name) */
+    FILE *in, *out;   /* the terminal (NULL: stdin and stdout) */
 } console_opts;
 
 void console_opts_default(console_opts *o);

@@ -89,15 +89,17 @@ static void setup_colors(void)
         init_pair((short)r, roles[r].fg, -1);
 }
 
-dd_err term_init(char **cause)
+dd_err term_init(FILE *in, FILE *out, char **cause)
 {
     if (active)
         return DD_OK;
+    in = in ? in : stdin;
+    out = out ? out : stdout;
     setlocale(LC_ALL, "");
     utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
-    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+    if (!isatty(fileno(in)) || !isatty(fileno(out)))
         return dd_fail(cause, DD_EIO, "the console needs a terminal (use --headless)");
-    screen = newterm(NULL, stdout, stdin);
+    screen = newterm(NULL, out, in);
     if (!screen)
         return dd_fail(cause, DD_EIO, "cannot set up terminal '%s'",
                        getenv("TERM") ? getenv("TERM") : "(TERM unset)");

@@ -19,6 +19,7 @@
 #include "dd.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 
 typedef enum term_role {
     TERM_NORMAL = 0,
@@ -36,9 +37,10 @@ typedef enum term_role {
     TERM_ROLE__COUNT
 } term_role;
 
-/* Set the terminal up. DD_EIO with *cause when there is no usable terminal.
- * On success the caller must call term_end() (atexit does it as a backstop). */
-dd_err term_init(char **cause);
+/* Set the terminal up on in/out (NULL: stdin/stdout; both must be
+ * terminals). DD_EIO with *cause when there is no usable terminal. On
+ * success the caller must call term_end() (atexit does it as a backstop). */
+dd_err term_init(FILE *in, FILE *out, char **cause);
 
 /* Restore the terminal. Idempotent; a no-op before term_init(). */
 void term_end(void);
