@@ -21,6 +21,7 @@
 #include "snapshot.h"
 #include "source.h"
 #include "worker.h"
+#include "worker_view.h"
 
 #include <pthread.h>
 #include <pty.h>
@@ -152,10 +153,14 @@ static int run(const char *stream, int cols, int rows)
     worker *w = src ? worker_new(&cfg, q, &src, 1, ing, &out, &cause) : NULL;
     snap_board *board = snap_board_new();
     queue *cmdq = queue_new(64);
-    if (!w || worker_attach_console(w, board, cmdq, 0, "/tmp", true, &cause)) {
+    wview_params vp = {.speed = 0, .workspace = "/tmp"};
+    wview *view = w ? wview_new(board, cmdq, &src, 1, &vp) : NULL;
+    worker_output vo = view ? wview_output(view) : (worker_output){0};
+    if (!view || worker_add_output(w, &vo)) {
         fprintf(stderr, "bench_console: %s\n", cause ? cause : "setup failed");
         return 1;
     }
+    worker_set_linger(w, true);
     term_pair tp = {0};
     struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
     if (openpty(&tp.master, &tp.slave, NULL, NULL, &ws) < 0) {
@@ -214,6 +219,7 @@ static int run(const char *stream, int cols, int rows)
     queue_close(q);
     source_free(src);
     worker_free(w);
+    wview_free(view);
     ingest_free(ing);
     queue_free(q, (void (*)(void *))event_free);
     queue_free(cmdq, free);

@@ -19,6 +19,7 @@
 #include "snapshot.h"
 #include "source.h"
 #include "worker.h"
+#include "worker_view.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -146,20 +147,26 @@ static void demo_source(char *buf, size_t n)
 typedef struct run_ui {
     snap_board *board;
     queue *cmdq;
+    wview *view;
     control *ctl;
 } run_ui;
 
-static dd_err run_ui_open(run_ui *u, const dd_config *cfg, worker *w, double speed,
-                          bool headless_mode, char **cause)
+static dd_err run_ui_open(run_ui *u, const dd_config *cfg, worker *w, source **srcs,
+                          size_t nsrcs, double speed, bool headless_mode, char **cause)
 {
     u->board = snap_board_new();
     u->cmdq = queue_new(CONSOLE_CMD_QUEUE);
-    if (!u->board || !u->cmdq)
+    wview_params vp = {.speed = speed, .workspace = cfg->workspace};
+    u->view = u->board && u->cmdq ? wview_new(u->board, u->cmdq, srcs, nsrcs, &vp) : NULL;
+    if (!u->view)
         return dd_fail(cause, DD_ENOMEM, "out of memory");
-    dd_err err = worker_attach_console(w, u->board, u->cmdq, speed, cfg->workspace,
-                                       !headless_mode, cause);
-    if (err || !headless_mode)
-        return err;
+    worker_output out = wview_output(u->view);
+    if (worker_add_output(w, &out))
+        return dd_fail(cause, DD_EFULL, "too many worker outputs");
+    /* a console still shows the run after the stream ends */
+    worker_set_linger(w, !headless_mode);
+    if (!headless_mode)
+        return DD_OK;
     /* headless: serve attached consoles; a run without one still works */
     char path[CONFIG_PATH_MAX + 32], *why = NULL;
     if (control_path(cfg->workspace, path, sizeof path, &why) == DD_OK)
@@ -171,9 +178,11 @@ static dd_err run_ui_open(run_ui *u, const dd_config *cfg, worker *w, double spe
     return DD_OK;
 }
 
+/* After the worker has stopped. */
 static void run_ui_close(run_ui *u)
 {
     control_free(u->ctl);
+    wview_free(u->view);
     if (u->cmdq)
         queue_close(u->cmdq);
     queue_free(u->cmdq, free);
@@ -209,7 +218,8 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     double speed = cfg->speed >= 0 ? cfg->speed : headless_mode ? 0 : demo ? DEMO_CONSOLE_SPEED : 1;
     source_options so = {.speed = speed};
     queue *q = queue_new(cfg->queue_capacity);
-    ingest *ing = q ? ingest_new(q, &cfg->limits, NULL, dl, &cause) : NULL;
+    schema *sch = q ? schema_new(&cfg->schema, &cause) : NULL;
+    ingest *ing = sch ? ingest_new(q, &cfg->limits, sch, dl, &cause) : NULL;
     source *src = ing ? source_open(spec, &so, ing, &cause) : NULL;
     headless *h = src && headless_mode ? headless_new(stdout) : NULL;
     worker_output out = headless_mode ? headless_output(h) : (worker_output){0};
@@ -217,7 +227,7 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
                                              : NULL;
     run_ui ui = {0};
     int rc = 2;
-    if (!w || run_ui_open(&ui, cfg, w, speed, headless_mode, &cause)) {
+    if (!w || run_ui_open(&ui, cfg, w, &src, 1, speed, headless_mode, &cause)) {
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "out of memory");
         goto done;
     }
@@ -245,6 +255,7 @@ done:
     worker_free(w);
     headless_free(h);
     ingest_free(ing);
+    schema_free(sch);
     queue_free(q, (void (*)(void *))event_free);
     free(cause);
     return rc;

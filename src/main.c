@@ -19,6 +19,8 @@ static const struct command commands[] = {
     {"gen", cmd_gen, "write a generated drifting stream (sea, hyperplane, agrawal, stagger)"},
     {"attach", cmd_attach, "open the console on a running instance (--workspace DIR)"},
     {"replay", cmd_replay, "run on a recorded file: replay FILE is --source file:FILE"},
+    {"schema", cmd_schema, "print the [schema] mapping inferred from a file's first lines"},
+    {"detect", cmd_detect, "run one drift detector over numbers, one per line (tuning)"},
 };
 
 static void usage(FILE *out)

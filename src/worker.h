@@ -19,7 +19,6 @@
 #include <stddef.h>
 
 struct queue;
-struct snap_board;
 
 /* Counters the worker reports (a copy: the receiver may keep it). */
 typedef struct worker_status {
@@ -34,19 +33,35 @@ typedef struct worker_status {
     uint64_t bad_labels;
     uint64_t refused_steps;
     uint64_t unmatched_labels;
+    uint64_t joined_labels;   /* delayed labels that found their event */
+    uint64_t pending_held, pending_expired, pending_evicted; /* events waiting for a label */
     uint64_t deadletter_failures;
     uint64_t warnings, drifts;
+    uint64_t alerts;             /* prediction and feature drift alerts reported */
+    uint64_t alerts_suppressed;  /* ... held back by the quiet periods (watch.h) */
+    uint64_t alarms_dropped;     /* alarms beyond the per-event record array */
+    uint64_t unwatched_features; /* feature values beyond [drift] max_features */
     size_t queue_len, queue_cap;
     bool learning;
     bool ended;               /* every source has ended */
 } worker_status;
 
+/* Where the worker reports, all called in the worker thread; any member may
+ * be NULL. A worker has up to WORKER_MAX_OUTPUTS (headless printer, sinks,
+ * the console's snapshot publisher, the knowledge store's indexer...). */
 typedef struct worker_output {
     void *ctx;
     void (*status)(void *ctx, const worker_status *st);
     void (*alarm)(void *ctx, const pipeline_alarm *a, const dd_event *ev);
+    /* Every processed event with what the pipeline did with it. */
+    void (*event)(void *ctx, const dd_event *ev, const pipeline_result *res);
+    /* Called every loop turn (at least every 50 ms) with the pipeline, for
+     * periodic work of the worker's thread such as publishing snapshots. */
+    void (*tick)(void *ctx, pipeline *p, const worker_status *st);
     void (*summary)(void *ctx, const worker_status *st);
 } worker_output;
+
+#define WORKER_MAX_OUTPUTS 8
 
 typedef struct worker worker;
 
@@ -57,15 +72,14 @@ worker *worker_new(const dd_config *cfg, struct queue *q, source **sources, size
                    struct ingest *ing, const worker_output *out, char **cause);
 void worker_free(worker *w);
 
-/* Console mode (call before worker_start()): publish snapshots on board
- * about 20 times a second and take commands from cmdq (both borrowed; cmdq
- * holds dd_command pointers the worker frees). speed is the replay speed
- * the source started with; exports go to workspace. With stay_at_end the
- * worker stays up at the end of the stream (a console still shows it) until
- * worker_stop(). DD_ENOMEM on no memory. */
-dd_err worker_attach_console(worker *w, struct snap_board *board, struct queue *cmdq,
-                             double speed, const char *workspace, bool stay_at_end,
-                             char **cause);
+/* Add another output (copied); before worker_start(). DD_EFULL past
+ * WORKER_MAX_OUTPUTS. */
+dd_err worker_add_output(worker *w, const worker_output *out);
+
+/* Keep the worker up at the end of the stream, ticking, until worker_stop():
+ * a console still shows the run and takes commands (export). Before
+ * worker_start(). */
+void worker_set_linger(worker *w, bool linger);
 
 dd_err worker_start(worker *w, char **cause);
 /* Wait for the worker to finish (end of stream, or after worker_stop()). */

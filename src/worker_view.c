@@ -1,6 +1,6 @@
 /*
- * worker_view.c: the worker's working snapshot and its publication (see
- * worker_view.h).
+ * worker_view.c: the console's output of the worker: the working snapshot,
+ * the commands, the publication (see worker_view.h).
  *
  * Per event: an exponential moving average of the error and of the
  * prediction (alpha 1/100: about the last 100 labelled events), a
@@ -12,6 +12,7 @@
 #include "worker_view.h"
 
 #include "drift.h"
+#include "queue.h"
 
 #include <errno.h>
 #include <math.h>
@@ -25,7 +26,13 @@
 
 struct wview {
     snap_board *board;
-    const source *src;
+    queue *cmdq;
+    source **sources;
+    size_t nsources;
+    const pipeline *pipe; /* learned at the first tick: the worker's, for its lifetime */
+    snap_run_state run_state;
+    double speed;
+    char workspace[1024];
     dd_snapshot s;
     uint32_t sample_every;
     double ema_error, ema_pred;
@@ -35,18 +42,32 @@ struct wview {
     double last_ts;     /* event time of the last event */
 };
 
-wview *wview_new(snap_board *board, const source *src, uint32_t sample_every)
+static bool sources_live(const wview *v)
+{
+    for (size_t i = 0; i < v->nsources; i++)
+        if (!v->sources[i]->ops->control)
+            return true;
+    return false;
+}
+
+wview *wview_new(snap_board *board, queue *cmdq, source **sources, size_t nsources,
+                 const wview_params *p)
 {
     wview *v = calloc(1, sizeof *v);
     if (!v)
         return NULL;
     v->board = board;
-    v->src = src;
-    v->sample_every = sample_every ? sample_every : 25;
+    v->cmdq = cmdq;
+    v->sources = sources;
+    v->nsources = nsources;
+    v->sample_every = p && p->sample_every ? p->sample_every : 25;
+    v->speed = p ? p->speed : 1;
+    snprintf(v->workspace, sizeof v->workspace, "%s", p && p->workspace ? p->workspace : ".");
     snap_init(&v->s);
-    if (src)
-        snprintf(v->s.source, sizeof v->s.source, "%s", src->spec);
-    v->s.source_live = src && !src->ops->control;
+    if (nsources)
+        snprintf(v->s.source, sizeof v->s.source, "%s%s", sources[0]->spec,
+                 nsources > 1 ? " (+more)" : "");
+    v->s.source_live = sources_live(v);
     v->ph = drift_new("pagehinkley", NULL);
     /* until governance fills the table: the one version that serves */
     v->s.active_version = 1;
@@ -88,8 +109,13 @@ static void sample(wview *v, const pipeline *p)
     snap_chart_push(&v->s.chart, pipeline_get_stats(p)->events, vals);
 }
 
-void wview_event(wview *v, const pipeline_result *res, const pipeline *p)
+static void on_event(void *ctx, const dd_event *ev, const pipeline_result *res)
 {
+    wview *v = ctx;
+    const pipeline *p = v->pipe;
+    v->last_ts = ev->ts;
+    if (!p)
+        return; /* before the first tick: nothing to sample against yet */
     if (res->predicted)
         ema(&v->ema_pred, &v->have_pred, res->out.score);
     if (res->labelled) {
@@ -128,8 +154,9 @@ static void feature_score(wview *v, const char *name, double statistic)
     }
 }
 
-void wview_alarm(wview *v, const pipeline_alarm *a, const dd_event *ev)
+static void on_alarm(void *ctx, const pipeline_alarm *a, const dd_event *ev)
 {
+    wview *v = ctx;
     bool drift = a->level == DRIFT_DRIFT;
     double ts = ev ? ev->ts : v->last_ts;
     if (!strcmp(a->watch, "error"))
@@ -153,7 +180,10 @@ void wview_log(wview *v, snap_log_kind kind, const char *fmt, ...)
     snap_log_add(&v->s, kind, v->last_ts, "%s", text);
 }
 
-void wview_answer(wview *v, const dd_command *c, dd_err err, const char *fmt, ...)
+static void answer(wview *v, const dd_command *c, dd_err err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void answer(wview *v, const dd_command *c, dd_err err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -163,24 +193,19 @@ void wview_answer(wview *v, const dd_command *c, dd_err err, const char *fmt, ..
     v->s.result_err = (int32_t)err;
 }
 
-void wview_set_view(wview *v, const cmd_view *view)
+static void set_view(wview *v, const cmd_view *view)
 {
     v->view = *view;
     v->s.replay.offset = view->replay_offset;
     v->s.detail_version = view->detail_version;
 }
 
-const cmd_view *wview_get_view(const wview *v)
-{
-    return &v->view;
-}
-
 static void fill_source(wview *v)
 {
     dd_snapshot *s = &v->s;
-    if (!v->src)
+    if (!v->nsources)
         return;
-    const source_stats *ss = &v->src->stats;
+    const source_stats *ss = &v->sources[0]->stats;
     s->source_state = (uint8_t)atomic_load(&ss->state);
     uint64_t size = atomic_load(&ss->size);
     s->source_progress = size ? (float)((double)atomic_load(&ss->position) / (double)size) : -1;
@@ -188,7 +213,7 @@ static void fill_source(wview *v)
     s->retry_in_ms = retry > INT32_MAX ? INT32_MAX : (int32_t)retry;
 }
 
-void wview_publish(wview *v, const worker_status *st, snap_run_state run_state, double speed)
+static void publish(wview *v, const worker_status *st)
 {
     dd_snapshot *s = &v->s;
     s->events = st->events;
@@ -197,15 +222,103 @@ void wview_publish(wview *v, const worker_status *st, snap_run_state run_state, 
     s->queue_cap = (uint32_t)st->queue_cap;
     s->drops = st->dropped;
     s->malformed = st->malformed;
-    s->run_state = (uint8_t)run_state;
+    s->run_state = (uint8_t)(st->ended && st->queue_len == 0 ? SNAP_ENDED : v->run_state);
     s->learning_blocked = false;
-    s->speed = speed;
+    s->speed = v->speed;
     fill_source(v);
     if (s->nversions > 0 && s->versions[0].id == 1 && !strcmp(s->versions[0].trigger, "start"))
         s->versions[0].accuracy = st->accuracy; /* the placeholder row */
     s->active_metrics.accuracy = st->accuracy;
     s->active_metrics.n = st->labelled;
     snap_board_publish(v->board, s);
+}
+
+/* ---- commands ---- */
+
+static void control_sources(wview *v, source_ctl_kind kind, double arg)
+{
+    for (size_t i = 0; i < v->nsources; i++)
+        if (v->sources[i]->ops->control)
+            v->sources[i]->ops->control(v->sources[i], kind, arg);
+}
+
+/* Pause: a replay stops reading; a live stream keeps flowing (it cannot be
+ * paused without losing it), so learning freezes instead. */
+static void command_pause(wview *v, pipeline *p, const dd_command *c, bool pause)
+{
+    bool live = sources_live(v);
+    if (live)
+        pipeline_set_learning(p, !pause);
+    else
+        control_sources(v, pause ? SOURCE_CTL_PAUSE : SOURCE_CTL_RESUME, 0);
+    v->run_state = !pause ? SNAP_RUNNING : live ? SNAP_LEARNING_FROZEN : SNAP_PAUSED;
+    wview_log(v, SNAP_LOG_INFO, "%s by %s",
+              pause ? (live ? "learning frozen" : "paused") : "resumed", c->user);
+    answer(v, c, DD_OK, "%s", snap_run_state_name(v->run_state));
+}
+
+static void command_export(wview *v, const dd_command *c)
+{
+    char path[1200], *cause = NULL;
+    dd_err err = wview_export(v, v->workspace, c->format, path, sizeof path, &cause);
+    if (err) {
+        answer(v, c, err, "%s", cause ? cause : dd_strerror(err));
+    } else {
+        answer(v, c, DD_OK, "wrote %s", path);
+        wview_log(v, SNAP_LOG_INFO, "exported by %s to %s", c->user, path);
+    }
+    free(cause);
+}
+
+static void command_speed(wview *v, const dd_command *c)
+{
+    v->speed = c->speed;
+    control_sources(v, SOURCE_CTL_SPEED, c->speed);
+    if (c->speed > 0)
+        answer(v, c, DD_OK, "speed x%g", c->speed);
+    else
+        answer(v, c, DD_OK, "speed: as fast as possible");
+}
+
+static void handle_command(wview *v, pipeline *p, const dd_command *c)
+{
+    switch ((cmd_kind)c->kind) {
+    case CMD_PAUSE: command_pause(v, p, c, true); break;
+    case CMD_RESUME: command_pause(v, p, c, false); break;
+    case CMD_STEP:
+        control_sources(v, SOURCE_CTL_STEP, 0);
+        answer(v, c, DD_OK, "one event forward");
+        break;
+    case CMD_SPEED: command_speed(v, c); break;
+    case CMD_APPROVE:
+    case CMD_REJECT:
+    case CMD_ROLLBACK:
+        /* the version decisions belong to governance (registry, audit) */
+        answer(v, c, DD_ESTATE, "%s: no model registry in this build",
+               cmd_kind_name((cmd_kind)c->kind));
+        break;
+    case CMD_EXPORT: command_export(v, c); break;
+    case CMD_VIEW: set_view(v, &c->view); break;
+    case CMD__END: break;
+    }
+}
+
+/* Every worker tick: the commands, then a snapshot (at most every 50 ms). */
+static void on_tick(void *ctx, pipeline *p, const worker_status *st)
+{
+    wview *v = ctx;
+    v->pipe = p;
+    void *item;
+    while (v->cmdq && queue_pop(v->cmdq, &item, 0) == QUEUE_OK) {
+        handle_command(v, p, item);
+        free(item);
+    }
+    publish(v, st);
+}
+
+worker_output wview_output(wview *v)
+{
+    return (worker_output){.ctx = v, .alarm = on_alarm, .event = on_event, .tick = on_tick};
 }
 
 static void export_rows(const dd_snapshot *s, FILE *f, bool csv)
