@@ -73,7 +73,7 @@ wview *wview_new(snap_board *board, queue *cmdq, source **sources, size_t nsourc
     v->s.active_version = 1;
     v->s.nversions = 1;
     v->s.versions[0] = (snap_version){.id = 1, .trigger = "start", .status = "active",
-                                      .accuracy = NAN};
+                                      .accuracy = NAN, .created = NAN};
     return v;
 }
 

@@ -244,7 +244,7 @@ static const key_binding bindings[] = {
     {'r', 0, "r", "rollback", "roll back (to the previous or the selected version)", act_rollback,
      can_rollback, true},
     {'e', 0, "e", "export", "export the session log (JSON Lines, CSV, HTML)", act_export, NULL, true},
-    {'c', 0, "c", "chart", "cycle the chart: accuracy, error, ADWIN, Page-Hinkley, mean, features",
+    {'c', 0, "c", "chart", "next chart: accuracy, error, ADWIN, Page-Hinkley, mean, features",
      act_chart, NULL, true},
     {KEY_TAB, 0, "Tab", "focus", "focus the next panel (Shift-Tab: previous)", act_focus_next, NULL, true},
     {KEY_BTAB, 0, NULL, NULL, NULL, act_focus_prev, NULL, false},

@@ -7,6 +7,7 @@
 #include "ui.h"
 
 #include <curses.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -24,7 +25,9 @@ static int status_role(const char *status)
 
 static void created_text(double ts, char *buf, size_t n)
 {
-    if (ts > 1e8) {
+    if (!isfinite(ts)) {
+        snprintf(buf, n, "-");
+    } else if (ts > 1e8) {
         time_t t = (time_t)ts;
         struct tm tm;
         gmtime_r(&t, &tm);

@@ -11,6 +11,13 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Line drawing: the terminal's own characters under a UTF-8 locale, plain
+ * ASCII otherwise (some terminals show the VT100 alternate set as letters). */
+static chtype line_char(chtype acs, char ascii)
+{
+    return term_utf8() ? acs : (chtype)ascii;
+}
+
 void ui_print(ui_rect r, int row, int col, int attr, const char *fmt, ...)
 {
     if (row < 0 || row >= r.h || col < 0 || col >= r.w)
@@ -40,7 +47,7 @@ void ui_title(ui_rect r, const char *title, const char *hint, bool focused)
 {
     int attr = term_attr(focused ? TERM_FOCUS : TERM_TITLE);
     attrset(term_attr(TERM_DIM));
-    mvhline(r.y, r.x, ACS_HLINE, r.w);
+    mvhline(r.y, r.x, line_char(ACS_HLINE, '-'), r.w);
     ui_print(r, 0, 1, attr, " %s ", title);
     if (hint && hint[0]) {
         int col = r.w - (int)strlen(hint) - 3;
@@ -59,14 +66,14 @@ ui_rect ui_dialog_box(int h, int w, const char *title)
     for (int i = 0; i < h; i++)
         ui_fill(box, i, term_attr(TERM_NORMAL));
     attrset(term_attr(TERM_TITLE));
-    mvhline(box.y, box.x, ACS_HLINE, w);
-    mvhline(box.y + h - 1, box.x, ACS_HLINE, w);
-    mvvline(box.y, box.x, ACS_VLINE, h);
-    mvvline(box.y, box.x + w - 1, ACS_VLINE, h);
-    mvaddch(box.y, box.x, ACS_ULCORNER);
-    mvaddch(box.y, box.x + w - 1, ACS_URCORNER);
-    mvaddch(box.y + h - 1, box.x, ACS_LLCORNER);
-    mvaddch(box.y + h - 1, box.x + w - 1, ACS_LRCORNER);
+    mvhline(box.y, box.x, line_char(ACS_HLINE, '-'), w);
+    mvhline(box.y + h - 1, box.x, line_char(ACS_HLINE, '-'), w);
+    mvvline(box.y, box.x, line_char(ACS_VLINE, '|'), h);
+    mvvline(box.y, box.x + w - 1, line_char(ACS_VLINE, '|'), h);
+    mvaddch(box.y, box.x, line_char(ACS_ULCORNER, '+'));
+    mvaddch(box.y, box.x + w - 1, line_char(ACS_URCORNER, '+'));
+    mvaddch(box.y + h - 1, box.x, line_char(ACS_LLCORNER, '+'));
+    mvaddch(box.y + h - 1, box.x + w - 1, line_char(ACS_LRCORNER, '+'));
     attrset(A_NORMAL);
     ui_print(box, 0, 2, term_attr(TERM_TITLE), " %s ", title);
     return (ui_rect){box.y + 1, box.x + 2, h - 2, w - 4};
