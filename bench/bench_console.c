@@ -6,7 +6,7 @@
  * (80x24, then 200x50) at 10 frames/s, and a reader thread drains the
  * terminal's output like a terminal emulator would. Printed:
  *  - CPU of the UI thread, as a share of one core, while the worker runs;
- *  - the worker's events/s with the console on;
+ *  - the worker's events/s with the console on, and without it (baseline);
  *  - key latency: from writing '?' into the terminal to the help overlay's
  *    text coming out of it (so it includes the frame that draws it),
  *    median / 95th percentile / max over the samples.
@@ -44,6 +44,18 @@ typedef struct term_pair {
     atomic_bool stop;
     atomic_ullong bytes;
 } term_pair;
+
+/* The worker's own count of processed events, from its ticks (every 50 ms). */
+static atomic_ullong processed;
+
+static void count_tick(void *ctx, pipeline *p, const worker_status *st)
+{
+    (void)ctx;
+    (void)p;
+    atomic_store(&processed, st->events);
+}
+
+static const worker_output counter = {.tick = count_tick};
 
 static double mono(void)
 {
@@ -139,6 +151,43 @@ static double key_latency(term_pair *tp)
     return atomic_load(&tp->seen) ? dt : -1;
 }
 
+/* The worker alone (no console output, no UI) over the same window. */
+static int baseline(const char *stream)
+{
+    dd_config cfg;
+    config_defaults(&cfg);
+    char spec[1100], *cause = NULL;
+    snprintf(spec, sizeof spec, "file:%s", stream);
+    source_options so = {.speed = 0};
+    queue *q = queue_new(cfg.queue_capacity);
+    ingest *ing = ingest_new(q, &cfg.limits, NULL, NULL, &cause);
+    source *src = ing ? source_open(spec, &so, ing, &cause) : NULL;
+    worker *w = src ? worker_new(&cfg, q, &src, 1, ing, &counter, &cause) : NULL;
+    if (!w) {
+        fprintf(stderr, "bench_console: %s\n", cause ? cause : "setup failed");
+        return 1;
+    }
+    worker_start(w, NULL);
+    src->ops->start(src, NULL);
+    usleep(300000); /* as with the console: then a 3 s window */
+    uint64_t e0 = atomic_load(&processed);
+    double t0 = mono();
+    usleep(3000000);
+    uint64_t e1 = atomic_load(&processed);
+    double wall = mono() - t0;
+    int ended = atomic_load(&src->stats.state) == SOURCE_ENDED;
+    worker_stop(w);
+    worker_join(w);
+    printf("no console: worker %.0f events/s%s\n", (double)(e1 - e0) / wall,
+           ended ? " (the stream ended inside the window: raise REPEATS)" : "");
+    queue_close(q);
+    source_free(src);
+    worker_free(w);
+    ingest_free(ing);
+    queue_free(q, (void (*)(void *))event_free);
+    return 0;
+}
+
 static int run(const char *stream, int cols, int rows)
 {
     dd_config cfg;
@@ -149,8 +198,7 @@ static int run(const char *stream, int cols, int rows)
     queue *q = queue_new(cfg.queue_capacity);
     ingest *ing = ingest_new(q, &cfg.limits, NULL, NULL, &cause);
     source *src = ing ? source_open(spec, &so, ing, &cause) : NULL;
-    worker_output out = {0};
-    worker *w = src ? worker_new(&cfg, q, &src, 1, ing, &out, &cause) : NULL;
+    worker *w = src ? worker_new(&cfg, q, &src, 1, ing, &counter, &cause) : NULL;
     snap_board *board = snap_board_new();
     queue *cmdq = queue_new(64);
     wview_params vp = {.speed = 0, .workspace = "/tmp"};
@@ -183,6 +231,7 @@ static int run(const char *stream, int cols, int rows)
     double lat[MAX_SAMPLES];
     int nlat = 0;
     double t0 = mono(), c0 = cpu_of(ui);
+    uint64_t e0 = atomic_load(&processed);
     while (mono() - t0 < 3.0 && nlat < MAX_SAMPLES) {
         double l = key_latency(&tp);
         if (l >= 0)
@@ -190,9 +239,7 @@ static int run(const char *stream, int cols, int rows)
         usleep(80000);
     }
     double wall = mono() - t0, cpu = cpu_of(ui) - c0;
-    /* events pushed by the source (an atomic counter): the worker keeps up
-     * with the queue, so this is its pace too */
-    uint64_t events = atomic_load(&src->stats.events);
+    uint64_t events = atomic_load(&processed) - e0;
     int ended = atomic_load(&src->stats.state) == SOURCE_ENDED;
     if (write(tp.master, "q", 1) != 1)
         fprintf(stderr, "bench_console: cannot send q\n");
@@ -207,7 +254,7 @@ static int run(const char *stream, int cols, int rows)
     qsort(lat, (size_t)nlat, sizeof lat[0], cmp_double);
     printf("console %dx%d: UI thread %.1f %% of one core at 10 fps over %.1f s; "
            "worker %.0f events/s%s; terminal output %.0f KB/s\n",
-           cols, rows, 100.0 * cpu / wall, wall, (double)events / (wall + 0.3),
+           cols, rows, 100.0 * cpu / wall, wall, (double)events / wall,
            ended ? " (the stream ended inside the window: raise REPEATS)" : "",
            (double)atomic_load(&tp.bytes) / 1024.0 / (wall + 0.3));
     if (nlat > 0)
@@ -241,9 +288,13 @@ int main(int argc, char **argv)
     close(fd);
     setenv("TERM", "xterm-256color", 1);
     setenv("LANG", "C.UTF-8", 1);
-    int rc = run(stream, 80, 24);
+    int rc = baseline(stream);
+    if (!rc)
+        rc = run(stream, 80, 24);
     if (!rc)
         rc = run(stream, 200, 50);
+    if (!rc)
+        rc = baseline(stream);
     unlink(stream);
     return rc;
 }
