@@ -1,0 +1,231 @@
+/*
+ * learner.c: one model with replay, EWC consolidation, drift policies and
+ * class weights (see learner.h). Per event: one step for the event, k
+ * replayed steps (O(k log n) to draw), one replay push; consolidation, an
+ * O(parameters) pass, at most once per `consolidate_every` events.
+ */
+#include "learner.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LEARNER_MAX_K 16
+
+struct learner {
+    learner_params p;
+    model *m;
+    replay *rb;
+    learner_stats st;
+    uint64_t stable_from; /* first event of the current stable stretch */
+    uint64_t class_n[MODEL_MAX_CLASSES], class_total;
+    uint32_t classes_seen;
+    replay_draw draws[LEARNER_MAX_K];
+};
+
+void learner_params_default(learner_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->replay_on = true;
+    p->replay_k = 2;
+    replay_params_default(&p->replay);
+    p->consolidate_every = 1000;
+    p->ewc_on_drift = LEARNER_EWC_KEEP;
+    p->class_weights = false;
+    p->class_weight_max = 10.0;
+    p->reset_schedule_on_drift = true;
+    p->column_on_drift = true;
+}
+
+dd_err learner_params_check(const learner_params *p, char **cause)
+{
+    if (p->replay_k > LEARNER_MAX_K)
+        return dd_fail(cause, DD_EINVAL, "replay k must be in [0, %d], got %u", LEARNER_MAX_K,
+                       p->replay_k);
+    if (p->consolidate_every < 1)
+        return dd_fail(cause, DD_EINVAL, "consolidate_every must be >= 1");
+    if ((unsigned)p->ewc_on_drift > LEARNER_EWC_RESET)
+        return dd_fail(cause, DD_EINVAL, "ewc_on_drift out of range");
+    if (!(p->class_weight_max >= 1 && p->class_weight_max <= 1e6))
+        return dd_fail(cause, DD_EINVAL, "class_weight_max must be in [1, 1e6], got %g",
+                       p->class_weight_max);
+    return p->replay_on ? replay_params_check(&p->replay, cause) : DD_OK;
+}
+
+learner *learner_new(const model_params *mp, const learner_params *lp, uint32_t dim, char **cause)
+{
+    if (learner_params_check(lp, cause))
+        return NULL;
+    learner *l = calloc(1, sizeof *l);
+    if (!l) {
+        dd_fail(cause, DD_ENOMEM, "no memory for a learner");
+        return NULL;
+    }
+    l->p = *lp;
+    l->st.last_consolidation = UINT64_MAX;
+    if (!(l->m = model_new(mp, dim, cause)))
+        goto fail;
+    if (lp->replay_on && !(l->rb = replay_new(&lp->replay, cause)))
+        goto fail;
+    return l;
+fail:
+    learner_free(l);
+    return NULL;
+}
+
+void learner_free(learner *l)
+{
+    if (!l)
+        return;
+    model_free(l->m);
+    replay_free(l->rb);
+    free(l);
+}
+
+void learner_predict(const learner *l, const dd_sparse *x, model_output *out)
+{
+    model_predict(l->m, x, out);
+}
+
+static int32_t class_of(const learner *l, double target)
+{
+    model_task t = model_get_task(l->m);
+    if (t == TASK_REGRESSION || !(target >= 0) || target >= MODEL_MAX_CLASSES)
+        return -1;
+    return (int32_t)target;
+}
+
+double learner_class_weight(const learner *l, double target)
+{
+    int32_t c = class_of(l, target);
+    if (!l->p.class_weights || c < 0 || !l->class_n[c] || l->classes_seen < 2)
+        return 1.0;
+    double w = (double)l->class_total / ((double)l->classes_seen * (double)l->class_n[c]);
+    double hi = l->p.class_weight_max;
+    return w > hi ? hi : (w < 1.0 / hi ? 1.0 / hi : w);
+}
+
+static void count_class(learner *l, double target)
+{
+    int32_t c = class_of(l, target);
+    if (c < 0)
+        return;
+    if (!l->class_n[c]++)
+        l->classes_seen++;
+    l->class_total++;
+}
+
+static void replay_steps(learner *l)
+{
+    uint32_t n = replay_sample(l->rb, l->p.replay_k, l->draws);
+    for (uint32_t i = 0; i < n; i++) {
+        const replay_draw *d = &l->draws[i];
+        double w = d->is_weight * learner_class_weight(l, d->target), loss;
+        if (model_learn(l->m, d->x, d->target, w, &loss) == DD_OK) {
+            l->st.replayed++;
+            replay_update(l->rb, d->slot, loss);
+        } else {
+            l->st.replay_refused++;
+        }
+    }
+}
+
+void learner_consolidate(learner *l, uint64_t event_index)
+{
+    model_consolidate(l->m);
+    l->st.consolidations++;
+    l->st.last_consolidation = event_index;
+    l->stable_from = event_index + 1;
+}
+
+dd_err learner_learn(learner *l, const dd_sparse *x, double target, uint64_t event_index,
+                     learner_step *step)
+{
+    learner_step s = {0};
+    s.weight = learner_class_weight(l, target);
+    dd_err e = model_learn(l->m, x, target, s.weight, &s.loss);
+    if (e == DD_EINVAL || e == DD_ENOMEM) {
+        if (step)
+            *step = s;
+        return e;
+    }
+    count_class(l, target);
+    if (e == DD_OK) {
+        s.learned = true;
+        l->st.learned++;
+    } else {
+        l->st.refused++;
+        s.loss = model_loss(l->m, x, target);
+    }
+    if (l->rb) {
+        uint64_t before = l->st.replayed;
+        replay_steps(l);
+        s.replayed = (uint32_t)(l->st.replayed - before);
+        replay_push(l->rb, x, target, class_of(l, target), s.loss, event_index);
+    }
+    if (model_get_params(l->m)->ewc_lambda > 0 && event_index >= l->stable_from &&
+        event_index + 1 - l->stable_from >= l->p.consolidate_every) {
+        learner_consolidate(l, event_index);
+        s.consolidated = true;
+    }
+    if (step)
+        *step = s;
+    return e;
+}
+
+void learner_on_alarm(learner *l, bool drift, uint64_t event_index)
+{
+    l->stable_from = event_index + 1;
+    if (!drift) {
+        l->st.warnings++;
+        return;
+    }
+    l->st.drifts++;
+    if (l->rb)
+        replay_on_drift(l->rb);
+    if (l->p.ewc_on_drift == LEARNER_EWC_RESET)
+        model_ewc_forget(l->m);
+    if (l->p.reset_schedule_on_drift)
+        model_reset_schedule(l->m);
+    if (l->p.column_on_drift && model_get_params(l->m)->kind == MODEL_MLP &&
+        model_add_column(l->m) == DD_OK)
+        l->st.columns_added++;
+}
+
+void learner_on_drift(learner *l, uint64_t event_index)
+{
+    learner_on_alarm(l, true, event_index);
+}
+
+dd_err learner_grow(learner *l, uint32_t n)
+{
+    if (model_get_task(l->m) != TASK_MULTICLASS || n <= model_num_classes(l->m))
+        return DD_OK;
+    if (n > model_get_params(l->m)->max_classes)
+        return DD_OK;
+    return model_grow(l->m, n);
+}
+
+const model *learner_model(const learner *l)
+{
+    return l->m;
+}
+
+const replay *learner_replay(const learner *l)
+{
+    return l->rb;
+}
+
+model *learner_replace_model(learner *l, model *m)
+{
+    if (!m || model_dim(m) != model_dim(l->m))
+        return NULL;
+    model *old = l->m;
+    l->m = m;
+    return old;
+}
+
+const learner_stats *learner_get_stats(const learner *l)
+{
+    return &l->st;
+}
