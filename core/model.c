@@ -333,9 +333,12 @@ void model_step_ctx(const model *m, uint64_t step, step_ctx *c)
     c->b1 = p->adam_beta1;
     c->b2 = p->adam_beta2;
     c->eps = p->eps;
-    double st = step ? (double)step : 1.0;
-    c->bc1 = 1.0 - pow(p->adam_beta1, st);
-    c->bc2 = 1.0 - pow(p->adam_beta2, st);
+    c->bc1 = c->bc2 = 1.0;
+    if (p->optim == OPTIM_ADAM) { /* bias corrections: only Adam pays for the pow() */
+        double st = step ? (double)step : 1.0;
+        c->bc1 = 1.0 - pow(p->adam_beta1, st);
+        c->bc2 = 1.0 - pow(p->adam_beta2, st);
+    }
     c->ftrl_beta = p->ftrl_beta;
     c->decay = c->l1 > 0 || c->l2 > 0 || c->lam > 0;
 }

@@ -50,3 +50,9 @@ TESTS += tests/test_learner
 tests_test_learner_SOURCES = tests/test_learner.c
 tests_test_learner_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_learner_LDADD = $(TEST_LIBS)
+
+# benchmarks (make bench): figures, never assertions
+DD_BENCHES += bench/bench_learn
+bench_bench_learn_SOURCES = bench/bench_learn.c
+bench_bench_learn_CPPFLAGS = $(AM_CPPFLAGS)
+bench_bench_learn_LDADD = $(CORE_LIBS)
