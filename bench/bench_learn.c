@@ -70,8 +70,8 @@ static void bench_model(const char *name, const model_params *mp, uint64_t n)
     }
     double dt = now() - t0;
     sink = acc;
-    printf("%-44s %10.0f events/s  (%llu events, %.2f CPU s)\n", name, n / dt, (unsigned long long)n,
-           dt);
+    printf("%-44s %10.0f events/s  (%llu events, %.2f CPU s)\n", name, n / dt,
+           (unsigned long long)n, dt);
     model_free(m);
 }
 

@@ -30,7 +30,7 @@ void learner_params_default(learner_params *p)
     p->replay_k = 2;
     replay_params_default(&p->replay);
     p->consolidate_every = 1000;
-    p->ewc_on_drift = LEARNER_EWC_KEEP;
+    p->ewc_on_drift = LEARNER_EWC_RESET;
     p->class_weights = false;
     p->class_weight_max = 10.0;
     p->reset_schedule_on_drift = true;

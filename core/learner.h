@@ -49,7 +49,8 @@ typedef struct learner_params {
 
 /* Defaults (issue 4): prioritized replay on (10000 slots, k = 2), EWC
  * consolidation every 1000 stable events (EWC acts when model_params'
- * ewc_lambda > 0), Fisher kept across drifts, no class weights. Can't fail. */
+ * ewc_lambda > 0), Fisher forgotten on a confirmed drift, no class weights
+ * (doc/LEARNING.md has the measurements behind them). Can't fail. */
 void learner_params_default(learner_params *p);
 
 dd_err learner_params_check(const learner_params *p, char **cause);

@@ -21,7 +21,7 @@ void model_params_default(model_params *p)
     p->task = TASK_BINARY;
     p->kind = MODEL_LINEAR;
     p->optim = OPTIM_SGD;
-    p->lr = 0.05;
+    p->lr = 0.02;
     p->schedule = SCHEDULE_CONSTANT;
     p->lr_power = 0.25;
     p->lr_decay = 1e-4;
@@ -41,7 +41,7 @@ void model_params_default(model_params *p)
     p->max_classes = 64;
     p->max_columns = 1;
     p->column_decay = 0.99;
-    p->ewc_lambda = 0.0;
+    p->ewc_lambda = 0.1;
     p->ewc_gamma = 0.9;
     p->seed = 42;
 }

@@ -62,7 +62,8 @@ struct model_params {
     uint64_t seed;        /* weight initialisation */
 };
 
-/* Fill p with the defaults: binary logistic regression, SGD. Can't fail. */
+/* Fill p with the defaults: binary logistic regression, SGD (lr 0.02), EWC
+ * lambda 0.1 (acting after the first consolidation). Can't fail. */
 void model_params_default(model_params *p);
 
 /* DD_EINVAL with a cause naming the field and its allowed range when p is

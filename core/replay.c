@@ -49,9 +49,9 @@ void replay_params_default(replay_params *p)
     p->mode = REPLAY_PRIORITIZED;
     p->insert = REPLAY_INSERT_RESERVOIR;
     p->stratify = false;
-    p->alpha = 0.6;
+    p->alpha = 0.3;
     p->beta = 0.4;
-    p->beta_steps = 100000;
+    p->beta_steps = 2000;
     p->eps = 0.01;
     p->on_drift = REPLAY_DRIFT_DROP;
     p->drift_decay = 0.1;

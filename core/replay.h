@@ -43,7 +43,7 @@ typedef struct replay_params {
     bool stratify;        /* class-balanced reservoir (classification) */
     double alpha;         /* priority exponent */
     double beta;          /* initial IS exponent, annealed to 1 ... */
-    uint64_t beta_steps;  /* ... over this many draws */
+    uint32_t beta_steps;  /* ... over this many draws */
     double eps;           /* priority floor: p = |loss| + eps */
     replay_drift_policy on_drift;
     double drift_decay; /* REPLAY_DRIFT_DECAY: priority multiplier */
@@ -51,8 +51,10 @@ typedef struct replay_params {
     uint64_t seed;
 } replay_params;
 
-/* Defaults: 10000 slots, prioritized, reservoir insertion, alpha 0.6, beta
- * 0.4 annealed over 100000 draws, eps 0.01, drop on drift. Can't fail. */
+/* Defaults: 10000 slots, prioritized, reservoir insertion, alpha 0.3, beta
+ * 0.4 annealed over 2000 draws, eps 0.01, drop on drift (measured in
+ * doc/LEARNING.md: label noise makes high-loss events noisy ones, so a mild
+ * alpha and a quick full correction serve best). Can't fail. */
 void replay_params_default(replay_params *p);
 
 /* DD_EINVAL naming the field and its range. */

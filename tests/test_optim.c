@@ -156,6 +156,7 @@ static void test_lazy_catch_up_matches_eager(void **state)
     model_params_default(&p);
     p.lr = 0.1;
     p.l1 = 0.001;
+    p.ewc_lambda = 0;            /* L1 and a pull together are exact only step by step */
     check_lazy_equals_eager(&p); /* SGD, L1 */
 }
 
