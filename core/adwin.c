@@ -385,6 +385,17 @@ static int ops_explain(const void *s, char *buf, size_t n)
                     a->width, adwin_mean(a), adwin_variance(a), a->buckets);
 }
 
+static size_t ops_values(const void *s, drift_value *out, size_t max)
+{
+    const adwin *a = s;
+    const drift_value v[] = {
+        {"width", a->width},
+        {"mean", adwin_mean(a)},
+        {"variance", adwin_variance(a)},
+    };
+    return drift_copy_values(v, DD_ARRAY_LEN(v), out, max);
+}
+
 const drift_ops drift_ops_adwin = {
     .kind = "adwin",
     .params = adwin_param_table,
@@ -396,6 +407,7 @@ const drift_ops drift_ops_adwin = {
     .memory = ops_memory,
     .statistic = ops_width,
     .explain = ops_explain,
+    .values = ops_values,
     .width = ops_width,
     .mean = ops_mean,
 };

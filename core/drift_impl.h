@@ -29,11 +29,19 @@ typedef struct drift_ops {
     size_t (*memory)(const void *state);
     double (*statistic)(const void *state);
     int (*explain)(const void *state, char *buf, size_t n);
+    size_t (*values)(const void *state, drift_value *out, size_t max);
     /* Optional (NULL: 0): ADWIN's window. */
     double (*width)(const void *state);
     double (*mean)(const void *state);
 } drift_ops;
 
+/* Copies min(n, max) values to out; returns the number copied. */
+size_t drift_copy_values(const drift_value *v, size_t n, drift_value *out, size_t max);
+
 extern const drift_ops drift_ops_adwin;
+extern const drift_ops drift_ops_pagehinkley;
+extern const drift_ops drift_ops_ddm;
+extern const drift_ops drift_ops_eddm;
+extern const drift_ops drift_ops_kswin;
 
 #endif

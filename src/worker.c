@@ -25,7 +25,8 @@ struct worker {
     source **sources;
     size_t nsources;
     struct ingest *ing;
-    worker_output out;
+    worker_output out[WORKER_MAX_OUTPUTS];
+    size_t nout;
     double status_interval;
     pthread_t thread;
     bool started;
@@ -57,7 +58,7 @@ worker *worker_new(const dd_config *cfg, struct queue *q, source **sources, size
     w->sources = sources;
     w->nsources = nsources;
     w->ing = ing;
-    w->out = *out;
+    w->out[w->nout++] = *out;
     w->status_interval = cfg->status_interval;
     return w;
 }
@@ -106,19 +107,33 @@ static void fill_status(worker *w, worker_status *st, double rate, double t0)
     st->ended = sources_ended(w);
 }
 
+dd_err worker_add_output(worker *w, const worker_output *out)
+{
+    if (w->nout == WORKER_MAX_OUTPUTS)
+        return DD_EFULL;
+    w->out[w->nout++] = *out;
+    return DD_OK;
+}
+
 static void process(worker *w, dd_event *ev)
 {
     pipeline_result res;
-    if (pipeline_process(w->pipe, ev, &res) == DD_OK && w->out.alarm)
-        for (uint32_t i = 0; i < res.nalarms; i++)
-            w->out.alarm(w->out.ctx, &res.alarms[i], ev);
+    if (pipeline_process(w->pipe, ev, &res) == DD_OK) {
+        for (size_t k = 0; k < w->nout; k++) {
+            const worker_output *o = &w->out[k];
+            for (uint32_t i = 0; o->alarm && i < res.nalarms; i++)
+                o->alarm(o->ctx, &res.alarms[i], ev);
+            if (o->event)
+                o->event(o->ctx, ev, &res);
+        }
+    }
     event_free(ev);
 }
 
 static void *worker_thread(void *arg)
 {
     worker *w = arg;
-    double t0 = now_s(), t_status = t0;
+    double t0 = now_s(), t_status = t0, t_tick = t0, rate = 0;
     uint64_t events_at_status = 0;
     worker_status st;
     while (!atomic_load(&w->stop)) {
@@ -130,18 +145,29 @@ static void *worker_thread(void *arg)
         else if (ended || r == QUEUE_CLOSED)
             break;
         double t = now_s();
-        if (t - t_status >= w->status_interval && w->out.status) {
+        if (t - t_tick >= WORKER_POP_TIMEOUT_MS * 1e-3 || t - t_status >= w->status_interval) {
             uint64_t n = pipeline_get_stats(w->pipe)->events;
-            fill_status(w, &st, (double)(n - events_at_status) / (t - t_status), t0);
-            w->out.status(w->out.ctx, &st);
-            t_status = t;
-            events_at_status = n;
+            fill_status(w, &st, rate, t0);
+            for (size_t k = 0; k < w->nout; k++)
+                if (w->out[k].tick)
+                    w->out[k].tick(w->out[k].ctx, w->pipe, &st);
+            t_tick = t;
+            if (t - t_status >= w->status_interval) {
+                rate = (double)(n - events_at_status) / (t - t_status);
+                st.events_per_s = rate;
+                for (size_t k = 0; k < w->nout; k++)
+                    if (w->out[k].status)
+                        w->out[k].status(w->out[k].ctx, &st);
+                t_status = t;
+                events_at_status = n;
+            }
         }
     }
     double secs = now_s() - t0;
     fill_status(w, &st, secs > 0 ? (double)pipeline_get_stats(w->pipe)->events / secs : 0, t0);
-    if (w->out.summary)
-        w->out.summary(w->out.ctx, &st);
+    for (size_t k = 0; k < w->nout; k++)
+        if (w->out[k].summary)
+            w->out[k].summary(w->out[k].ctx, &st);
     return NULL;
 }
 

@@ -40,12 +40,22 @@ typedef struct worker_status {
     bool ended;               /* every source has ended */
 } worker_status;
 
+/* Where the worker reports, all called in the worker thread; any member may
+ * be NULL. A worker has up to WORKER_MAX_OUTPUTS (headless printer, sinks,
+ * the console's snapshot publisher, the knowledge store's indexer...). */
 typedef struct worker_output {
     void *ctx;
     void (*status)(void *ctx, const worker_status *st);
     void (*alarm)(void *ctx, const pipeline_alarm *a, const dd_event *ev);
+    /* Every processed event with what the pipeline did with it. */
+    void (*event)(void *ctx, const dd_event *ev, const pipeline_result *res);
+    /* Called every loop turn (at least every 50 ms) with the pipeline, for
+     * periodic work of the worker's thread such as publishing snapshots. */
+    void (*tick)(void *ctx, pipeline *p, const worker_status *st);
     void (*summary)(void *ctx, const worker_status *st);
 } worker_output;
+
+#define WORKER_MAX_OUTPUTS 8
 
 typedef struct worker worker;
 
@@ -55,6 +65,10 @@ typedef struct worker worker;
 worker *worker_new(const dd_config *cfg, struct queue *q, source **sources, size_t nsources,
                    struct ingest *ing, const worker_output *out, char **cause);
 void worker_free(worker *w);
+
+/* Add another output (copied); before worker_start(). DD_EFULL past
+ * WORKER_MAX_OUTPUTS. */
+dd_err worker_add_output(worker *w, const worker_output *out);
 
 dd_err worker_start(worker *w, char **cause);
 /* Wait for the worker to finish (end of stream, or after worker_stop()). */

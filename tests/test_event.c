@@ -168,7 +168,8 @@ static void deep_nesting(void **state)
     buf[n] = '\0';
     assert_int_equal(parse_err(buf, n, NULL), DD_ELIMIT);
     event_limits lim = {.max_depth = 3};
-    assert_int_equal(parse_err("{\"x\":{\"a\":{\"b\":{\"c\":1}}}}", 27, &lim), DD_ELIMIT);
+    const char *deep = "{\"x\":{\"a\":{\"b\":{\"c\":1}}}}";
+    assert_int_equal(parse_err(deep, strlen(deep), &lim), DD_ELIMIT);
 }
 
 static void invalid_utf8(void **state)

@@ -84,7 +84,7 @@ static void test_prioritized_follows_priorities(void **state)
         total += pa[i];
     }
     unsigned count[N] = {0};
-    replay_draw d[1];
+    replay_draw d[4]; /* the last check draws 4 */
     assert_true(fabs(replay_beta(r) - 0.4) < 1e-12);
     for (int k = 0; k < DRAWS; k++) {
         assert_int_equal(replay_sample(r, 1, d), 1);
