@@ -103,6 +103,7 @@ int main(int argc, char **argv)
     printf("learning step: predict + learn, %d dense features, one core\n", DIM);
     model_params mp;
     model_params_default(&mp);
+    mp.ewc_lambda = 0; /* the bare model step */
     mp.optim = OPTIM_SGD;
     bench_model("logistic, SGD (model only)", &mp, n);
     mp.optim = OPTIM_ADAGRAD;
@@ -112,6 +113,7 @@ int main(int argc, char **argv)
     mp.optim = OPTIM_FTRL;
     bench_model("logistic, FTRL-Proximal (model only)", &mp, n);
     model_params_default(&mp);
+    mp.ewc_lambda = 0;
     mp.kind = MODEL_MLP;
     mp.optim = OPTIM_ADAM;
     bench_model("MLP 20-16-1, Adam (model only)", &mp, n / 10);
@@ -119,15 +121,18 @@ int main(int argc, char **argv)
     learner_params lp;
     learner_params_default(&lp);
     model_params_default(&mp);
+    mp.ewc_lambda = 0;
     lp.replay_on = false;
     bench_learner("learner, SGD, no replay, no EWC", &mp, &lp, n);
+    model_params_default(&mp);
     learner_params_default(&lp);
-    bench_learner("learner, SGD, defaults (k=2 prioritized)", &mp, &lp, n / 2);
+    bench_learner("learner, defaults (k=2 prioritized, EWC 0.1)", &mp, &lp, n / 2);
     lp.replay_k = 4;
     mp.ewc_lambda = 1.0;
-    bench_learner("learner, SGD, k=4 prioritized replay + EWC", &mp, &lp, n / 2);
+    bench_learner("learner, SGD, k=4 prioritized replay + EWC 1", &mp, &lp, n / 2);
     mp.optim = OPTIM_ADAM;
-    bench_learner("learner, Adam, k=4 prioritized replay + EWC", &mp, &lp, n / 2);
+    mp.lr = 0.01;
+    bench_learner("learner, Adam, k=4 prioritized replay + EWC 1", &mp, &lp, n / 2);
     for (int i = 0; i < POOL; i++)
         sparse_free(&pool[i]);
     return 0;

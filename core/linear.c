@@ -48,8 +48,9 @@ static void linear_scores(const model *m, const dd_sparse *x, double *z)
 /* Scratch layout per touched parameter: caught-up value, then its pnew. */
 #define SLOT 5
 
-/* The common case (SGD, no penalties, no EWC): w -= lr g, checked, committed.
- * Scratch holds the caught-up values (slot 0 of each SLOT). */
+/* The common case (SGD, no penalties, no EWC pull yet): w -= lr g, checked,
+ * committed; the Fisher sums (if any) gather g^2. Scratch holds the caught-up
+ * values in slot 0 of each SLOT, the new Fisher sums in slot 1. */
 static dd_err plain_sgd(model *m, const dd_sparse *x, const double *dz, double weight, double lr,
                         double l, double *loss)
 {
@@ -60,9 +61,14 @@ static dd_err plain_sgd(model *m, const dd_sparse *x, const double *dz, double w
     for (uint32_t i = 0; i < nrows; i++) {
         double v = i < x->n ? x->val[i] : 1.0;
         for (uint32_t j = 0; j < k; j++) {
-            double *slot = s + ((size_t)i * k + j) * SLOT;
-            slot[0] -= lr * dz[j] * v * weight;
+            double *slot = s + ((size_t)i * k + j) * SLOT, ug = dz[j] * v;
+            slot[0] -= lr * ug * weight;
             ok &= isfinite(slot[0]);
+            if (b->g2) {
+                uint32_t r = i < x->n ? x->idx[i] : m->dim;
+                slot[1] = b->g2[(size_t)r * b->stride + j] + ug * ug;
+                ok &= isfinite(slot[1]);
+            }
         }
     }
     if (!ok)
@@ -70,8 +76,11 @@ static dd_err plain_sgd(model *m, const dd_sparse *x, const double *dz, double w
     for (uint32_t i = 0; i < nrows; i++) {
         uint32_t r = i < x->n ? x->idx[i] : m->dim;
         double *w = b->w + (size_t)r * b->stride;
-        for (uint32_t j = 0; j < k; j++)
+        for (uint32_t j = 0; j < k; j++) {
             w[j] = s[((size_t)i * k + j) * SLOT];
+            if (b->g2)
+                b->g2[(size_t)r * b->stride + j] = s[((size_t)i * k + j) * SLOT + 1];
+        }
         b->last[r] = m->t + 1;
     }
     m->t++;
@@ -109,7 +118,7 @@ static dd_err linear_learn(model *m, const dd_sparse *x, double target, double w
     double l = model_head(m, z, target, dz);
     if (!isfinite(l))
         return DD_ENONFINITE;
-    if (next.optim == OPTIM_SGD && !next.decay && !b->g2)
+    if (next.optim == OPTIM_SGD && !next.decay)
         return plain_sgd(m, x, dz, weight, next.lr, l, loss);
 
     /* 2. new values into scratch, all checked before anything is written */
