@@ -229,3 +229,138 @@ const learner_stats *learner_get_stats(const learner *l)
 {
     return &l->st;
 }
+
+/* ---- serialization ---- */
+
+#define LEARNER_MAGIC 0x314e524cu /* "LRN1" */
+#define LEARNER_VERSION 1u
+
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static void put_body(const learner *l, ser_writer *w, const unsigned char *blob, size_t blen)
+{
+    const learner_params *p = &l->p;
+    ser_put_u32(w, LEARNER_VERSION);
+    ser_put_u32(w, p->replay_on);
+    ser_put_u32(w, p->replay_k);
+    ser_put_u32(w, p->consolidate_every);
+    ser_put_u32(w, p->ewc_on_drift);
+    ser_put_u32(w, p->class_weights);
+    ser_put_f64(w, p->class_weight_max);
+    ser_put_u32(w, p->reset_schedule_on_drift);
+    ser_put_u32(w, p->column_on_drift);
+    const uint64_t *st = (const uint64_t *)&l->st; /* learner_stats: all uint64_t */
+    for (size_t i = 0; i < sizeof l->st / sizeof *st; i++)
+        ser_put_u64(w, st[i]);
+    ser_put_u64(w, l->stable_from);
+    ser_put_u64(w, l->class_total);
+    ser_put_u32(w, l->classes_seen);
+    for (uint32_t c = 0; c < MODEL_MAX_CLASSES; c++)
+        ser_put_u64(w, l->class_n[c]);
+    ser_put_u64(w, blen);
+    ser_put_bytes(w, blob, blen);
+    if (l->rb)
+        replay_serialize(l->rb, w);
+}
+
+dd_err learner_serialize(const learner *l, ser_writer *w)
+{
+    unsigned char *blob = NULL;
+    size_t blen = 0;
+    if (model_serialize(l->m, &blob, &blen)) {
+        w->failed = true;
+        return DD_ENOMEM;
+    }
+    ser_writer body = {0};
+    put_body(l, &body, blob, blen);
+    free(blob);
+    if (body.failed) {
+        free(body.buf);
+        w->failed = true;
+        return DD_ENOMEM;
+    }
+    ser_put_u32(w, LEARNER_MAGIC);
+    ser_put_u64(w, body.len);
+    ser_put_bytes(w, body.buf, body.len);
+    ser_put_u64(w, fnv1a(body.buf, body.len));
+    free(body.buf);
+    return w->failed ? DD_ENOMEM : DD_OK;
+}
+
+static bool get_params(ser_reader *rd, learner_params *p)
+{
+    learner_params_default(p); /* the replay settings come with the buffer */
+    p->replay_on = ser_get_u32(rd) != 0;
+    p->replay_k = ser_get_u32(rd);
+    p->consolidate_every = ser_get_u32(rd);
+    p->ewc_on_drift = (learner_ewc_drift)ser_get_u32(rd);
+    p->class_weights = ser_get_u32(rd) != 0;
+    p->class_weight_max = ser_get_f64(rd);
+    p->reset_schedule_on_drift = ser_get_u32(rd) != 0;
+    p->column_on_drift = ser_get_u32(rd) != 0;
+    return !rd->failed && learner_params_check(p, NULL) == DD_OK;
+}
+
+static dd_err get_body(ser_reader *rd, learner *l, char **cause)
+{
+    uint64_t *st = (uint64_t *)&l->st;
+    for (size_t i = 0; i < sizeof l->st / sizeof *st; i++)
+        st[i] = ser_get_u64(rd);
+    l->stable_from = ser_get_u64(rd);
+    l->class_total = ser_get_u64(rd);
+    l->classes_seen = ser_get_u32(rd);
+    for (uint32_t c = 0; c < MODEL_MAX_CLASSES; c++)
+        l->class_n[c] = ser_get_u64(rd);
+    uint64_t blen = ser_get_u64(rd);
+    if (rd->failed || blen > rd->len - rd->at || l->classes_seen > MODEL_MAX_CLASSES)
+        return dd_fail(cause, DD_ECORRUPT, "learner snapshot: bad structure");
+    dd_err e = model_deserialize(rd->p + rd->at, (size_t)blen, &l->m, cause);
+    if (e)
+        return e;
+    rd->at += (size_t)blen;
+    if (l->p.replay_on && (e = replay_deserialize(rd, &l->rb, cause)))
+        return e;
+    if (rd->failed || rd->at != rd->len)
+        return dd_fail(cause, DD_ECORRUPT, "learner snapshot: bad length");
+    return DD_OK;
+}
+
+dd_err learner_deserialize(ser_reader *rd, learner **out, char **cause)
+{
+    uint32_t magic = ser_get_u32(rd);
+    uint64_t len = ser_get_u64(rd);
+    if (rd->failed || magic != LEARNER_MAGIC || len > rd->len - rd->at || len < 4 ||
+        rd->len - rd->at - len < 8)
+        return dd_fail(cause, DD_ECORRUPT, "learner snapshot: truncated or not a learner");
+    const unsigned char *body = rd->p + rd->at;
+    rd->at += (size_t)len;
+    if (ser_get_u64(rd) != fnv1a(body, (size_t)len))
+        return dd_fail(cause, DD_ECORRUPT, "learner snapshot: checksum mismatch");
+    ser_reader br;
+    ser_reader_init(&br, body, (size_t)len);
+    uint32_t version = ser_get_u32(&br);
+    if (version != LEARNER_VERSION)
+        return dd_fail(cause, DD_EVERSION, "learner snapshot version %u, this build reads %u",
+                       version, LEARNER_VERSION);
+    learner *l = calloc(1, sizeof *l);
+    if (!l)
+        return dd_fail(cause, DD_ENOMEM, "no memory for a learner");
+    dd_err e = get_params(&br, &l->p) ? get_body(&br, l, cause)
+                                      : dd_fail(cause, DD_ECORRUPT, "learner snapshot: settings");
+    if (e) {
+        learner_free(l);
+        return e;
+    }
+    if (l->rb)
+        l->p.replay = *replay_get_params(l->rb);
+    *out = l;
+    return DD_OK;
+}

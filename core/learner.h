@@ -25,6 +25,7 @@
 #include "model.h"
 #include "model_params.h"
 #include "replay.h"
+#include "serial.h"
 #include "sparse.h"
 
 #include <stdbool.h>
@@ -108,11 +109,11 @@ const replay *learner_replay(const learner *l);
  * the same input dimension: otherwise NULL is returned and nothing changes. */
 model *learner_replace_model(learner *l, model *m);
 
-typedef struct learner_stats {
-    uint64_t learned;        /* new events learned */
-    uint64_t refused;        /* new events whose step was refused */
-    uint64_t replayed;       /* replayed steps taken */
-    uint64_t replay_refused; /* replayed steps refused */
+typedef struct learner_stats { /* every field a uint64_t (serialized as such) */
+    uint64_t learned;          /* new events learned */
+    uint64_t refused;          /* new events whose step was refused */
+    uint64_t replayed;         /* replayed steps taken */
+    uint64_t replay_refused;   /* replayed steps refused */
     uint64_t consolidations;
     uint64_t last_consolidation; /* event index, UINT64_MAX for never */
     uint64_t drifts, warnings;
@@ -123,5 +124,15 @@ const learner_stats *learner_get_stats(const learner *l);
 
 /* The class weight a target gets now (1 when class weights are off). */
 double learner_class_weight(const learner *l, double target);
+
+/* Append the learner's whole state to w: its settings, counters, class
+ * counts, the model (model_serialize()) and the replay buffer, as one
+ * checksummed section, so a restored learner goes on exactly as this one.
+ * DD_ENOMEM: w is marked failed. */
+dd_err learner_serialize(const learner *l, ser_writer *w);
+
+/* Rebuild a learner from rd. DD_ECORRUPT (checksum, structure, settings) or
+ * DD_EVERSION; *out is set only on success. */
+dd_err learner_deserialize(ser_reader *rd, learner **out, char **cause);
 
 #endif

@@ -22,6 +22,7 @@
 #define DD_REPLAY_H
 
 #include "dd.h"
+#include "serial.h"
 #include "sparse.h"
 
 #include <stdbool.h>
@@ -91,6 +92,7 @@ void replay_update(replay *r, uint32_t slot, double loss);
 void replay_on_drift(replay *r);
 
 uint32_t replay_size(const replay *r);
+const replay_params *replay_get_params(const replay *r);
 uint32_t replay_capacity(const replay *r);
 uint64_t replay_seen(const replay *r);      /* events offered */
 uint64_t replay_too_large(const replay *r); /* events refused for max_nnz */
@@ -115,5 +117,14 @@ uint32_t replay_top(const replay *r, replay_info *out, uint32_t n);
 
 /* Entry by position 0..size-1 (slot order). DD_ENOTFOUND beyond. */
 dd_err replay_entry(const replay *r, uint32_t pos, replay_info *out);
+
+/* Append the whole buffer (settings, entries, counters, random state) to w,
+ * so a restored buffer draws exactly what this one would. */
+void replay_serialize(const replay *r, ser_writer *w);
+
+/* Rebuild a buffer from rd. DD_ECORRUPT for damaged input (nothing is
+ * trusted: settings are checked, every index and length is bounded);
+ * *out is set only on success. */
+dd_err replay_deserialize(ser_reader *rd, replay **out, char **cause);
 
 #endif

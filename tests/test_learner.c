@@ -212,6 +212,78 @@ static void test_memory_flat_in_steady_state(void **state)
     sparse_free(&x);
 }
 
+static void feed(learner *l, rng_t *r, dd_sparse *x, uint64_t from, uint64_t to)
+{
+    for (uint64_t i = from; i < to; i++) {
+        if (i % 700 == 0)
+            learner_on_drift(l, i);
+        double y = separable(r, x);
+        assert_int_equal(learner_learn(l, x, i % 1000 < 500 ? y : 1 - y, i, NULL), DD_OK);
+    }
+}
+
+static void test_snapshot_round_trip(void **state)
+{
+    (void)state;
+    model_params mp;
+    model_params_default(&mp);
+    learner_params lp;
+    learner_params_default(&lp);
+    lp.replay.capacity = 300;
+    lp.replay.stratify = true;
+    lp.class_weights = true;
+    lp.consolidate_every = 200;
+    learner *l = make(&mp, &lp);
+    rng_t r;
+    rng_seed(&r, 9);
+    dd_sparse x = {0};
+    assert_int_equal(sparse_reserve(&x, 4), DD_OK);
+    feed(l, &r, &x, 0, 2500);
+    ser_writer w = {0};
+    assert_int_equal(learner_serialize(l, &w), DD_OK);
+    ser_reader rd;
+    ser_reader_init(&rd, w.buf, w.len);
+    learner *c = NULL;
+    char *cause = NULL;
+    assert_int_equal(learner_deserialize(&rd, &c, &cause), DD_OK);
+    assert_null(cause);
+    /* both go on identically: same draws, same steps, same predictions */
+    rng_t r2 = r;
+    feed(l, &r, &x, 2500, 4000);
+    dd_sparse x2 = {0};
+    assert_int_equal(sparse_reserve(&x2, 4), DD_OK);
+    feed(c, &r2, &x2, 2500, 4000);
+    assert_memory_equal(learner_get_stats(l), learner_get_stats(c), sizeof(learner_stats));
+    ser_writer w1 = {0}, w2 = {0};
+    assert_int_equal(learner_serialize(l, &w1), DD_OK);
+    assert_int_equal(learner_serialize(c, &w2), DD_OK);
+    assert_int_equal(w1.len, w2.len);
+    assert_memory_equal(w1.buf, w2.buf, w1.len);
+    /* damage anywhere is refused, never trusted */
+    for (size_t i = 0; i < w.len; i += 7) {
+        w.buf[i] ^= 0x04;
+        ser_reader_init(&rd, w.buf, w.len);
+        learner *bad = NULL;
+        dd_err e = learner_deserialize(&rd, &bad, NULL);
+        w.buf[i] ^= 0x04;
+        assert_true(e == DD_ECORRUPT);
+        assert_null(bad);
+    }
+    for (size_t n = 0; n < w.len; n += 13) {
+        ser_reader_init(&rd, w.buf, n);
+        learner *bad = NULL;
+        assert_int_equal(learner_deserialize(&rd, &bad, NULL), DD_ECORRUPT);
+        assert_null(bad);
+    }
+    free(w.buf);
+    free(w1.buf);
+    free(w2.buf);
+    learner_free(c);
+    learner_free(l);
+    sparse_free(&x);
+    sparse_free(&x2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_class_weights),
         cmocka_unit_test(test_replace_model),
         cmocka_unit_test(test_memory_flat_in_steady_state),
+        cmocka_unit_test(test_snapshot_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
