@@ -161,7 +161,8 @@ dd_err learner_learn(learner *l, const dd_sparse *x, double target, uint64_t eve
         uint64_t before = l->st.replayed;
         replay_steps(l);
         s.replayed = (uint32_t)(l->st.replayed - before);
-        replay_push(l->rb, x, target, class_of(l, target), s.loss, event_index);
+        if (s.learned) /* a refused event (non-finite somewhere) is not kept to be replayed */
+            replay_push(l->rb, x, target, class_of(l, target), s.loss, event_index);
     }
     if (model_get_params(l->m)->ewc_lambda > 0 && event_index >= l->stable_from &&
         event_index + 1 - l->stable_from >= l->p.consolidate_every) {

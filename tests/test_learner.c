@@ -60,6 +60,11 @@ static void test_learns_with_replay(void **state)
     uint64_t steps = model_steps(learner_model(l));
     assert_int_equal(learner_learn(l, &x, 7, 3000, NULL), DD_EINVAL);
     assert_int_equal(model_steps(learner_model(l)), steps);
+    /* a refused step is counted, and the event is not kept for replay */
+    x.val[0] = NAN;
+    assert_int_equal(learner_learn(l, &x, 1, 3000, NULL), DD_ENONFINITE);
+    assert_int_equal(learner_get_stats(l)->refused, 1);
+    assert_int_equal(replay_size(learner_replay(l)), 3000);
     learner_free(l);
     learner_free(NULL);
     sparse_free(&x);
