@@ -102,7 +102,7 @@ static dd_event *parse(const char *line, size_t len)
 {
     dd_event *ev = NULL;
     char *cause = NULL;
-    if (event_parse_json(line, len, NULL, &ev, &cause))
+    if (event_parse_json(line, len, NULL, NULL, &ev, &cause))
         die("event_parse_json", cause);
     return ev;
 }

@@ -190,7 +190,7 @@ static void run_one(const stream_def *s, const config_def *c, uint64_t seed, res
         if (!line || gen_next_line(g, line, cap, &len))
             die("gen_next_line", NULL);
         dd_event *ev = NULL;
-        if (event_parse_json(line, len, NULL, &ev, &cause))
+        if (event_parse_json(line, len, NULL, NULL, &ev, &cause))
             die("event_parse_json", cause);
         pipeline_result res;
         if (pipeline_process(p, ev, &res))

@@ -144,7 +144,8 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     snprintf(dl, sizeof dl, "%s/driftdeck.deadletter.jsonl", cfg->workspace);
     source_options so = {.speed = cfg->speed < 0 ? (headless_mode ? 0 : 1) : cfg->speed};
     queue *q = queue_new(cfg->queue_capacity);
-    ingest *ing = q ? ingest_new(q, &cfg->limits, NULL, dl, &cause) : NULL;
+    schema *sch = q ? schema_new(&cfg->schema, &cause) : NULL;
+    ingest *ing = sch ? ingest_new(q, &cfg->limits, sch, dl, &cause) : NULL;
     source *src = ing ? source_open(spec, &so, ing, &cause) : NULL;
     headless *h = src ? headless_new(stdout) : NULL;
     worker_output out = headless_output(h);
@@ -174,6 +175,7 @@ done:
     worker_free(w);
     headless_free(h);
     ingest_free(ing);
+    schema_free(sch);
     queue_free(q, (void (*)(void *))event_free);
     free(cause);
     return rc;

@@ -94,8 +94,19 @@ static void fill_status(worker *w, worker_status *st, double rate, double t0)
     st->bad_labels = ps->bad_labels;
     st->refused_steps = ps->refused;
     st->unmatched_labels = ps->unmatched;
+    st->joined_labels = ps->joined;
+    pending_stats pend;
+    pending_get_stats(pipeline_pending(w->pipe), &pend);
+    st->pending_held = pend.held;
+    st->pending_expired = pend.expired;
+    st->pending_evicted = pend.evicted;
     st->warnings = ps->warnings;
     st->drifts = ps->drifts;
+    const watch_stats *ws = watch_get_stats(pipeline_watch(w->pipe));
+    st->alerts = ws->alerts;
+    st->alerts_suppressed = ws->suppressed;
+    st->alarms_dropped = ws->dropped;
+    st->unwatched_features = ws->unwatched;
     for (size_t i = 0; i < w->nsources; i++) {
         st->malformed += atomic_load(&w->sources[i]->stats.malformed);
         st->dropped += atomic_load(&w->sources[i]->stats.dropped);
@@ -118,7 +129,8 @@ dd_err worker_add_output(worker *w, const worker_output *out)
 static void process(worker *w, dd_event *ev)
 {
     pipeline_result res;
-    if (pipeline_process(w->pipe, ev, &res) == DD_OK) {
+    dd_err err = pipeline_process(w->pipe, ev, &res);
+    if (err == DD_OK) {
         for (size_t k = 0; k < w->nout; k++) {
             const worker_output *o = &w->out[k];
             for (uint32_t i = 0; o->alarm && i < res.nalarms; i++)
@@ -127,6 +139,11 @@ static void process(worker *w, dd_event *ev)
                 o->event(o->ctx, ev, &res);
         }
     }
+    /* Processed: a source that commits (Kafka) may now count it done. With
+     * several sources an event does not say which one it came from, so acks
+     * go out only for a single source. */
+    if (!err && w->nsources == 1 && w->sources[0]->ops->ack)
+        w->sources[0]->ops->ack(w->sources[0], ev->src_pos);
     event_free(ev);
 }
 
