@@ -44,7 +44,7 @@ static dd_err version_blob(const governor *g, const model *m, bool with_state, r
     if (e)
         return e;
     ser_writer w = {0}, st = {0};
-    if (with_state && (e = pipeline_save_state(g->pipe, &st)) != DD_OK) {
+    if (with_state && (e = pipeline_save_features(g->pipe, &st)) != DD_OK) {
         free(mb);
         free(st.buf);
         return e;
@@ -79,6 +79,20 @@ dd_err governor_blob_model(const void *blob, size_t len, model **out, char **cau
     if (r.failed || ml > len - r.at)
         return dd_fail(cause, DD_ECORRUPT, "model version blob is truncated");
     return model_deserialize((const unsigned char *)blob + r.at, (size_t)ml, out, cause);
+}
+
+/* Make m the active model and return the old one in *old. DD_EINVAL (m not
+ * taken) when m does not fit the pipeline's input dimension. */
+static dd_err swap_active(governor *g, model *m, model **old, char **cause)
+{
+    model *o = pipeline_swap_model(g->pipe, m);
+    if (!o)
+        return dd_fail(cause, DD_EINVAL,
+                       "a model of input dimension %u does not fit this "
+                       "pipeline (another hash_bits?)",
+                       model_dim(m));
+    *old = o;
+    return DD_OK;
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -203,7 +217,14 @@ dd_err governor_resume(governor *g, const governor_resume_in *in, rec_list *out,
         model_free(prev);
         return e;
     }
-    model_free(pipeline_swap_model(g->pipe, act));
+    model *old = NULL;
+    if ((e = swap_active(g, act, &old, cause)) != DD_OK) {
+        model_free(act);
+        model_free(chal);
+        model_free(prev);
+        return e;
+    }
+    model_free(old);
     g->chal = chal;
     g->prev = prev;
     if (adopted) /* `driftdeck rollback` ran after this checkpoint */
@@ -300,10 +321,14 @@ static dd_err restore_previous(governor *g, char **cause)
 {
     if (!g->prev)
         return dd_fail(cause, DD_ESTATE, "no previous model to restore");
-    model_free(pipeline_swap_model(g->pipe, g->prev));
+    model *old = NULL;
+    dd_err e = swap_active(g, g->prev, &old, cause);
+    if (e)
+        return e;
+    model_free(old);
     g->prev = NULL;
     rec_blob b = {0};
-    dd_err e = version_blob(g, pipeline_model(g->pipe), true, &b);
+    e = version_blob(g, pipeline_model(g->pipe), true, &b);
     if (!e)
         e = policy_give_model(g->pol, b.data, b.len, cause);
     free(b.data);
@@ -356,10 +381,14 @@ static dd_err do_actions(governor *g, char **cause)
             model_free(g->prev);
             g->prev = NULL;
         }
-        if (a & POLICY_ACT_PROMOTE) {
-            model_free(g->prev);
-            g->prev = pipeline_swap_model(g->pipe, g->chal);
-            g->chal = NULL;
+        if ((a & POLICY_ACT_PROMOTE) && g->chal) {
+            model *old = NULL;
+            e = swap_active(g, g->chal, &old, cause);
+            if (!e) {
+                model_free(g->prev);
+                g->prev = old;
+                g->chal = NULL;
+            }
         }
         if (!e && (a & POLICY_ACT_RESTORE_PREVIOUS))
             e = restore_previous(g, cause);
@@ -554,7 +583,13 @@ dd_err governor_rollback_to(governor *g, int64_t target, const rec_blob *blob, c
     }
     model_free(g->prev);
     g->prev = NULL;
-    model_free(pipeline_swap_model(g->pipe, m));
+    model *old = NULL;
+    if ((e = swap_active(g, m, &old, cause)) != DD_OK) {
+        model_free(m);
+        policy_take_records(g->pol, out);
+        return e;
+    }
+    model_free(old);
     if (a & POLICY_ACT_RESET_DETECTORS)
         pipeline_reset_detectors(g->pipe);
     policy_take_records(g->pol, out);

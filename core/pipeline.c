@@ -4,7 +4,8 @@
  * One pass per event: the feature pipeline updates its statistics and
  * writes the sparse input once; the active model predicts; a labelled event
  * is scored before learning (prequential), its 0/1 error (or absolute error)
- * feeds the error watch point, then the model learns. The prediction and each
+ * feeds the error watch point (whose alarms go to the learner's drift
+ * policies), then the learner learns it with replay and EWC. The prediction and each
  * numeric feature (raw value) feed their watch points too (watch.c). No
  * allocation per event in steady state: the input vector and the alarm array
  * are reused.
@@ -30,7 +31,7 @@ struct pipeline {
     pipeline_params p;
     featpipe *fp;
     labels *lab;
-    model *active;
+    learner *learn;
     metrics *met;
     watch *watch;
     pending *pend;
@@ -44,6 +45,7 @@ void pipeline_params_default(pipeline_params *p)
     memset(p, 0, sizeof *p);
     featpipe_params_default(&p->feat);
     model_params_default(&p->model);
+    learner_params_default(&p->learn);
     p->rolling_window = 1000;
     watch_params_default(&p->watch);
     pending_params_default(&p->pending);
@@ -64,7 +66,7 @@ pipeline *pipeline_new(const pipeline_params *pp, char **cause)
     p->learning = true;
     if (!(p->fp = featpipe_new(&pp->feat, cause)))
         goto fail;
-    if (!(p->active = model_new(&pp->model, featpipe_dim(p->fp), cause)))
+    if (!(p->learn = learner_new(&pp->model, &pp->learn, featpipe_dim(p->fp), cause)))
         goto fail;
     if (!(p->watch = watch_new(&pp->watch, cause)))
         goto fail;
@@ -88,7 +90,7 @@ void pipeline_free(pipeline *p)
         return;
     featpipe_free(p->fp);
     labels_free(p->lab);
-    model_free(p->active);
+    learner_free(p->learn);
     metrics_free(p->met);
     watch_free(p->watch);
     pending_free(p->pend);
@@ -115,7 +117,7 @@ static void evaluate_and_learn(pipeline *p, double target, pipeline_result *res)
 {
     res->labelled = true;
     res->target = target;
-    res->loss = model_loss(p->active, &p->x, target);
+    res->loss = model_loss(learner_model(p->learn), &p->x, target);
     metrics_add(p->met, &res->out, target, res->loss);
     p->st.labelled++;
     double err;
@@ -130,9 +132,12 @@ static void evaluate_and_learn(pipeline *p, double target, pipeline_result *res)
         p->st.drifts++;
     else if (s == DRIFT_WARNING)
         p->st.warnings++;
+    if (s != DRIFT_NONE)
+        learner_on_alarm(p->learn, s == DRIFT_DRIFT, p->st.events - 1);
     if (!p->learning)
         return;
-    dd_err e = model_learn(p->active, &p->x, target, 1.0, NULL);
+    learner_step step;
+    dd_err e = learner_learn(p->learn, &p->x, target, p->st.events - 1, &step);
     if (e == DD_OK)
         res->learned = true;
     else
@@ -149,9 +154,8 @@ static dd_err score_label(pipeline *p, const dd_label *y, pipeline_result *res)
         p->st.bad_labels++;
         return DD_OK;
     }
-    if (p->p.model.task == TASK_MULTICLASS && labels_count(p->lab) > model_num_classes(p->active))
-        if (model_grow(p->active, labels_count(p->lab)))
-            return DD_ENOMEM;
+    if (learner_grow(p->learn, labels_count(p->lab)))
+        return DD_ENOMEM;
     evaluate_and_learn(p, target, res);
     return DD_OK;
 }
@@ -187,7 +191,7 @@ static dd_err process_data(pipeline *p, const dd_event *ev, pipeline_result *res
         return DD_ENOMEM;
     watch_begin(p->watch, p->st.events); /* this event's 0-based index */
     p->st.events++;
-    model_predict(p->active, &p->x, &res->out);
+    learner_predict(p->learn, &p->x, &res->out);
     res->predicted = true;
     watch_features(p, ev);
     watch_prediction(p->watch, res->out.score);
@@ -244,7 +248,12 @@ double pipeline_rolling_score(const pipeline *p)
 
 const model *pipeline_model(const pipeline *p)
 {
-    return p->active;
+    return learner_model(p->learn);
+}
+
+const learner *pipeline_learner(const pipeline *p)
+{
+    return p->learn;
 }
 
 const featpipe *pipeline_features(const pipeline *p)
@@ -270,6 +279,7 @@ const pending *pipeline_pending(const pipeline *p)
 /* ---- governance hooks ---------------------------------------------------- */
 
 #define PIPELINE_STATE_MAGIC 0x54535050u /* "PPST" */
+#define PIPELINE_STATE_VERSION 3u
 
 const dd_sparse *pipeline_input(const pipeline *p)
 {
@@ -278,9 +288,7 @@ const dd_sparse *pipeline_input(const pipeline *p)
 
 model *pipeline_swap_model(pipeline *p, model *m)
 {
-    model *old = p->active;
-    p->active = m;
-    return old;
+    return learner_replace_model(p->learn, m);
 }
 
 void pipeline_reset_detectors(pipeline *p)
@@ -288,62 +296,85 @@ void pipeline_reset_detectors(pipeline *p)
     watch_reset_error(p->watch);
 }
 
-dd_err pipeline_save_state(const pipeline *p, ser_writer *w)
+dd_err pipeline_save_features(const pipeline *p, ser_writer *w)
 {
-    ser_put_u32(w, PIPELINE_STATE_MAGIC);
-    ser_put_u32(w, 2);
     dd_err e = featpipe_serialize(p->fp, w);
     if (!e)
         e = labels_serialize(p->lab, w);
+    return e ? e : w->failed ? DD_ENOMEM : DD_OK;
+}
+
+dd_err pipeline_save_state(const pipeline *p, ser_writer *w)
+{
+    ser_put_u32(w, PIPELINE_STATE_MAGIC);
+    ser_put_u32(w, PIPELINE_STATE_VERSION);
+    dd_err e = pipeline_save_features(p, w);
     if (!e)
         e = metrics_serialize(p->met, w);
     if (!e)
         watch_serialize(p->watch, w);
+    if (!e)
+        e = learner_serialize(p->learn, w);
     const pipeline_stats *s = &p->st;
     const uint64_t counters[] = {s->events,    s->labelled, s->bad_labels, s->refused,
-                                 s->unmatched, s->warnings, s->drifts};
+                                 s->unmatched, s->joined,   s->warnings,   s->drifts};
     for (size_t i = 0; i < DD_ARRAY_LEN(counters); i++)
         ser_put_u64(w, counters[i]);
     return e ? e : w->failed ? DD_ENOMEM : DD_OK;
 }
 
+/* The parts of a snapshot, read before any replaces the pipeline's. */
+typedef struct state_parts {
+    featpipe *fp;
+    labels *lab;
+    metrics *met;
+    watch *wa;
+    learner *learn;
+} state_parts;
+
+static void parts_free(state_parts *s)
+{
+    featpipe_free(s->fp);
+    labels_free(s->lab);
+    metrics_free(s->met);
+    watch_free(s->wa);
+    learner_free(s->learn);
+}
+
 dd_err pipeline_load_state(pipeline *p, ser_reader *r, char **cause)
 {
-    if (ser_get_u32(r) != PIPELINE_STATE_MAGIC || ser_get_u32(r) != 2)
+    if (ser_get_u32(r) != PIPELINE_STATE_MAGIC)
         return dd_fail(cause, DD_ECORRUPT, "not a pipeline state snapshot");
-    featpipe *fp = NULL;
-    labels *lab = NULL;
-    metrics *met = NULL;
-    watch *wa = NULL;
-    dd_err e = featpipe_deserialize(r, &fp, cause);
+    if (ser_get_u32(r) != PIPELINE_STATE_VERSION)
+        return dd_fail(cause, DD_EVERSION, "a pipeline state snapshot of another version");
+    state_parts n = {0};
+    dd_err e = featpipe_deserialize(r, &n.fp, cause);
     if (!e)
-        e = labels_deserialize(r, &lab, cause);
+        e = labels_deserialize(r, &n.lab, cause);
     if (!e)
-        e = metrics_deserialize(r, &met, cause);
+        e = metrics_deserialize(r, &n.met, cause);
     if (!e)
-        e = watch_deserialize(r, &wa, cause);
+        e = watch_deserialize(r, &n.wa, cause);
+    if (!e)
+        e = learner_deserialize(r, &n.learn, cause);
     pipeline_stats st;
     uint64_t *c[] = {&st.events,    &st.labelled, &st.bad_labels, &st.refused,
-                     &st.unmatched, &st.warnings, &st.drifts};
+                     &st.unmatched, &st.joined,   &st.warnings,   &st.drifts};
     for (size_t i = 0; i < DD_ARRAY_LEN(c); i++)
         *c[i] = ser_get_u64(r);
     if (!e && r->failed)
         e = dd_fail(cause, DD_ECORRUPT, "the pipeline state snapshot is truncated");
     if (e) {
-        featpipe_free(fp);
-        labels_free(lab);
-        metrics_free(met);
-        watch_free(wa);
+        parts_free(&n);
         return e;
     }
-    featpipe_free(p->fp);
-    labels_free(p->lab);
-    metrics_free(p->met);
-    watch_free(p->watch);
-    p->fp = fp;
-    p->lab = lab;
-    p->met = met;
-    p->watch = wa;
+    state_parts old = {p->fp, p->lab, p->met, p->watch, p->learn};
+    parts_free(&old);
+    p->fp = n.fp;
+    p->lab = n.lab;
+    p->met = n.met;
+    p->watch = n.wa;
+    p->learn = n.learn;
     p->st = st;
     return DD_OK;
 }

@@ -16,6 +16,7 @@
 #include "drift.h"
 #include "event.h"
 #include "featpipe.h"
+#include "learner.h"
 #include "model.h"
 #include "model_params.h"
 #include "serial.h"
@@ -28,6 +29,7 @@
 typedef struct pipeline_params {
     featpipe_params feat;
     model_params model;
+    learner_params learn;       /* replay, EWC consolidation, drift policies, class weights */
     uint32_t rolling_window;    /* events in the rolling metrics, default 1000 */
     watch_params watch;         /* drift watch points: error, prediction, features */
     pending_params pending;     /* events waiting for a delayed label */
@@ -88,6 +90,7 @@ const pipeline_stats *pipeline_get_stats(const pipeline *p);
 double pipeline_score(const pipeline *p);
 double pipeline_rolling_score(const pipeline *p);
 const model *pipeline_model(const pipeline *p);
+const learner *pipeline_learner(const pipeline *p);
 const featpipe *pipeline_features(const pipeline *p);
 const drift_detector *pipeline_error_detector(const pipeline *p);
 /* The watch points (detectors for the charts, alert counters). */
@@ -101,12 +104,17 @@ const pending *pipeline_pending(const pipeline *p);
 
 /* The last data event's input vector; valid until the next pipeline_process(). */
 const dd_sparse *pipeline_input(const pipeline *p);
-/* Make m (taken) the active model; returns the old one (the caller owns it). */
+/* Make m (taken) the active model; returns the old one (the caller owns it).
+ * NULL when m has another input dimension: then nothing changed and m is
+ * still the caller's. */
 model *pipeline_swap_model(pipeline *p, model *m);
 /* Restart the error-stream watch point (when the active version changes). */
 void pipeline_reset_detectors(pipeline *p);
-/* The pipeline's learned state apart from the model: feature statistics,
- * label encoding, metrics, the drift watch points, counters. */
+/* What a model version is made with: the feature statistics and the label
+ * encoding (its frozen copy, stored with the version). */
+dd_err pipeline_save_features(const pipeline *p, ser_writer *w);
+/* The pipeline's whole learned state: features, labels, metrics, the drift
+ * watch points, the learner (model, replay buffer, EWC), counters. */
 dd_err pipeline_save_state(const pipeline *p, ser_writer *w);
 /* Replace that state from a snapshot. DD_ECORRUPT (pipeline unchanged) on a bad one. */
 dd_err pipeline_load_state(pipeline *p, ser_reader *r, char **cause);

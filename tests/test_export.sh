@@ -23,7 +23,7 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 "$DD_BIN" gen stagger -n 9000 --seed 5 --drift 4000 --drift 5600 --variants 0,1,0 -o st.jsonl ||
     exit 99
 "$DD_BIN" --headless --workspace ws --source file:st.jsonl --auto-approve \
-    --set model.schedule=invscaling > run.jsonl 2>/dev/null || fail "run exited $?"
+    --set govern.mode=gated --set govern.checkpoint_every=500 > run.jsonl 2>/dev/null || fail "run exited $?"
 
 "$DD_BIN" export --workspace ws --format html -o report.html || fail "html export exited $?"
 tidy -e -q report.html > tidy.txt 2>&1

@@ -1,6 +1,9 @@
 #!/bin/sh
 # test_govern_e2e.sh: governance end to end, headless, through the real binary.
 # A STAGGER stream changes concept at 4000 (A -> B) and back at 5600 (B -> A).
+# Gated mode: the active version is frozen, so a candidate that learns the new
+# concept clearly beats it (in continuous mode the active learner adapts by
+# itself, and a candidate rarely wins by the margin).
 # Asserted from the registry and the audit log:
 #  - after the drift a candidate is created, shadowed, approved by policy,
 #    canaried and promoted, in that order;
@@ -25,7 +28,7 @@ q() { sqlite3 ws/driftdeck.db "$1"; }
 "$DD_BIN" gen stagger -n 9000 --seed 5 --drift 4000 --drift 5600 --variants 0,1,0 -o st.jsonl ||
     exit 99
 "$DD_BIN" --headless --workspace ws --source file:st.jsonl --auto-approve \
-    --set model.schedule=invscaling > out.jsonl 2> err.txt || fail "run exited $?"
+    --set govern.mode=gated --set govern.checkpoint_every=500 > out.jsonl 2> err.txt || fail "run exited $?"
 q "SELECT id, parent_id, trigger, status, created_event FROM versions" | sed 's/^/version /'
 q "SELECT version_id, from_status, to_status, actor, event_index, reason FROM transitions
    WHERE from_status IS NOT NULL" | sed 's/^/move /'

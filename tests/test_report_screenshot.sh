@@ -15,7 +15,7 @@ cd "$TMP" || exit 99
 "$DD_BIN" gen stagger -n 9000 --seed 5 --drift 4000 --drift 5600 --variants 0,1,0 -o st.jsonl ||
     exit 99
 "$DD_BIN" --headless --workspace ws --source file:st.jsonl --auto-approve \
-    --set model.schedule=invscaling > /dev/null 2>&1 || { echo "FAIL: run"; exit 1; }
+    --set govern.mode=gated --set govern.checkpoint_every=500 > /dev/null 2>&1 || { echo "FAIL: run"; exit 1; }
 "$DD_BIN" export --workspace ws --format html -o report.html || { echo "FAIL: export"; exit 1; }
 # The same page with empty charts (same layout), to tell drawn charts from blank ones.
 sed -e '/^<polyline/d' -e '/^<line/d' -e '/^<rect/d' -e '/^<text/d' report.html > bare.html
