@@ -262,7 +262,7 @@ static dd_err feed_bom(csv *c, char ch, csv_record_fn fn, void *ctx)
         return DD_OK;
     }
     c->bom_done = true;
-    for (int i = 0; i < c->bom; i++) {
+    for (int i = 0; i < c->bom && i < 3; i++) {
         dd_err err = feed_byte(c, bom_bytes[i], fn, ctx);
         if (err)
             return err;
@@ -286,7 +286,7 @@ dd_err csv_finish(csv *c, csv_record_fn fn, void *ctx)
     dd_err err = DD_OK;
     if (!c->bom_done) { /* input shorter than a byte order mark: it was data */
         c->bom_done = true;
-        for (int i = 0; i < c->bom && !err; i++)
+        for (int i = 0; i < c->bom && i < 3 && !err; i++)
             err = feed_byte(c, bom_bytes[i], fn, ctx);
     }
     int r = 0;

@@ -454,7 +454,7 @@ static dd_err read_meta(builder *b, const schema *sch, const cJSON *obj, char **
     const cJSON *op = v[SCHEMA_OP];
     if (op) {
         if (!cJSON_IsString(op) ||
-            (strcmp(op->valuestring, "upsert") && strcmp(op->valuestring, "delete")))
+            (strcmp(op->valuestring, "upsert") != 0 && strcmp(op->valuestring, "delete") != 0))
             return dd_fail(cause, DD_ETYPE, "op must be \"upsert\" or \"delete\"");
         if (!strcmp(op->valuestring, "delete"))
             ev->kind = DD_EV_DELETE;
@@ -498,7 +498,11 @@ dd_err event_from_json(const cJSON *obj, const event_limits *lim, const schema *
     b.ev = calloc(1, sizeof *b.ev);
     b.path = calloc(1, 64);
     b.path_cap = 64;
-    dd_err err = (b.ev && b.path) ? DD_OK : dd_fail(cause, DD_ENOMEM, "out of memory");
+    dd_err err = DD_OK;
+    if (!b.ev || !b.path) {
+        dd_fail(cause, DD_ENOMEM, "out of memory");
+        err = DD_ENOMEM;
+    }
     if (!err)
         err = read_meta(&b, sch, obj, cause);
     if (!err && b.ev->kind != DD_EV_DELETE)
@@ -533,7 +537,7 @@ dd_err event_parse_json(const char *buf, size_t len, const event_limits *lim, co
         return err;
     err = event_from_json(root, lim, sch, out, cause);
     cJSON_Delete(root);
-    if (!err)
+    if (!err && *out)
         (*out)->raw_len = (uint32_t)len;
     return err;
 }

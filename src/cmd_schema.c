@@ -41,7 +41,7 @@ static bool push_ptr(cJSON ***arr, size_t *n, size_t *cap, cJSON *v)
 {
     if (*n == *cap) {
         size_t ncap = *cap ? *cap * 2 : 64;
-        cJSON **p = realloc(*arr, ncap * sizeof *p);
+        cJSON **p = realloc(*arr, ncap * sizeof(cJSON *));
         if (!p)
             return false;
         *arr = p;
@@ -202,12 +202,10 @@ int cmd_schema(int argc, char **argv)
                 fprintf(stderr, "driftdeck schema: -n wants 1..%d\n", SCHEMA_MAX_LINES);
                 return 2;
             }
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return usage(stderr, 2);
-        } else if (!path) {
-            path = argv[i];
+        } else if ((argv[i][0] == '-' && argv[i][1]) || path) {
+            return usage(stderr, 2); /* an unknown option, or a second file */
         } else {
-            return usage(stderr, 2);
+            path = argv[i];
         }
     }
     if (!path)

@@ -159,6 +159,11 @@ static long read_line(file_impl *fi, char **buf, size_t *cap, uint32_t max, uint
         return -1;
     if (too_long)
         return -2;
+    if (!*buf) { /* an empty first line: nothing was stored yet */
+        if (!(*buf = malloc(4096)))
+            return -3;
+        *cap = 4096;
+    }
     (*buf)[n] = '\0';
     return (long)n;
 }

@@ -68,7 +68,7 @@ static dd_err parse_query(const char *q, kafka_spec *out, char **cause)
         if (!strcmp(key, "group")) {
             snprintf(out->group, sizeof out->group, "%s", val);
         } else if (!strcmp(key, "reset")) {
-            if (strcmp(val, "earliest") && strcmp(val, "latest"))
+            if (strcmp(val, "earliest") != 0 && strcmp(val, "latest") != 0)
                 return dd_fail(cause, DD_EINVAL, "kafka: reset=%s: earliest or latest", val);
             out->reset_latest = !strcmp(val, "latest");
         } else if (!strcmp(key, "commit_ms")) {
@@ -100,7 +100,7 @@ dd_err kafka_spec_parse(const char *spec, kafka_spec *out, char **cause)
     memset(out, 0, sizeof *out);
     snprintf(out->group, sizeof out->group, "driftdeck");
     out->commit_ms = 1000;
-    if (strncmp(spec, "kafka://", 8))
+    if (strncmp(spec, "kafka://", 8) != 0)
         return dd_fail(cause, DD_EINVAL, "kafka: '%s' does not start with kafka://", spec);
     const char *p = spec + 8, *slash = strchr(p, '/');
     if (!slash)
