@@ -282,7 +282,7 @@ static dd_err path_push(builder *b, const char *key, size_t *old, char **cause)
 {
     size_t have = strlen(b->path), klen = strlen(key);
     size_t need = have + klen + 2;
-    *old = have;
+    *old = have; /* set before any failure: callers restore path[*old] either way */
     if (need > b->lim.max_string)
         return dd_fail(cause, DD_ELIMIT, "feature name longer than %u bytes", b->lim.max_string);
     if (need > b->path_cap) {
@@ -312,8 +312,9 @@ static dd_err add_tree(builder *b, const cJSON *v, char **cause)
         }
         size_t old;
         dd_err err = path_push(b, key ? key : "", &old, cause);
-        if (!err)
-            err = add_tree(b, c, cause);
+        if (err)
+            return err;
+        err = add_tree(b, c, cause);
         b->path[old] = '\0';
         if (err)
             return err;
@@ -456,7 +457,7 @@ static dd_err read_meta(builder *b, const schema *sch, const cJSON *obj, char **
         if (!cJSON_IsString(op) ||
             (strcmp(op->valuestring, "upsert") != 0 && strcmp(op->valuestring, "delete") != 0))
             return dd_fail(cause, DD_ETYPE, "op must be \"upsert\" or \"delete\"");
-        if (!strcmp(op->valuestring, "delete"))
+        if (strcmp(op->valuestring, "delete") == 0)
             ev->kind = DD_EV_DELETE;
     }
     return DD_OK;
@@ -478,8 +479,9 @@ static dd_err read_features(builder *b, const schema *sch, const cJSON *obj, cha
             continue;
         size_t old;
         err = path_push(b, c->string, &old, cause);
-        if (!err)
-            err = add_tree(b, c, cause);
+        if (err)
+            return err;
+        err = add_tree(b, c, cause);
         b->path[old] = '\0';
         if (err)
             return err;
