@@ -14,7 +14,7 @@
  * input goes back into p->x and the same scoring and learning path runs, so
  * a delayed label counts exactly as an immediate one would have (except the
  * loss, which is the current model's on the held input). Pending entries
- * expire by event time, checked on every event.
+ * expire by event time, checked on every data event.
  */
 #include "pipeline.h"
 
@@ -208,7 +208,11 @@ dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
     memset(res, 0, sizeof *res);
     /* Alarms raised by a delayed label carry the index of the last data event. */
     watch_begin(p->watch, p->st.events ? p->st.events - 1 : 0);
-    pending_expire(p->pend, ev->ts, ev->seq);
+    /* Data events carry the stream's clock; a label without a time of its
+     * own has its receive time, which must not expire events of a replayed
+     * past, so only data events advance expiry. */
+    if (ev->kind == DD_EV_DATA)
+        pending_expire(p->pend, ev->ts, ev->seq);
     dd_err err = DD_OK;
     if (ev->kind == DD_EV_LABEL)
         err = join_label(p, ev, res);

@@ -129,11 +129,27 @@ static void model_learns_from_delayed_labels(void **state)
     pipeline_free(p);
 }
 
+/* A replay of a past stream whose labels carry no time: the labels' receive
+ * time (now) must not expire the held events of the past. */
+static void labels_without_time_do_not_expire_the_past(void **state)
+{
+    pipeline *p = make(60.0);
+    pipeline_result r;
+    process(p, "{\"id\":\"a\",\"ts\":1000,\"x\":{\"f\":1}}", 0, &r);
+    dd_event *ev = ev_of("{\"id\":\"a\",\"y\":1}", 1);
+    ev->ts = 1.7e9; /* received now, no time of its own */
+    assert_int_equal(pipeline_process(p, ev, &r), DD_OK);
+    event_free(ev);
+    assert_true(r.joined);
+    pipeline_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(label_joins_with_the_prediction_made_then),
         cmocka_unit_test(held_events_expire_by_event_time),
+        cmocka_unit_test(labels_without_time_do_not_expire_the_past),
         cmocka_unit_test(model_learns_from_delayed_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
