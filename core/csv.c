@@ -9,6 +9,8 @@
  */
 #include "csv.h"
 
+#include "event.h"
+
 #include <cJSON.h>
 #include <ctype.h>
 #include <math.h>
@@ -402,9 +404,9 @@ dd_err csv_header_new(const csv_record *rec, csv_header **out, char **cause)
             s = gen;
             len = strlen(gen);
         }
-        if (memchr(s, '\0', len)) {
+        if (memchr(s, '\0', len) || !event_utf8_valid(s, len)) {
             csv_header_free(h);
-            return dd_fail(cause, DD_EPARSE, "header: column %u holds a NUL byte", i + 1);
+            return dd_fail(cause, DD_EPARSE, "header: column %u is not valid UTF-8 text", i + 1);
         }
         if (!(h->name[i] = strndup(s, len))) {
             csv_header_free(h);
@@ -479,10 +481,10 @@ dd_err csv_row_json(const csv_header *h, const csv_record *rec, cJSON **out, cha
         cJSON *cell;
         if (f->len == 0)
             cell = cJSON_CreateNull();
-        else if (memchr(f->s, '\0', f->len)) {
+        else if (memchr(f->s, '\0', f->len) || !event_utf8_valid(f->s, f->len)) {
             cJSON_Delete(obj);
-            return dd_fail(cause, DD_EPARSE, "line %llu: column '%s' holds a NUL byte", line,
-                           h->name[i]);
+            return dd_fail(cause, DD_EPARSE, "line %llu: column '%s' is not valid UTF-8 text",
+                           line, h->name[i]);
         } else if (csv_number(f->s, f->len, &v))
             cell = cJSON_CreateNumber(v);
         else
