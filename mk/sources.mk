@@ -54,16 +54,13 @@ TESTS += tests/test_kafka_run.sh
 endif
 EXTRA_DIST += tests/test_kafka_run.sh
 
-# Fuzz harnesses (clang-14 + libclang-rt-14-dev): make fuzz_csv fuzz_schema
-FUZZ_CFLAGS = -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L \
-	-D_DEFAULT_SOURCE -I$(srcdir)/core $(CJSON_CFLAGS)
-FUZZ_CORE = $(srcdir)/core/dd.c $(srcdir)/core/event.c $(srcdir)/core/schema.c $(srcdir)/core/csv.c
-EXTRA_DIST += tests/fuzz_csv.c tests/fuzz_schema.c
-fuzz_csv: $(srcdir)/tests/fuzz_csv.c $(FUZZ_CORE)
-	clang-14 $(FUZZ_CFLAGS) $^ $(CJSON_LIBS) -lm -o $@
-fuzz_schema: $(srcdir)/tests/fuzz_schema.c $(FUZZ_CORE)
-	clang-14 $(FUZZ_CFLAGS) $^ $(CJSON_LIBS) -lm -o $@
-CLEANFILES += fuzz_csv fuzz_schema
+# The schema mapping's fuzz harness (tests/fuzz/, run by `make fuzz`), replayed over its
+# seeds and regression inputs in `make check`.
+check_PROGRAMS += tests/fuzz_replay_schema
+TESTS += tests/fuzz_replay_schema
+tests_fuzz_replay_schema_SOURCES = tests/fuzz/fuzz_schema.c tests/fuzz/replay_main.c
+tests_fuzz_replay_schema_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"schema"'
+tests_fuzz_replay_schema_LDADD = $(TEST_LIBS)
 
 DD_BENCHES += bench/bench_schema
 bench_bench_schema_SOURCES = bench/bench_schema.c
