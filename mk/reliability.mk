@@ -3,9 +3,9 @@
 # corpus and regression inputs by an ordinary test program built with gcc, so every input
 # that once crashed stays in `make check` (and under --enable-sanitizers and valgrind).
 check_PROGRAMS += tests/fuzz_replay_event tests/fuzz_replay_state tests/fuzz_replay_config \
-	tests/fuzz_replay_csv tests/fuzz_replay_schema
+	tests/fuzz_replay_csv tests/fuzz_replay_schema tests/fuzz_replay_infer
 TESTS += tests/fuzz_replay_event tests/fuzz_replay_state tests/fuzz_replay_config \
-	tests/fuzz_replay_csv tests/fuzz_replay_schema
+	tests/fuzz_replay_csv tests/fuzz_replay_schema tests/fuzz_replay_infer
 tests_fuzz_replay_event_SOURCES = tests/fuzz/fuzz_event.c tests/fuzz/replay_main.c
 tests_fuzz_replay_event_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"event"'
 tests_fuzz_replay_event_LDADD = $(TEST_LIBS)
@@ -21,6 +21,9 @@ tests_fuzz_replay_csv_LDADD = $(TEST_LIBS)
 tests_fuzz_replay_schema_SOURCES = tests/fuzz_schema.c tests/fuzz/replay_main.c
 tests_fuzz_replay_schema_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"schema"'
 tests_fuzz_replay_schema_LDADD = $(TEST_LIBS)
+tests_fuzz_replay_infer_SOURCES = tests/fuzz/fuzz_infer.c tests/fuzz/replay_main.c
+tests_fuzz_replay_infer_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"infer"'
+tests_fuzz_replay_infer_LDADD = $(TEST_LIBS)
 EXTRA_DIST += tests/fuzz doc/RELIABILITY.md
 
 # `make fuzz`: build the harnesses with clang (separately from this gcc build) and fuzz
