@@ -35,7 +35,6 @@ static void put(const char *sub, const char *name, int sel, const unsigned char 
     }
 }
 
-#ifdef DD_SEEDS_MODEL
 static void model_seed(const char *name, model_params *p, uint32_t dim)
 {
     char *cause = NULL;
@@ -59,7 +58,6 @@ static void model_seed(const char *name, model_params *p, uint32_t dim)
     free(buf);
     model_free(m);
 }
-#endif
 
 static void state_seeds(void)
 {
@@ -70,7 +68,7 @@ static void state_seeds(void)
     featpipe *f = featpipe_new(&fp, NULL);
     dd_event *ev = NULL;
     const char *line = "{\"x\":{\"a\":1.5,\"b\":\"red\",\"c\":null},\"y\":\"cat\"}";
-    if (!f || event_parse_json(line, strlen(line), NULL, &ev, NULL)) {
+    if (!f || event_parse_json(line, strlen(line), NULL, NULL, &ev, NULL)) {
         fputs("featpipe or event failed\n", stderr);
         exit(1);
     }
@@ -108,14 +106,12 @@ static void state_seeds(void)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fputs("usage: make_seeds CORPUS_DIR (writes CORPUS_DIR/state and, with -DDD_SEEDS_MODEL, "
-              "CORPUS_DIR/model)\n",
+        fputs("usage: make_seeds CORPUS_DIR (writes CORPUS_DIR/state and CORPUS_DIR/model)\n",
               stderr);
         return 2;
     }
     dir = argv[1];
     state_seeds();
-#ifdef DD_SEEDS_MODEL
     model_params p;
     model_params_default(&p);
     model_seed("model-logistic-sgd", &p, 8);
@@ -141,6 +137,5 @@ int main(int argc, char **argv)
     p.hidden[1] = 2;
     p.max_columns = 2;
     model_seed("model-mlp-progressive", &p, 4);
-#endif
     return 0;
 }
