@@ -7,6 +7,7 @@
  *      $(pkg-config --libs libcjson sqlite3 libcrypto) -lm -o /tmp/make_seeds
  *   /tmp/make_seeds tests/fuzz/corpus
  */
+#include "drift.h"
 #include "event.h"
 #include "featpipe.h"
 #include "labels.h"
@@ -14,6 +15,7 @@
 #include "model.h"
 #include "model_params.h"
 #include "serial.h"
+#include "watch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +97,42 @@ static void state_seeds(void)
     metrics_serialize(m, &w);
     put("state", "metrics", 2, w.buf, w.len);
     free(w.buf);
+
+    static const char *const kinds[] = {"adwin", "pagehinkley", "ddm", "eddm", "kswin"};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        drift_detector *d = drift_new(kinds[k], NULL);
+        if (!d) {
+            fprintf(stderr, "drift_new(%s) failed\n", kinds[k]);
+            exit(1);
+        }
+        for (int i = 0; i < 300; i++)
+            drift_update(d, i < 200 ? (i % 5 == 0) : (i % 2 == 0));
+        memset(&w, 0, sizeof w);
+        drift_serialize(d, &w);
+        char name[32];
+        snprintf(name, sizeof name, "drift-%s", kinds[k]);
+        put("state", name, 3, w.buf, w.len);
+        free(w.buf);
+        drift_free(d);
+    }
+    watch_params wp;
+    watch_params_default(&wp);
+    watch *wt = watch_new(&wp, NULL);
+    if (!wt) {
+        fputs("watch_new failed\n", stderr);
+        exit(1);
+    }
+    for (uint64_t i = 0; i < 200; i++) {
+        watch_begin(wt, i);
+        watch_error(wt, (double)(i % 3 == 0));
+        watch_prediction(wt, 0.1 * (double)(i % 10));
+        watch_feature(wt, 0, "temp", 20.0 + (double)(i % 7));
+    }
+    memset(&w, 0, sizeof w);
+    watch_serialize(wt, &w);
+    put("state", "watch", 4, w.buf, w.len);
+    free(w.buf);
+    watch_free(wt);
 
     metrics_free(m);
     labels_free(l);
