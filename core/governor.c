@@ -457,19 +457,49 @@ static void report_alarms(governor *g, const pipeline_result *res)
     }
 }
 
-/* A delayed label was scored by the pipeline for the active version (its
- * metrics and error detector). The challenger and the watched previous
- * version are compared on immediately labelled events only: the pipeline
- * keeps the held input to itself. Alarms still reach the policy. */
-static dd_err govern_alarms_only(governor *g, bool accepting, const pipeline_result *res,
-                                 rec_list *out, char **cause)
+/* A version's prediction held with a delayed-label entry, or, for a version
+ * that went live after the event was held, its prediction now on the held input. */
+static model_output held_prediction(const pending_entry *e, int64_t version, const model *m)
 {
-    if (!accepting)
-        return DD_OK;
-    report_alarms(g, res);
-    dd_err e = do_actions(g, cause);
-    policy_take_records(g->pol, out);
-    return e;
+    for (uint32_t i = 0; i < e->npred; i++)
+        if (e->pred[i].version == (uint64_t)version)
+            return e->pred[i].out;
+    model_output o = {0};
+    model_predict(m, &e->x, &o);
+    return o;
+}
+
+/* What the governor needs of one scored event, fresh or a joined delayed label. */
+typedef struct scored {
+    const dd_sparse *x;
+    const char *group;
+    model_output co, po; /* challenger's and previous version's predictions */
+} scored;
+
+static void predict_others(governor *g, const dd_event *ev, const pipeline_result *res, scored *sc)
+{
+    policy_view v;
+    policy_get_view(g->pol, &v);
+    const pending_entry *je = res->joined ? pipeline_joined(g->pipe) : NULL;
+    sc->x = je ? &je->x : pipeline_input(g->pipe);
+    sc->group = je ? je->group : ev->group;
+    if (je) {
+        if (g->chal)
+            sc->co = held_prediction(je, v.challenger_id, g->chal);
+        if (g->prev)
+            sc->po = held_prediction(je, v.previous_id, g->prev);
+        return;
+    }
+    if (g->chal)
+        model_predict(g->chal, sc->x, &sc->co);
+    if (g->prev)
+        model_predict(g->prev, sc->x, &sc->po);
+    if (res->held) { /* scored when the label comes, on the predictions made now */
+        if (g->chal)
+            pipeline_hold_prediction(g->pipe, ev->id, (uint64_t)v.challenger_id, &sc->co);
+        if (g->prev)
+            pipeline_hold_prediction(g->pipe, ev->id, (uint64_t)v.previous_id, &sc->po);
+    }
 }
 
 dd_err governor_process(governor *g, const dd_event *ev, bool accepting, pipeline_result *res,
@@ -488,34 +518,29 @@ dd_err governor_process(governor *g, const dd_event *ev, bool accepting, pipelin
     dd_err e = pipeline_process(g->pipe, ev, res);
     if (e || !res->predicted)
         return e;
-    if (res->joined) { /* a delayed label: its input is gone again; see below */
+    if (res->joined)
         g->st.joined++;
-        return govern_alarms_only(g, accepting, res, out, cause);
-    }
-    g->st.events++;
-    const dd_sparse *x = pipeline_input(g->pipe);
-    model_task task = model_get_task(pipeline_model(g->pipe));
-    model_output co = {0}, po = {0};
-    if (g->chal)
-        model_predict(g->chal, x, &co);
-    if (g->prev)
-        model_predict(g->prev, x, &po);
+    else
+        g->st.events++;
+    scored sc = {0};
+    predict_others(g, ev, res, &sc);
     uint64_t h = policy_event_hash(ev->id, ev->seq);
-    gr->challenger_served = g->chal && policy_challenger_serves(g->pol, h);
-    gr->served = gr->challenger_served ? co : res->out;
+    gr->challenger_served = !res->joined && g->chal && policy_challenger_serves(g->pol, h);
+    gr->served = gr->challenger_served ? sc.co : res->out;
     g->st.challenger_served += gr->challenger_served;
     if (!accepting) {
         g->st.unlearned++;
         return DD_OK;
     }
+    model_task task = model_get_task(pipeline_model(g->pipe));
     policy_obs o = {
-        .event_index = events_done(g), .id_hash = h, .labelled = res->labelled, .group = ev->group};
+        .event_index = events_done(g), .id_hash = h, .labelled = res->labelled, .group = sc.group};
     if (res->labelled) {
         o.active_score = score(&res->out, res->target, task);
-        o.challenger_score = g->chal ? score(&co, res->target, task) : 0;
-        o.previous_score = g->prev ? score(&po, res->target, task) : 0;
-        if (g->chal)
-            model_learn(g->chal, x, res->target, 1.0, NULL); /* a refused step leaves it as is */
+        o.challenger_score = g->chal ? score(&sc.co, res->target, task) : 0;
+        o.previous_score = g->prev ? score(&sc.po, res->target, task) : 0;
+        if (g->chal) /* a refused step leaves it as it was */
+            model_learn(g->chal, sc.x, res->target, 1.0, NULL);
     }
     policy_observe(g->pol, &o);
     report_alarms(g, res);

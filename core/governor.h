@@ -103,7 +103,7 @@ typedef struct governor_stats {
     uint64_t skipped;   /* replayed events already covered by the checkpoint */
     uint64_t checkpoints;
     uint64_t challenger_served;
-    uint64_t joined;       /* delayed labels (scored for the active version only) */
+    uint64_t joined;       /* delayed labels joined (every live version scored on them) */
 } governor_stats;
 
 void governor_get_stats(const governor *g, governor_stats *st);

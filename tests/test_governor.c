@@ -8,6 +8,7 @@
  */
 #include "gen.h"
 #include "governor.h"
+#include "rng.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -207,6 +208,52 @@ static void resume_adopts_a_rollback_made_since_the_checkpoint(void **state)
     run_free(&b);
 }
 
+/* Delayed labels: the challenger is scored on the prediction it made when
+ * the event came, and learns from the held input when the label joins. */
+static void delayed_labels_score_the_challenger_too(void **state)
+{
+    (void)state;
+    run a;
+    pipeline_params pp;
+    pipeline_params_default(&pp);
+    pp.feat.hash_bits = 8;
+    governor_params gp = {.source = "file:test", .config_hash = "cfg"};
+    policy_params_default(&gp.policy);
+    gp.policy.mode = POLICY_GATED; /* a challenger from the start */
+    memset(&a, 0, sizeof a);
+    a.pipe = pipeline_new(&pp, NULL);
+    a.gov = governor_new(a.pipe, &gp, NULL);
+    assert_int_equal(governor_start(a.gov, NULL, 0, 1, &a.recs, NULL), DD_OK);
+    event_limits lim = {0};
+    rng_t r;
+    rng_seed(&r, 5);
+    for (int i = 0; i < 400; i++) {
+        char data[128], label[64];
+        double v = rng_uniform(&r);
+        snprintf(data, sizeof data, "{\"id\": \"e-%d\", \"x\": {\"a\": %.4f}}", i, v);
+        snprintf(label, sizeof label, "{\"id\": \"e-%d\", \"y\": %d}", i, v > 0.5);
+        const char *lines[2] = {data, label};
+        for (int k = 0; k < 2; k++) {
+            dd_event *ev = NULL;
+            assert_int_equal(event_parse_json(lines[k], strlen(lines[k]), &lim, NULL, &ev, NULL),
+                             DD_OK);
+            ev->seq = (uint64_t)(2 * i + k);
+            pipeline_result res;
+            governor_result gr;
+            rec_list l = {0};
+            assert_int_equal(governor_process(a.gov, ev, true, &res, &gr, &l, NULL), DD_OK);
+            rec_list_splice(&a.recs, &l);
+            event_free(ev);
+        }
+    }
+    governor_stats st;
+    governor_get_stats(a.gov, &st);
+    assert_int_equal(st.joined, 400);
+    assert_int_not_equal(st.view.challenger_id, 0);
+    assert_true(st.view.challenger_rolling >= 0); /* scored: -1 means no data */
+    run_free(&a);
+}
+
 static void version_blob_restores_its_model(void **state)
 {
     (void)state;
@@ -278,6 +325,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(resumed_run_predicts_like_the_uninterrupted_one),
         cmocka_unit_test(resume_adopts_a_rollback_made_since_the_checkpoint),
+        cmocka_unit_test(delayed_labels_score_the_challenger_too),
         cmocka_unit_test(version_blob_restores_its_model),
         cmocka_unit_test(finish_ends_with_the_checkpoint),
         cmocka_unit_test(fresh_start_closes_the_old_live_versions),
