@@ -244,6 +244,8 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "out of memory");
         goto done;
     }
+    if (ui.view) /* the console's approve, reject and rollback */
+        wview_set_governance(ui.view, gov_run_governor(gr), gov_run_writer(gr));
     running_worker = w;
     if (headless_mode) /* the console has the screen: it shows the versions itself */
         fprintf(stderr, "driftdeck: %s\n", gov_run_describe(gr));

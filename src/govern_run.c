@@ -243,6 +243,16 @@ dd_err gov_run_attach(gov_run *g, worker *w, char **cause)
     return DD_OK;
 }
 
+governor *gov_run_governor(gov_run *g)
+{
+    return g->gov;
+}
+
+writer *gov_run_writer(gov_run *g)
+{
+    return g->wr;
+}
+
 dd_err gov_run_close(gov_run *g, char **cause)
 {
     if (!g)

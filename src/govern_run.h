@@ -36,6 +36,13 @@ struct source;
  * called, in the writer thread, when a checkpoint commits. Before attach. */
 void gov_run_set_source(gov_run *g, struct source *src);
 
+struct governor;
+struct writer;
+/* After gov_run_attach(): the run's governor and writer (for the console's
+ * approve, reject and rollback commands), valid until gov_run_close(). */
+struct governor *gov_run_governor(gov_run *g);
+struct writer *gov_run_writer(gov_run *g);
+
 /* Build the governor over w's pipeline and start the writer. */
 dd_err gov_run_attach(gov_run *g, worker *w, char **cause);
 

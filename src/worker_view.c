@@ -12,7 +12,10 @@
 #include "worker_view.h"
 
 #include "drift.h"
+#include "governor.h"
 #include "queue.h"
+#include "workspace.h"
+#include "writer.h"
 
 #include <errno.h>
 #include <math.h>
@@ -38,6 +41,8 @@ struct wview {
     double ema_error, ema_pred;
     bool have_error, have_pred;
     drift_detector *ph; /* chart only; NULL when the build has no Page-Hinkley */
+    governor *gov;      /* governance, when the run has a workspace (borrowed) */
+    writer *wr;
     cmd_view view;
     double last_ts;     /* event time of the last event */
 };
@@ -280,6 +285,62 @@ static void command_speed(wview *v, const dd_command *c)
         answer(v, c, DD_OK, "speed: as fast as possible");
 }
 
+void wview_set_governance(wview *v, governor *g, writer *wr)
+{
+    v->gov = g;
+    v->wr = wr;
+}
+
+/* The saved state of version id, read from the workspace (a rare operator
+ * action: the only time the worker thread reads the database). */
+static dd_err version_blob(wview *v, int64_t id, rec_blob *b, char **cause)
+{
+    sqlite3 *db = NULL;
+    dd_err e = workspace_open_readonly(v->workspace, &db, cause);
+    if (!e)
+        e = registry_read_version_blob(db, id, b, cause);
+    sqlite3_close(db);
+    return e;
+}
+
+/* Approve, reject or roll back: the governor decides, the writer records. */
+static void command_govern(wview *v, const dd_command *c)
+{
+    const char *name = cmd_kind_name((cmd_kind)c->kind);
+    if (!v->gov) {
+        answer(v, c, DD_ESTATE, "%s: no model registry in this run", name);
+        return;
+    }
+    const char *who = c->user[0] ? c->user : "operator";
+    rec_list recs = {0};
+    char *cause = NULL;
+    dd_err e;
+    governor_stats st;
+    governor_get_stats(v->gov, &st);
+    if (c->kind == CMD_APPROVE) {
+        e = governor_approve(v->gov, who, &recs, &cause);
+    } else if (c->kind == CMD_REJECT) {
+        e = governor_reject(v->gov, who, "rejected by the operator", &recs, &cause);
+    } else {
+        int64_t target = c->version ? (int64_t)c->version : st.view.previous_id;
+        rec_blob b = {0};
+        e = target ? version_blob(v, target, &b, &cause)
+                   : dd_fail(&cause, DD_ENOTFOUND, "give the version to roll back to");
+        if (!e)
+            e = governor_rollback_to(v->gov, target, &b, who, "manual rollback from the console",
+                                     &recs, &cause);
+        free(b.data);
+    }
+    writer_push(v->wr, &recs);
+    if (e)
+        answer(v, c, e, "%s: %s", name, cause ? cause : dd_strerror(e));
+    else
+        answer(v, c, DD_OK, "%s by %s", name, who);
+    if (!e)
+        wview_log(v, SNAP_LOG_INFO, "%s by %s", name, who);
+    free(cause);
+}
+
 static void handle_command(wview *v, pipeline *p, const dd_command *c)
 {
     switch ((cmd_kind)c->kind) {
@@ -292,11 +353,7 @@ static void handle_command(wview *v, pipeline *p, const dd_command *c)
     case CMD_SPEED: command_speed(v, c); break;
     case CMD_APPROVE:
     case CMD_REJECT:
-    case CMD_ROLLBACK:
-        /* the version decisions belong to governance (registry, audit) */
-        answer(v, c, DD_ESTATE, "%s: no model registry in this build",
-               cmd_kind_name((cmd_kind)c->kind));
-        break;
+    case CMD_ROLLBACK: command_govern(v, c); break;
     case CMD_EXPORT: command_export(v, c); break;
     case CMD_VIEW: set_view(v, &c->view); break;
     case CMD__END: break;

@@ -44,6 +44,13 @@ void wview_free(wview *v);
 /* The worker_output to add to the worker (worker_add_output). */
 worker_output wview_output(wview *v);
 
+struct governor;
+struct writer;
+/* Route approve, reject and rollback commands to governance: the governor
+ * and writer of the run (borrowed; they outlive the worker). Before the
+ * worker starts. Without it those commands answer that there is no registry. */
+void wview_set_governance(wview *v, struct governor *g, struct writer *wr);
+
 /* The working snapshot, for the worker's other parts to fill. Valid until
  * wview_free(). */
 dd_snapshot *wview_snapshot(wview *v);
