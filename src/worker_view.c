@@ -218,6 +218,40 @@ static void fill_source(wview *v)
     s->retry_in_ms = retry > INT32_MAX ? INT32_MAX : (int32_t)retry;
 }
 
+static void add_version(dd_snapshot *s, int64_t id, const char *status, double acc)
+{
+    if (!id || s->nversions == SNAP_VERSION_CAP)
+        return;
+    snap_version *r = &s->versions[s->nversions++];
+    *r = (snap_version){.id = (uint64_t)id, .accuracy = acc, .created = NAN};
+    snprintf(r->status, sizeof r->status, "%s", status);
+    snprintf(r->trigger, sizeof r->trigger, "%s", "");
+}
+
+/* The live versions from the governor (newest first); the registry has the
+ * whole history for a console that reads it. */
+static void fill_governance(wview *v, dd_snapshot *s)
+{
+    governor_stats g;
+    governor_get_stats(v->gov, &g);
+    const policy_view *pv = &g.view;
+    s->active_version = (uint64_t)pv->active_id;
+    s->challenger_version = (uint64_t)pv->challenger_id;
+    s->challenger_mode = !pv->challenger_id                     ? SNAP_CH_NONE
+                         : pv->challenger_status == GOV_CANARY ? SNAP_CH_CANARY
+                                                                : SNAP_CH_SHADOW;
+    s->pending = pv->awaiting_approval;
+    s->pending_version = pv->awaiting_approval ? (uint64_t)pv->challenger_id : 0;
+    s->pending_metrics.accuracy = pv->challenger_rolling;
+    s->learning_blocked = !writer_accepting(v->wr);
+    s->nversions = 0;
+    add_version(s, pv->challenger_id,
+                pv->awaiting_approval ? "awaiting" : gov_status_name(pv->challenger_status),
+                pv->challenger_rolling);
+    add_version(s, pv->active_id, "active", pv->active_rolling);
+    add_version(s, pv->previous_id, "retired", pv->previous_rolling);
+}
+
 static void publish(wview *v, const worker_status *st)
 {
     dd_snapshot *s = &v->s;
@@ -231,7 +265,10 @@ static void publish(wview *v, const worker_status *st)
     s->learning_blocked = false;
     s->speed = v->speed;
     fill_source(v);
-    if (s->nversions > 0 && s->versions[0].id == 1 && !strcmp(s->versions[0].trigger, "start"))
+    if (v->gov)
+        fill_governance(v, s);
+    else if (s->nversions > 0 && s->versions[0].id == 1 &&
+             !strcmp(s->versions[0].trigger, "start"))
         s->versions[0].accuracy = st->accuracy; /* the placeholder row */
     s->active_metrics.accuracy = st->accuracy;
     s->active_metrics.n = st->labelled;
