@@ -15,4 +15,4 @@ tests_test_wsclient_SOURCES = tests/test_wsclient.c
 tests_test_wsclient_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_wsclient_LDADD = $(TEST_LIBS)
 TESTS += tests/test_ws_record.sh
-EXTRA_DIST += tests/test_ws_record.sh tests/ws_server.py
+EXTRA_DIST += tests/test_ws_record.sh tests/ws_server.py tests/ws_lib.sh

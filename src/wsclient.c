@@ -12,9 +12,10 @@
  * ("Exponential Backoff And Jitter", M. Brooker, AWS Architecture Blog,
  * 2015: the delay doubles from backoff_min up to backoff_max and is scaled by
  * 1 - jitter * U(0,1) so that many clients do not retry in lockstep). The
- * attempt count shown resets on ESTABLISHED; the backoff exponent resets only
- * once the connection has delivered a message, so a server that accepts and
- * closes at once is retried ever more slowly, not in a tight loop.
+ * attempt count and the backoff exponent reset once a connection has
+ * delivered a message (not merely on ESTABLISHED), so a server that accepts
+ * and closes at once is retried ever more slowly, not in a tight loop, and
+ * max_attempts can give up on it.
  */
 #include "wsclient.h"
 
@@ -62,8 +63,10 @@ struct wsclient {
     bool retry_pending;
     bool established, ever_connected, got_message;
     bool rx_paused, ping_due, ping_sent;
+    bool timed_out; /* the connect deadline killed the attempt: keep its reason */
     int64_t last_rx_us;   /* monotonic */
     int64_t retry_at_us;  /* monotonic */
+    int64_t connect_deadline_us;
     char *tx;
     size_t txcap;
     uint64_t rng;
@@ -295,6 +298,7 @@ static double backoff_delay(wsclient *c)
 }
 
 static void connect_now(wsclient *c);
+static void tick_cb(lws_sorted_usec_list_t *sul);
 
 /* Retry timer: counts down next_retry_ms in steps, then connects. */
 static void retry_cb(lws_sorted_usec_list_t *sul)
@@ -365,6 +369,8 @@ static void connect_now(wsclient *c)
     }
     ci.pwsi = &c->wsi;
     c->got_message = false;
+    c->connect_deadline_us = mono_us() + (int64_t)(c->p.connect_timeout * 1e6);
+    lws_sul_schedule(c->ctx, 0, &c->sul_tick, tick_cb, TICK_MAX_US);
     if (!lws_client_connect_via_info(&ci)) {
         set_error(c, "could not start a connection to %s:%d", c->url.host, c->url.port);
         connection_lost(c, false);
@@ -376,9 +382,22 @@ static void connect_now(wsclient *c)
 static void tick_cb(lws_sorted_usec_list_t *sul)
 {
     wsclient *c = (wsclient *)((char *)sul - offsetof(wsclient, sul_tick));
-    if (!c->wsi || !c->established)
-        return;
     int64_t now = mono_us();
+    if (!c->wsi)
+        return;
+    if (!c->established) {
+        /* lws's own handshake timeout does not cover a server that accepts
+         * TCP and never answers: this deadline does */
+        if (now < c->connect_deadline_us) {
+            lws_sul_schedule(c->ctx, 0, &c->sul_tick, tick_cb, TICK_MAX_US);
+            return;
+        }
+        set_error(c, "connection to %s:%d failed: no answer within %.0f s", c->url.host,
+                  c->url.port, c->p.connect_timeout);
+        c->timed_out = true;
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        return;
+    }
     if (c->rx_paused)
         c->last_rx_us = now; /* we are not reading: silence is ours, not the peer's */
     double idle = (double)(now - c->last_rx_us) / 1e6;
@@ -407,7 +426,6 @@ static void on_established(wsclient *c, struct lws *wsi)
     if (c->ever_connected)
         atomic_fetch_add(&c->stats->reconnects, 1);
     c->ever_connected = true;
-    c->failures = 0;
     atomic_store(&c->stats->attempt, 0);
     atomic_store(&c->stats->next_retry_ms, 0);
     set_error(c, "%s", "");
@@ -428,8 +446,11 @@ static void on_receive(wsclient *c, struct lws *wsi, const void *in, size_t len)
     case WSMSG_MORE:
         return;
     case WSMSG_COMPLETE:
-        c->got_message = true;
-        c->backoff_level = 0;
+        if (!c->got_message) {
+            c->got_message = true;
+            c->backoff_level = 0;
+            c->failures = 0;
+        }
         if (!c->h.on_message(c->h.ud, data, n, wsmsg_binary(c->msg), wall_s()) && !c->rx_paused) {
             c->rx_paused = true;
             lws_rx_flow_control(wsi, 0);
@@ -544,8 +565,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         note_peer_close(c, in, len);
         break;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        set_error(c, "connection to %s:%d failed: %s", c->url.host, c->url.port,
+        if (!c->timed_out)
+            set_error(c, "connection to %s:%d failed: %s", c->url.host, c->url.port,
                   in ? (const char *)in : "unknown error");
+        c->timed_out = false;
         if (wsi == c->wsi || !c->established)
             connection_lost(c, false);
         break;
@@ -556,6 +579,17 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             if (!e[0])
                 set_error(c, "connection closed");
             connection_lost(c, true);
+        }
+        break;
+    case LWS_CALLBACK_WSI_DESTROY:
+        /* lws closes a client that times out in the HTTP handshake with no
+         * CONNECTION_ERROR: any loss not seen above ends up here */
+        if (wsi == c->wsi) {
+            if (!c->established && !c->timed_out)
+                set_error(c, "connection to %s:%d failed: no WebSocket handshake", c->url.host,
+                          c->url.port);
+            c->timed_out = false;
+            connection_lost(c, c->established);
         }
         break;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
@@ -669,13 +703,13 @@ dd_err wsclient_start(wsclient *c, char **cause)
     info.user = c;
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.client_ssl_ca_filepath = c->ca_file;
-    info.timeout_secs = (unsigned)c->p.connect_timeout;
+    info.timeout_secs = (unsigned)c->p.connect_timeout + 5; /* ours fires first (tick_cb) */
     info.connect_timeout_secs = (unsigned)c->p.connect_timeout;
     /* lws logs to stderr, which the console owns: errors reach the user
      * through last_error instead. DRIFTDECK_LWS_LOG=1 shows them. */
     const char *dbg = getenv("DRIFTDECK_LWS_LOG");
     lws_set_log_level(dbg && *dbg == '1' ? LLL_ERR | LLL_WARN : 0,
-                      dbg && *dbg == '1' ? NULL : quiet_log);
+                      dbg && *dbg == '1' ? lwsl_emit_stderr : quiet_log);
     c->ctx = lws_create_context(&info);
     if (!c->ctx)
         return dd_fail(cause, DD_EIO, "libwebsockets could not create its context%s",
