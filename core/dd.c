@@ -1,6 +1,7 @@
 /*
  * dd.c: error strings and cause formatting shared by all of core/.
  */
+#define _GNU_SOURCE /* vasprintf */
 #include "dd.h"
 
 #include <stdarg.h>
