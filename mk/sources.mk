@@ -16,3 +16,4 @@ tests_test_wsclient_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_wsclient_LDADD = $(TEST_LIBS)
 TESTS += tests/test_ws_record.sh
 EXTRA_DIST += tests/test_ws_record.sh tests/ws_server.py tests/ws_lib.sh
+libddsrc_a_SOURCES += src/source_ws.c src/source_ws.h src/sink.c src/sink.h

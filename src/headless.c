@@ -45,9 +45,11 @@ static void emit(headless *h, cJSON *o)
 {
     char *s = o ? cJSON_PrintUnformatted(o) : NULL;
     if (s) {
+        flockfile(h->out); /* a prediction sink may share stdout: whole lines only */
         fputs(s, h->out);
         fputc('\n', h->out);
         fflush(h->out);
+        funlockfile(h->out);
     }
     free(s);
     cJSON_Delete(o);
@@ -67,6 +69,21 @@ static void add_counters(cJSON *o, const worker_status *st)
     cJSON_AddNumberToObject(o, "unmatched_labels", (double)st->unmatched_labels);
     if (st->deadletter_failures)
         cJSON_AddNumberToObject(o, "deadletter_failures", (double)st->deadletter_failures);
+    cJSON *src = cJSON_AddObjectToObject(o, "source");
+    if (src) {
+        cJSON_AddStringToObject(src, "state", source_state_name(st->source_state));
+        if (st->source_state == SOURCE_RECONNECTING) {
+            cJSON_AddNumberToObject(src, "attempt", st->source_attempt);
+            cJSON_AddNumberToObject(src, "next_retry_s", (double)st->source_next_retry_ms / 1e3);
+        }
+        cJSON_AddNumberToObject(src, "reconnects", (double)st->source_reconnects);
+        cJSON_AddNumberToObject(src, "messages", (double)st->source_messages);
+        cJSON_AddNumberToObject(src, "bytes", (double)st->source_bytes);
+    }
+    if (st->sink_written || st->sink_dropped) {
+        cJSON_AddNumberToObject(o, "predictions_sent", (double)st->sink_written);
+        cJSON_AddNumberToObject(o, "predictions_dropped", (double)st->sink_dropped);
+    }
 }
 
 static void on_status(void *ctx, const worker_status *st)

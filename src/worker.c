@@ -11,6 +11,7 @@
 
 #include "ingest.h"
 #include "queue.h"
+#include "sink.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,6 +32,7 @@ struct worker {
     bool started;
     atomic_bool stop;
     struct timespec t_start;
+    struct sinkset *sinks; /* borrowed, may be NULL */
 };
 
 static double now_s(void)
@@ -104,12 +106,37 @@ static void fill_status(worker *w, worker_status *st, double rate, double t0)
     st->queue_cap = queue_capacity(w->q);
     st->learning = pipeline_learning(w->pipe);
     st->ended = sources_ended(w);
+    if (w->nsources) {
+        source_stats *ss = &w->sources[0]->stats;
+        st->source_state = atomic_load(&ss->state);
+        st->source_attempt = atomic_load(&ss->attempt);
+        st->source_next_retry_ms = atomic_load(&ss->next_retry_ms);
+        st->source_reconnects = atomic_load(&ss->reconnects);
+        st->source_messages = atomic_load(&ss->messages);
+        st->source_bytes = atomic_load(&ss->bytes);
+    }
+    for (size_t i = 0; i < sinkset_count(w->sinks); i++) {
+        const sink_stats *ks = sink_get_stats(sinkset_get(w->sinks, i));
+        st->sink_written += atomic_load(&ks->written);
+        st->sink_dropped += atomic_load(&ks->dropped) + atomic_load(&ks->failed);
+    }
+}
+
+void worker_set_sinks(worker *w, struct sinkset *ss)
+{
+    w->sinks = ss;
 }
 
 static void process(worker *w, dd_event *ev)
 {
     pipeline_result res;
-    if (pipeline_process(w->pipe, ev, &res) == DD_OK && w->out.alarm)
+    if (pipeline_process(w->pipe, ev, &res) != DD_OK) {
+        event_free(ev);
+        return;
+    }
+    /* model version 1 until governance versions the active model */
+    sinkset_emit(w->sinks, ev, &res, 1);
+    if (w->out.alarm)
         for (uint32_t i = 0; i < res.nalarms; i++)
             w->out.alarm(w->out.ctx, &res.alarms[i], ev);
     event_free(ev);

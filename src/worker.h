@@ -38,6 +38,14 @@ typedef struct worker_status {
     size_t queue_len, queue_cap;
     bool learning;
     bool ended;               /* every source has ended */
+    /* the first source's connection (live sources) */
+    int source_state;         /* source_state */
+    uint32_t source_attempt;  /* reconnection attempt, 0 when connected */
+    int64_t source_next_retry_ms;
+    uint64_t source_reconnects;
+    uint64_t source_messages, source_bytes;
+    /* predictions sent to sinks, all sinks */
+    uint64_t sink_written, sink_dropped;
 } worker_status;
 
 typedef struct worker_output {
@@ -55,6 +63,11 @@ typedef struct worker worker;
 worker *worker_new(const dd_config *cfg, struct queue *q, source **sources, size_t nsources,
                    struct ingest *ing, const worker_output *out, char **cause);
 void worker_free(worker *w);
+
+/* Send every prediction to the sinks (borrowed, may be NULL; set before
+ * worker_start(); src/sink.h). */
+struct sinkset;
+void worker_set_sinks(worker *w, struct sinkset *ss);
 
 dd_err worker_start(worker *w, char **cause);
 /* Wait for the worker to finish (end of stream, or after worker_stop()). */

@@ -274,7 +274,8 @@ int wsclient_check_headers(const char *text, char **cause)
 
 static void set_state(wsclient *c, source_state st, const char *detail)
 {
-    atomic_store(&c->stats->state, (int)st);
+    if (!c->p.defer_end || (st != SOURCE_ENDED && st != SOURCE_FAILED))
+        atomic_store(&c->stats->state, (int)st);
     if (c->h.on_state && !atomic_load(&c->stop))
         c->h.on_state(c->h.ud, st, detail);
 }

@@ -42,6 +42,8 @@ typedef struct wsclient_params {
     const char *ca_file;       /* wss: CA bundle (PEM); NULL: the system's */
     const char *subprotocol;   /* Sec-WebSocket-Protocol, NULL for none */
     const char *headers;       /* extra handshake headers, "Name: value" lines; NULL none */
+    bool defer_end;            /* ENDED/FAILED go to on_state only, not to stats->state: the
+                                  owner sets them after its last push (source.h) */
 } wsclient_params;
 
 void wsclient_params_default(wsclient_params *p);
