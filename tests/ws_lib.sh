@@ -54,3 +54,6 @@ stop_pid() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; true; }
 
 # lines FILE: the number of lines
 lines() { wc -l <"$1" | tr -d ' '; }
+
+# count PATTERN FILE: lines matching (0 when none or no file)
+count() { _n=$(grep -c "$1" "$2" 2>/dev/null); echo "${_n:-0}"; }

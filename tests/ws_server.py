@@ -7,8 +7,8 @@ usage: ws_server.py MODE PORTFILE [--tls CERT KEY] [--count N] [--cut K]
 Binds 127.0.0.1 on a free port and writes the port to PORTFILE. Modes:
   stream      send N events {"id":"e-i","x":{"a":i},"y":i%2}, then close
   reconnect   first connection: send events 0..K-1 and drop the TCP
-              connection without a close frame; every later connection:
-              send events K..N-1 and close (the client must reconnect)
+              connection without a close frame; second connection: send
+              events K..N-1 and stay open; later ones: stay open, send nothing
   fragments   send one event in 4 fragments (ending with an empty final
               frame), one fragmented array, then close
   oversize    send a 2 MiB text message, then one valid event, then close
@@ -56,9 +56,10 @@ class Server:
             await asyncio.sleep(0.2)  # let the events leave before the cut
             ws.transport.abort()  # no close frame: a dropped connection
             return
-        for i in range(self.cut, self.count):
-            await ws.send(event(i))
-        await ws.close()
+        if n == 2:
+            for i in range(self.cut, self.count):
+                await ws.send(event(i))
+        await asyncio.sleep(3600)
 
     async def mode_fragments(self, ws, n):
         await ws.send(['{"id":"f-1",', '"x":{"a":', "1.5}", "}"])
