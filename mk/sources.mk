@@ -24,3 +24,7 @@ tests_test_sink_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_sink_LDADD = $(TEST_LIBS)
 TESTS += tests/test_ws_source.sh
 EXTRA_DIST += tests/test_ws_source.sh
+DD_BENCHES += bench/bench_ws
+bench_bench_ws_SOURCES = bench/bench_ws.c
+bench_bench_ws_CPPFLAGS = $(libddsrc_a_CPPFLAGS)
+bench_bench_ws_LDADD = $(SRC_LIBS)
