@@ -230,13 +230,14 @@ static double run(uint64_t n, double rate, lat_collector *col)
     sinkset *ss = sinkset_new("", NULL, 0, SINK_DROP, src, NULL);
     col->snk = sink_queue_new("bench", 1u << 20, SINK_BLOCK, NULL, NULL, NULL);
     sinkset_add(ss, col->snk);
-    worker_output out = {NULL, NULL, NULL, on_summary};
+    worker_output out = {.summary = on_summary};
     worker *w = src ? worker_new(&cfg, q, &src, 1, ing, &out, &cause) : NULL;
     if (!w) {
         fprintf(stderr, "bench_ws: %s\n", cause ? cause : "setup failed");
         exit(1);
     }
-    worker_set_sinks(w, ss);
+    worker_output so_out = {.ctx = ss, .event = sinkset_on_event};
+    worker_add_output(w, &so_out);
     pthread_t ct;
     atomic_store(&col->stop, false);
     pthread_create(&ct, NULL, collect_main, col);

@@ -6,6 +6,13 @@
  * is scored before learning (prequential), its 0/1 error (or absolute error)
  * feeds the error-stream detector, then the model learns. No allocation per
  * event in steady state: the input vector and the alarm array are reused.
+ *
+ * Delayed labels: an unlabelled event with an id is held in the pending
+ * table with its input vector and prediction; when {"id","y"} comes, the held
+ * input goes back into p->x and the same scoring and learning path runs, so
+ * a delayed label counts exactly as an immediate one would have (except the
+ * loss, which is the current model's on the held input). Pending entries
+ * expire by event time, checked on every event.
  */
 #include "pipeline.h"
 
@@ -26,6 +33,7 @@ struct pipeline {
     model *active;
     metrics *met;
     drift_detector *err_det;
+    pending *pend;
     dd_sparse x;
     bool learning;
     pipeline_stats st;
@@ -39,6 +47,7 @@ void pipeline_params_default(pipeline_params *p)
     model_params_default(&p->model);
     p->rolling_window = 1000;
     snprintf(p->error_detector, sizeof p->error_detector, "%s", "adwin");
+    pending_params_default(&p->pending);
 }
 
 pipeline *pipeline_new(const pipeline_params *pp, char **cause)
@@ -59,6 +68,8 @@ pipeline *pipeline_new(const pipeline_params *pp, char **cause)
     if (!(p->active = model_new(&pp->model, featpipe_dim(p->fp), cause)))
         goto fail;
     if (!(p->err_det = drift_new(pp->error_detector, cause)))
+        goto fail;
+    if (!(p->pend = pending_new(&pp->pending, cause)))
         goto fail;
     p->lab = labels_new(pp->model.task, pp->model.max_classes);
     p->met = metrics_new(pp->model.task, pp->rolling_window);
@@ -81,6 +92,7 @@ void pipeline_free(pipeline *p)
     model_free(p->active);
     metrics_free(p->met);
     drift_free(p->err_det);
+    pending_free(p->pend);
     sparse_free(&p->x);
     free(p);
 }
@@ -133,25 +145,12 @@ static void evaluate_and_learn(pipeline *p, double target, pipeline_result *res)
         p->st.refused++;
 }
 
-dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
+/* Encode a label and score (and learn from) the input in p->x, whose
+ * prediction is in res->out. */
+static dd_err score_label(pipeline *p, const dd_label *y, pipeline_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->alarms = p->alarms;
-    if (ev->kind == DD_EV_LABEL) {
-        p->st.unmatched++; /* no pending table yet: nothing to join */
-        return DD_OK;
-    }
-    if (ev->kind != DD_EV_DATA)
-        return DD_OK;
-    if (featpipe_learn_transform(p->fp, ev, &p->x))
-        return DD_ENOMEM;
-    p->st.events++;
-    model_predict(p->active, &p->x, &res->out);
-    res->predicted = true;
-    if (ev->y.kind == DD_LABEL_NONE)
-        return DD_OK;
     double target;
-    res->label_err = labels_encode(p->lab, &ev->y, &target, NULL);
+    res->label_err = labels_encode(p->lab, y, &target, NULL);
     if (res->label_err) {
         p->st.bad_labels++;
         return DD_OK;
@@ -160,6 +159,54 @@ dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
         if (model_grow(p->active, labels_count(p->lab)))
             return DD_ENOMEM;
     evaluate_and_learn(p, target, res);
+    return DD_OK;
+}
+
+/* A delayed label: score the held event with the prediction made then. */
+static dd_err join_label(pipeline *p, const dd_event *ev, pipeline_result *res)
+{
+    pending_entry e;
+    if (!ev->id || pending_take(p->pend, ev->id, &e)) {
+        p->st.unmatched++;
+        return DD_OK;
+    }
+    p->st.joined++;
+    res->joined = true;
+    res->predicted = true;
+    res->out = e.npred ? e.pred[0].out : (model_output){0};
+    dd_sparse now = p->x; /* lend the held input to the scoring path */
+    p->x = e.x;
+    e.x = now;
+    dd_err err = score_label(p, &ev->y, res);
+    now = p->x;
+    p->x = e.x;
+    e.x = now;
+    pending_entry_clear(&e);
+    return err;
+}
+
+dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->alarms = p->alarms;
+    pending_expire(p->pend, ev->ts, ev->seq);
+    if (ev->kind == DD_EV_LABEL)
+        return join_label(p, ev, res);
+    if (ev->kind != DD_EV_DATA)
+        return DD_OK;
+    if (featpipe_learn_transform(p->fp, ev, &p->x))
+        return DD_ENOMEM;
+    p->st.events++;
+    model_predict(p->active, &p->x, &res->out);
+    res->predicted = true;
+    if (ev->y.kind != DD_LABEL_NONE)
+        return score_label(p, &ev->y, res);
+    if (ev->id) {
+        pending_pred pred = {0, res->out}; /* version 0: the active model */
+        if (pending_add(p->pend, ev->id, ev->group, ev->ts, ev->seq, &p->x, &pred, 1))
+            return DD_ENOMEM;
+        res->held = true;
+    }
     return DD_OK;
 }
 
@@ -201,4 +248,9 @@ const featpipe *pipeline_features(const pipeline *p)
 const drift_detector *pipeline_error_detector(const pipeline *p)
 {
     return p->err_det;
+}
+
+const pending *pipeline_pending(const pipeline *p)
+{
+    return p->pend;
 }

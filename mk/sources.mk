@@ -28,3 +28,51 @@ DD_BENCHES += bench/bench_ws
 bench_bench_ws_SOURCES = bench/bench_ws.c
 bench_bench_ws_CPPFLAGS = $(libddsrc_a_CPPFLAGS)
 bench_bench_ws_LDADD = $(SRC_LIBS)
+
+# --- schema mapping, CSV, delayed labels, Kafka (kafka engineer) ---
+libddcore_a_SOURCES += core/schema.c core/schema.h core/schema_infer.c
+check_PROGRAMS += tests/test_schema
+TESTS += tests/test_schema
+tests_test_schema_SOURCES = tests/test_schema.c
+tests_test_schema_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_schema_LDADD = $(TEST_LIBS)
+libddcore_a_SOURCES += core/csv.c core/csv.h
+check_PROGRAMS += tests/test_csv
+TESTS += tests/test_csv
+tests_test_csv_SOURCES = tests/test_csv.c
+tests_test_csv_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_csv_LDADD = $(TEST_LIBS)
+libddcore_a_SOURCES += core/pending.c core/pending.h
+check_PROGRAMS += tests/test_pending
+TESTS += tests/test_pending
+tests_test_pending_SOURCES = tests/test_pending.c
+tests_test_pending_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_pending_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/test_pipeline_delayed
+TESTS += tests/test_pipeline_delayed
+tests_test_pipeline_delayed_SOURCES = tests/test_pipeline_delayed.c
+tests_test_pipeline_delayed_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_pipeline_delayed_LDADD = $(TEST_LIBS)
+TESTS += tests/test_file_formats.sh
+EXTRA_DIST += tests/test_file_formats.sh
+libddsrc_a_SOURCES += src/cmd_schema.c
+EXTRA_DIST += doc/SCHEMA-AND-KAFKA.md
+TESTS += tests/test_schema_cmd.sh
+EXTRA_DIST += tests/test_schema_cmd.sh
+
+# Kafka (only when configure found librdkafka)
+libddsrc_a_SOURCES += src/offtrack.c src/offtrack.h
+check_PROGRAMS += tests/test_offtrack
+TESTS += tests/test_offtrack
+tests_test_offtrack_SOURCES = tests/test_offtrack.c
+tests_test_offtrack_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_offtrack_LDADD = $(TEST_LIBS)
+if HAVE_KAFKA
+libddsrc_a_CPPFLAGS += -DDD_HAVE_KAFKA
+libddsrc_a_SOURCES += src/kafka.h src/source_kafka.c src/sink_kafka.c
+check_PROGRAMS += tests/test_kafka
+TESTS += tests/test_kafka
+tests_test_kafka_SOURCES = tests/test_kafka.c
+tests_test_kafka_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_kafka_LDADD = $(TEST_LIBS)
+endif

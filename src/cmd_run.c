@@ -207,7 +207,8 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
         return fail2("WebSocket settings", cause);
     so.ws = is_ws ? &wsp : NULL;
     queue *q = queue_new(cfg->queue_capacity);
-    ingest *ing = q ? ingest_new(q, &cfg->limits, NULL, dl, &cause) : NULL;
+    schema *sch = q ? schema_new(&cfg->schema, &cause) : NULL;
+    ingest *ing = sch ? ingest_new(q, &cfg->limits, sch, dl, &cause) : NULL;
     source *src = ing ? source_open(spec, &so, ing, &cause) : NULL;
     sinkset *sinks = src ? sinkset_new(cfg->sink_predictions, cfg->sink_file,
                                        cfg->sink_queue_capacity, (sink_policy)cfg->sink_policy,
@@ -221,7 +222,9 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "out of memory");
         goto done;
     }
-    worker_set_sinks(w, sinks);
+    worker_output sink_out = {.ctx = sinks, .event = sinkset_on_event};
+    if (sinkset_count(sinks))
+        worker_add_output(w, &sink_out);
     running_worker = w;
     if (sinkset_start(sinks, &cause) || worker_start(w, &cause) || src->ops->start(src, &cause)) {
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "cannot start");
@@ -247,6 +250,7 @@ done:
     worker_free(w);
     headless_free(h);
     ingest_free(ing);
+    schema_free(sch);
     queue_free(q, (void (*)(void *))event_free);
     free(cause);
     return rc;

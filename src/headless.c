@@ -67,6 +67,10 @@ static void add_counters(cJSON *o, const worker_status *st)
     cJSON_AddNumberToObject(o, "bad_labels", (double)st->bad_labels);
     cJSON_AddNumberToObject(o, "refused_steps", (double)st->refused_steps);
     cJSON_AddNumberToObject(o, "unmatched_labels", (double)st->unmatched_labels);
+    cJSON_AddNumberToObject(o, "joined_labels", (double)st->joined_labels);
+    cJSON_AddNumberToObject(o, "pending", (double)st->pending_held);
+    cJSON_AddNumberToObject(o, "pending_expired", (double)st->pending_expired);
+    cJSON_AddNumberToObject(o, "pending_evicted", (double)st->pending_evicted);
     if (st->deadletter_failures)
         cJSON_AddNumberToObject(o, "deadletter_failures", (double)st->deadletter_failures);
     cJSON *src = cJSON_AddObjectToObject(o, "source");
@@ -79,10 +83,6 @@ static void add_counters(cJSON *o, const worker_status *st)
         cJSON_AddNumberToObject(src, "reconnects", (double)st->source_reconnects);
         cJSON_AddNumberToObject(src, "messages", (double)st->source_messages);
         cJSON_AddNumberToObject(src, "bytes", (double)st->source_bytes);
-    }
-    if (st->sink_written || st->sink_dropped) {
-        cJSON_AddNumberToObject(o, "predictions_sent", (double)st->sink_written);
-        cJSON_AddNumberToObject(o, "predictions_dropped", (double)st->sink_dropped);
     }
 }
 

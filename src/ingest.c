@@ -194,7 +194,7 @@ static dd_event *build(ingest *ing, const cJSON *obj, double recv_ts, uint64_t p
                        char **cause)
 {
     dd_event *ev = NULL;
-    if (event_from_json(obj, &ing->lim, &ev, cause))
+    if (event_from_json(obj, &ing->lim, ing->sch, &ev, cause))
         return NULL;
     event_default_ts(ev, recv_ts);
     ev->src_pos = pos;

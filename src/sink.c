@@ -372,6 +372,11 @@ void sinkset_emit(sinkset *ss, const struct dd_event *ev, const struct pipeline_
         sink_push(ss->s[i], i + 1 < ss->n ? (line ? strdup(line) : NULL) : line);
 }
 
+void sinkset_on_event(void *ctx, const struct dd_event *ev, const struct pipeline_result *res)
+{
+    sinkset_emit(ctx, ev, res, 1);
+}
+
 void sinkset_close(sinkset *ss)
 {
     for (size_t i = 0; ss && i < ss->n; i++)

@@ -98,6 +98,10 @@ sink *sinkset_get(sinkset *ss, size_t i);
 void sinkset_emit(sinkset *ss, const struct dd_event *ev, const struct pipeline_result *res,
                   uint64_t model_version);
 
+/* The same as a worker_output event hook (worker.h): ctx is the sinkset.
+ * Model version 1 until governance versions the active model. */
+void sinkset_on_event(void *ctx, const struct dd_event *ev, const struct pipeline_result *res);
+
 void sinkset_close(sinkset *ss);
 void sinkset_free(sinkset *ss);
 

@@ -15,7 +15,7 @@ static dd_event *parse_ok(const char *s)
 {
     dd_event *ev = NULL;
     char *cause = NULL;
-    dd_err err = event_parse_json(s, strlen(s), NULL, &ev, &cause);
+    dd_err err = event_parse_json(s, strlen(s), NULL, NULL, &ev, &cause);
     if (err)
         fail_msg("parse of %s failed: %s", s, cause ? cause : "?");
     free(cause);
@@ -26,7 +26,7 @@ static dd_err parse_err(const char *s, size_t len, const event_limits *lim)
 {
     dd_event *ev = NULL;
     char *cause = NULL;
-    dd_err err = event_parse_json(s, len, lim, &ev, &cause);
+    dd_err err = event_parse_json(s, len, lim, NULL, &ev, &cause);
     assert_null(ev);
     if (err)
         assert_non_null(cause); /* every error says why */
@@ -226,7 +226,7 @@ static void json_array_of_events(void **state)
     int n = 0;
     for (cJSON *c = root->child; c; c = c->next) {
         dd_event *ev = NULL;
-        assert_int_equal(event_from_json(c, NULL, &ev, NULL), DD_OK);
+        assert_int_equal(event_from_json(c, NULL, NULL, &ev, NULL), DD_OK);
         assert_close(ev->feat[0].num, ++n, 0);
         event_free(ev);
     }

@@ -17,7 +17,7 @@
 static dd_event *ev_of(const char *json)
 {
     dd_event *ev = NULL;
-    assert_int_equal(event_parse_json(json, strlen(json), NULL, &ev, NULL), DD_OK);
+    assert_int_equal(event_parse_json(json, strlen(json), NULL, NULL, &ev, NULL), DD_OK);
     return ev;
 }
 
