@@ -76,3 +76,10 @@ tests_test_kafka_SOURCES = tests/test_kafka.c
 tests_test_kafka_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_kafka_LDADD = $(TEST_LIBS)
 endif
+# Fuzz harness for WebSocket reassembly and the recording envelope (clang-14 +
+# libclang-rt-14-dev): make fuzz_wsmsg && ./fuzz_wsmsg -max_total_time=60
+EXTRA_DIST += tests/fuzz_wsmsg.c
+fuzz_wsmsg: $(srcdir)/tests/fuzz_wsmsg.c $(srcdir)/src/wsmsg.c $(srcdir)/src/recording.c $(srcdir)/core/dd.c
+	clang-14 -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L \
+		-D_DEFAULT_SOURCE -I$(srcdir)/core -I$(srcdir)/src $(CJSON_CFLAGS) $^ $(CJSON_LIBS) -lm -o $@
+CLEANFILES += fuzz_wsmsg
