@@ -227,7 +227,8 @@ static double run(uint64_t n, double rate, lat_collector *col)
     ingest *ing = ingest_new(q, &cfg.limits, NULL, NULL, NULL);
     char *cause = NULL;
     source *src = source_open(url, &so, ing, &cause);
-    sinkset *ss = sinkset_new("", NULL, 0, SINK_DROP, src, NULL);
+    sinkset_params sp = {0};
+    sinkset *ss = sinkset_new(&sp, src, NULL);
     col->snk = sink_queue_new("bench", 1u << 20, SINK_BLOCK, NULL, NULL, NULL);
     sinkset_add(ss, col->snk);
     worker_output out = {.summary = on_summary};

@@ -210,10 +210,9 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     schema *sch = q ? schema_new(&cfg->schema, &cause) : NULL;
     ingest *ing = sch ? ingest_new(q, &cfg->limits, sch, dl, &cause) : NULL;
     source *src = ing ? source_open(spec, &so, ing, &cause) : NULL;
-    sinkset *sinks = src ? sinkset_new(cfg->sink_predictions, cfg->sink_file,
-                                       cfg->sink_queue_capacity, (sink_policy)cfg->sink_policy,
-                                       src, &cause)
-                         : NULL;
+    sinkset_params sp = {cfg->sink_predictions, cfg->sink_file, cfg->sink_kafka,
+                         cfg->sink_queue_capacity, (sink_policy)cfg->sink_policy};
+    sinkset *sinks = src ? sinkset_new(&sp, src, &cause) : NULL;
     headless *h = sinks ? headless_new(stdout) : NULL;
     worker_output out = headless_output(h);
     worker *w = h ? worker_new(cfg, q, &src, 1, ing, &out, &cause) : NULL;

@@ -161,8 +161,9 @@ static const setting settings[] = {
 
     /* [sink] */
     STR("sink", "predictions", sink_predictions, "",
-        "where every prediction goes: empty, or a comma list of ws, file, stdout"),
+        "where every prediction goes: empty, or a comma list of ws, file, stdout, kafka"),
     STR("sink", "file", sink_file, "predictions.jsonl", "the JSON Lines file of the file sink"),
+    STR("sink", "kafka", sink_kafka, "", "the topic of the kafka sink: kafka://BROKERS/TOPIC"),
     U32("sink", "queue_capacity", sink_queue_capacity, 1, 1 << 22, "65536",
         "predictions buffered per sink"),
     ENUM("sink", "policy", sink_policy, sink_policy_names, "drop",

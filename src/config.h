@@ -43,8 +43,9 @@ typedef struct dd_config {
     char ws_subprotocol[128];
     char ws_header_file[CONFIG_PATH_MAX];
     /* [sink] where predictions go (src/sink.h) */
-    char sink_predictions[64];         /* "" none, or a comma list of ws, file, stdout */
+    char sink_predictions[64];         /* "" none, or a comma list of ws, file, stdout, kafka */
     char sink_file[CONFIG_PATH_MAX];
+    char sink_kafka[CONFIG_PATH_MAX];  /* kafka://BROKERS/TOPIC of the kafka sink */
     uint32_t sink_queue_capacity;
     int sink_policy;                   /* sink_policy: drop, block */
 } dd_config;

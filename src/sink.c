@@ -12,6 +12,9 @@
 #include "queue.h"
 #include "source.h"
 #include "source_ws.h"
+#ifdef DD_HAVE_KAFKA
+#include "kafka.h"
+#endif
 
 #include <errno.h>
 #include <math.h>
@@ -36,6 +39,9 @@ struct sink {
     void (*wake)(void *ctx);
     void *wake_ctx;
     struct source *src; /* ws */
+    dd_err (*send)(void *ctx, const char *key, const char *line, size_t len); /* direct */
+    uint64_t (*close_direct)(void *ctx); /* returns the lines it could not deliver */
+    void *direct_ctx;
 };
 
 static sink *sink_alloc(const char *kind, size_t capacity, sink_policy policy, char **cause)
@@ -78,6 +84,30 @@ sink *sink_queue_new(const char *kind, size_t capacity, sink_policy policy,
         s->wake_ctx = ctx;
     }
     return s;
+}
+
+sink *sink_direct_new(const char *kind,
+                      dd_err (*send)(void *ctx, const char *key, const char *line, size_t len),
+                      uint64_t (*close)(void *ctx), void *ctx, char **cause)
+{
+    sink *s = sink_alloc(kind, 1, SINK_DROP, cause);
+    if (s) {
+        s->send = send;
+        s->close_direct = close;
+        s->direct_ctx = ctx;
+    }
+    return s;
+}
+
+/* A direct sink: the call is the output. */
+static void send_direct(sink *s, const char *key, char *line)
+{
+    dd_err err = s->closed ? DD_EFULL : s->send(s->direct_ctx, key, line, strlen(line));
+    free(line);
+    atomic_fetch_add(err == DD_OK ? &s->stats.written
+                     : err == DD_EFULL ? &s->stats.dropped : &s->stats.failed, 1);
+    if (err == DD_OK)
+        atomic_fetch_add(&s->stats.queued, 1);
 }
 
 static char *ws_pop(void *ctx, size_t *len)
@@ -142,6 +172,10 @@ void sink_push(sink *s, char *line)
         atomic_fetch_add(&s->stats.failed, 1);
         return;
     }
+    if (s->send) {
+        send_direct(s, NULL, line);
+        return;
+    }
     queue_result r = queue_push(s->q, line, s->policy == SINK_BLOCK ? -1 : 0);
     if (r != QUEUE_OK) {
         free(line);
@@ -179,6 +213,10 @@ void sink_close(sink *s)
     if (!s || s->closed)
         return;
     s->closed = true;
+    if (s->close_direct) {
+        atomic_fetch_add(&s->stats.failed, s->close_direct(s->direct_ctx));
+        s->close_direct = NULL;
+    }
     if (s->src) {
         if (atomic_load(&s->src->stats.state) == SOURCE_CONNECTED)
             wait_drained(s, WS_CLOSE_GRACE_MS);
@@ -293,33 +331,73 @@ dd_err sinkset_add(sinkset *ss, sink *s)
     return DD_OK;
 }
 
-static sink *make_sink(const char *kind, size_t klen, const char *file, size_t capacity,
-                       sink_policy policy, struct source *src, char **cause)
+#ifdef DD_HAVE_KAFKA
+static dd_err kafka_send(void *ctx, const char *key, const char *line, size_t len)
+{
+    return sink_kafka_send(ctx, key, line, len);
+}
+
+static uint64_t kafka_close(void *ctx)
+{
+    sink_kafka_stats st;
+    uint64_t left = sink_kafka_flush(ctx, 5000);
+    sink_kafka_get_stats(ctx, &st);
+    sink_kafka_close(ctx);
+    return left + st.failed; /* never delivered: the cluster refused, or we gave up */
+}
+
+static sink *make_kafka(const sinkset_params *p, char **cause)
+{
+    if (!p->kafka || !*p->kafka) {
+        dd_fail(cause, DD_EINVAL, "predictions to kafka need [sink] kafka = kafka://BROKERS/TOPIC");
+        return NULL;
+    }
+    sink_kafka *k = sink_kafka_open(p->kafka, (uint32_t)p->capacity, p->policy == SINK_BLOCK,
+                                    cause);
+    sink *s = k ? sink_direct_new("kafka", kafka_send, kafka_close, k, cause) : NULL;
+    if (k && !s)
+        sink_kafka_close(k);
+    return s;
+}
+#endif
+
+static sink *make_sink(const char *kind, size_t klen, const sinkset_params *p, struct source *src,
+                       char **cause)
 {
     if (klen == 2 && !strncmp(kind, "ws", 2))
-        return sink_ws_new(src, capacity, policy, cause);
+        return sink_ws_new(src, p->capacity, p->policy, cause);
     if (klen == 4 && !strncmp(kind, "file", 4))
-        return sink_file_new(file, capacity, policy, cause);
+        return sink_file_new(p->file ? p->file : "predictions.jsonl", p->capacity, p->policy,
+                             cause);
     if (klen == 6 && !strncmp(kind, "stdout", 6))
-        return sink_file_new("-", capacity, policy, cause);
+        return sink_file_new("-", p->capacity, p->policy, cause);
+#ifdef DD_HAVE_KAFKA
+    if (klen == 5 && !strncmp(kind, "kafka", 5))
+        return make_kafka(p, cause);
+#endif
     dd_fail(cause, DD_EINVAL, "unknown prediction sink '%.*s' (expected ws, file, stdout%s)",
-            (int)klen, kind, klen == 5 && !strncmp(kind, "kafka", 5) ? "; kafka needs --with-kafka"
-                                                                    : "");
+            (int)klen, kind,
+#ifdef DD_HAVE_KAFKA
+            ", kafka"
+#else
+            klen == 5 && !strncmp(kind, "kafka", 5) ? "; kafka needs a build with librdkafka" : ""
+#endif
+    );
     return NULL;
 }
 
-sinkset *sinkset_new(const char *list, const char *file, size_t capacity, sink_policy policy,
-                     struct source *src, char **cause)
+sinkset *sinkset_new(const sinkset_params *p, struct source *src, char **cause)
 {
+    const char *list = p->list;
     sinkset *ss = calloc(1, sizeof *ss);
     if (!ss) {
         dd_fail(cause, DD_ENOMEM, "out of memory");
         return NULL;
     }
-    for (const char *p = list ? list : ""; *p;) {
-        size_t k = strcspn(p, ", ");
+    for (const char *q = list ? list : ""; *q;) {
+        size_t k = strcspn(q, ", ");
         if (k > 0) {
-            sink *s = make_sink(p, k, file, capacity, policy, src, cause);
+            sink *s = make_sink(q, k, p, src, cause);
             if (!s || sinkset_add(ss, s)) {
                 if (s)
                     dd_fail(cause, DD_EFULL, "too many prediction sinks");
@@ -327,9 +405,9 @@ sinkset *sinkset_new(const char *list, const char *file, size_t capacity, sink_p
                 return NULL;
             }
         }
-        p += k;
-        while (*p == ',' || *p == ' ')
-            p++;
+        q += k;
+        while (*q == ',' || *q == ' ')
+            q++;
     }
     return ss;
 }
@@ -368,8 +446,13 @@ void sinkset_emit(sinkset *ss, const struct dd_event *ev, const struct pipeline_
         return;
     double latency = ev->recv_ts > 0 ? (wall_s() - ev->recv_ts) * 1000.0 : -1;
     char *line = sink_format(ev, res, model_version, latency);
-    for (size_t i = 0; i < ss->n; i++)
-        sink_push(ss->s[i], i + 1 < ss->n ? (line ? strdup(line) : NULL) : line);
+    for (size_t i = 0; i < ss->n; i++) {
+        char *mine = i + 1 < ss->n ? (line ? strdup(line) : NULL) : line;
+        if (ss->s[i]->send && mine)
+            send_direct(ss->s[i], ev->id, mine);
+        else
+            sink_push(ss->s[i], mine);
+    }
 }
 
 void sinkset_on_event(void *ctx, const struct dd_event *ev, const struct pipeline_result *res)

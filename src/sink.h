@@ -54,6 +54,16 @@ sink *sink_ws_new(struct source *src, size_t capacity, sink_policy policy, char 
 sink *sink_queue_new(const char *kind, size_t capacity, sink_policy policy,
                      void (*wake)(void *ctx), void *ctx, char **cause);
 
+/* A sink whose output is a call made in the worker's thread that itself
+ * never blocks (Kafka: librdkafka's bounded queue is the sink's queue).
+ * send gets the event id as the key (NULL when absent) and returns DD_OK
+ * (written), DD_EFULL (dropped) or another error (failed). close (may be
+ * NULL) flushes and frees ctx at sink_close(), returning the lines it
+ * could not deliver (counted as failed). */
+sink *sink_direct_new(const char *kind,
+                      dd_err (*send)(void *ctx, const char *key, const char *line, size_t len),
+                      uint64_t (*close)(void *ctx), void *ctx, char **cause);
+
 /* Start the sink's consumer. */
 dd_err sink_start(sink *s, char **cause);
 
@@ -80,14 +90,22 @@ char *sink_format(const struct dd_event *ev, const struct pipeline_result *res,
                   uint64_t model_version, double latency_ms);
 
 /* A run's set of sinks: built from the configuration's comma list ("ws",
- * "file", "stdout"); the worker calls sinkset_emit() per prediction. */
+ * "file", "stdout", "kafka"); the worker calls sinkset_emit() per prediction. */
 typedef struct sinkset sinkset;
 
-/* Returns a new set for the list (may be empty: a set that does nothing),
- * or NULL with *cause (an unknown kind, "ws" without a ws source, a file
- * that cannot be opened). src is borrowed. */
-sinkset *sinkset_new(const char *list, const char *file, size_t capacity, sink_policy policy,
-                     struct source *src, char **cause);
+typedef struct sinkset_params {
+    const char *list;     /* "ws,file,stdout,kafka" (any subset, any order); NULL or "" none */
+    const char *file;     /* the file sink's path */
+    const char *kafka;    /* the kafka sink's kafka://BROKERS/TOPIC */
+    size_t capacity;      /* queue per sink */
+    sink_policy policy;
+} sinkset_params;
+
+/* Returns a new set (an empty list gives a set that does nothing), or NULL
+ * with *cause (an unknown kind, "ws" without a ws source, a file that
+ * cannot be opened, kafka without --with-kafka or a bad spec). src is
+ * borrowed. */
+sinkset *sinkset_new(const sinkset_params *p, struct source *src, char **cause);
 dd_err sinkset_start(sinkset *ss, char **cause);
 /* Add a sink made elsewhere (Kafka); the set takes ownership. */
 dd_err sinkset_add(sinkset *ss, sink *s);

@@ -134,22 +134,62 @@ static void file_sink_writes_every_line_in_order(void **state)
     unlink(path);
 }
 
+static dd_err fake_send(void *ctx, const char *key, const char *line, size_t len)
+{
+    int *calls = ctx;
+    (*calls)++;
+    (void)len;
+    assert_non_null(strstr(line, "\"type\":\"prediction\""));
+    assert_string_equal(key, "k-1");
+    return *calls == 2 ? DD_EFULL : *calls == 3 ? DD_EIO : DD_OK;
+}
+
+static void direct_sink_counts_each_outcome(void **state)
+{
+    (void)state;
+    int calls = 0;
+    sinkset_params p = {0};
+    sinkset *ss = sinkset_new(&p, NULL, NULL);
+    assert_int_equal(sinkset_add(ss, sink_direct_new("fake", fake_send, NULL, &calls, NULL)),
+                     DD_OK);
+    dd_event *ev = ev_of("{\"id\":\"k-1\",\"x\":{\"a\":1}}");
+    pipeline_result res = {0};
+    res.predicted = true;
+    res.out.cls = 0;
+    for (int i = 0; i < 3; i++)
+        sinkset_emit(ss, ev, &res, 1);
+    res.predicted = false; /* a delayed label: nothing to send */
+    sinkset_emit(ss, ev, &res, 1);
+    const sink_stats *st = sink_get_stats(sinkset_get(ss, 0));
+    assert_int_equal(calls, 3);
+    assert_int_equal(atomic_load(&st->written), 1);
+    assert_int_equal(atomic_load(&st->dropped), 1);
+    assert_int_equal(atomic_load(&st->failed), 1);
+    event_free(ev);
+    sinkset_free(ss);
+}
+
 static void sinkset_refuses_what_cannot_work(void **state)
 {
     (void)state;
     char *cause = NULL;
-    assert_null(sinkset_new("stdout,bogus", "x", 4, SINK_DROP, NULL, &cause));
+    sinkset_params p = {"stdout,bogus", "x", NULL, 4, SINK_DROP};
+    assert_null(sinkset_new(&p, NULL, &cause));
     assert_non_null(strstr(cause, "bogus"));
     free(cause);
     cause = NULL;
-    assert_null(sinkset_new("ws", "x", 4, SINK_DROP, NULL, &cause));
+    p.list = "ws";
+    assert_null(sinkset_new(&p, NULL, &cause));
     assert_non_null(strstr(cause, "ws:// or wss:// source"));
     free(cause);
     cause = NULL;
-    assert_null(sinkset_new("file", "/nonexistent/dir/p.jsonl", 4, SINK_DROP, NULL, &cause));
+    p.list = "file";
+    p.file = "/nonexistent/dir/p.jsonl";
+    assert_null(sinkset_new(&p, NULL, &cause));
     assert_non_null(strstr(cause, "/nonexistent/dir/p.jsonl"));
     free(cause);
-    sinkset *ss = sinkset_new("", "x", 4, SINK_DROP, NULL, NULL);
+    p.list = "";
+    sinkset *ss = sinkset_new(&p, NULL, NULL);
     assert_non_null(ss);
     assert_int_equal(sinkset_count(ss), 0);
     sinkset_free(ss);
@@ -165,6 +205,7 @@ int main(void)
         cmocka_unit_test(full_queue_drops_and_counts_without_blocking),
         cmocka_unit_test(unsent_lines_at_close_are_counted),
         cmocka_unit_test(file_sink_writes_every_line_in_order),
+        cmocka_unit_test(direct_sink_counts_each_outcome),
         cmocka_unit_test(sinkset_refuses_what_cannot_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
