@@ -83,3 +83,4 @@ fuzz_wsmsg: $(srcdir)/tests/fuzz_wsmsg.c $(srcdir)/src/wsmsg.c $(srcdir)/src/rec
 	clang-14 -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L \
 		-D_DEFAULT_SOURCE -I$(srcdir)/core -I$(srcdir)/src $(CJSON_CFLAGS) $^ $(CJSON_LIBS) -lm -o $@
 CLEANFILES += fuzz_wsmsg
+EXTRA_DIST += doc/STREAMS.md doc/PERFORMANCE.md
