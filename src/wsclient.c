@@ -63,7 +63,7 @@ struct wsclient {
     bool retry_pending;
     bool established, ever_connected, got_message;
     bool rx_paused, ping_due, ping_sent;
-    bool timed_out; /* the connect deadline killed the attempt: keep its reason */
+    bool keep_error; /* we ended the attempt (deadline, subprotocol): keep our reason */
     int64_t last_rx_us;   /* monotonic */
     int64_t retry_at_us;  /* monotonic */
     int64_t connect_deadline_us;
@@ -395,7 +395,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
         }
         set_error(c, "connection to %s:%d failed: no answer within %.0f s", c->url.host,
                   c->url.port, c->p.connect_timeout);
-        c->timed_out = true;
+        c->keep_error = true;
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         return;
     }
@@ -468,6 +468,21 @@ static void on_receive(wsclient *c, struct lws *wsi, const void *in, size_t len)
     }
     if (c->h.on_reject)
         c->h.on_reject(c->h.ud, data, n, wsmsg_total(c->msg), reason);
+}
+
+/* RFC 6455 lets a server ignore the subprotocols offered; a feed asked for
+ * by its subprotocol (it names the message format) is refused instead. */
+static bool subprotocol_agreed(wsclient *c, struct lws *wsi)
+{
+    if (!c->subprotocol)
+        return true;
+    char got[128] = "";
+    if (lws_hdr_copy(wsi, got, sizeof got, WSI_TOKEN_PROTOCOL) > 0 &&
+        !strcmp(got, c->subprotocol))
+        return true;
+    set_error(c, "the server did not agree to the subprotocol '%s'%s%s%s", c->subprotocol,
+              got[0] ? " (it chose '" : "", got, got[0] ? "')" : "");
+    return false;
 }
 
 static int on_writeable(wsclient *c, struct lws *wsi)
@@ -550,6 +565,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     switch (reason) {
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
         return append_headers(c, wsi, in, len);
+    case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH: /* the response headers are still here */
+        if (!subprotocol_agreed(c, wsi)) {
+            c->keep_error = true;
+            return 1;
+        }
+        break;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         on_established(c, wsi);
         break;
@@ -566,10 +587,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         note_peer_close(c, in, len);
         break;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        if (!c->timed_out)
+        if (!c->keep_error)
             set_error(c, "connection to %s:%d failed: %s", c->url.host, c->url.port,
                   in ? (const char *)in : "unknown error");
-        c->timed_out = false;
+        c->keep_error = false;
         if (wsi == c->wsi || !c->established)
             connection_lost(c, false);
         break;
@@ -579,17 +600,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             wsclient_last_error(c, e, sizeof e);
             if (!e[0])
                 set_error(c, "connection closed");
-            connection_lost(c, true);
+            c->keep_error = false;
+            connection_lost(c, c->established);
         }
         break;
     case LWS_CALLBACK_WSI_DESTROY:
         /* lws closes a client that times out in the HTTP handshake with no
          * CONNECTION_ERROR: any loss not seen above ends up here */
         if (wsi == c->wsi) {
-            if (!c->established && !c->timed_out)
+            if (!c->established && !c->keep_error)
                 set_error(c, "connection to %s:%d failed: no WebSocket handshake", c->url.host,
                           c->url.port);
-            c->timed_out = false;
+            c->keep_error = false;
             connection_lost(c, c->established);
         }
         break;

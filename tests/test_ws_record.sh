@@ -5,7 +5,7 @@
 # (reconnect, refused certificate, silent or closing server, oversized
 # message) ends in a clear status and no crash.
 . "$DD_SRCDIR/tests/ws_lib.sh"
-echo "1..18"
+echo "1..21"
 REC="$DD_BIN record --quiet"
 
 # 1-2. websocketd serving cat of a file: each line a message, arrays and
@@ -112,5 +112,22 @@ DRIFTDECK_WS_HEADERS='Authorization: Bearer t0k3n' timeout 30 $REC "ws://127.0.0
     -o "$T/r12.jsonl" --no-reconnect 2>"$T/r12.err"
 check "headers: Authorization from DRIFTDECK_WS_HEADERS sent" \
     grep -q '"auth":"Bearer t0k3n"' "$T/r12.jsonl"
+
+# 19. keep-alive: a quiet peer that answers pings is kept (no reconnect)
+start_server qu quiet
+timeout 30 $DD_BIN record "ws://127.0.0.1:$PORT/" -o "$T/r13.jsonl" --ping-interval 0.2 \
+    --ping-timeout 0.5 --no-reconnect 2>"$T/r13.err"
+check "keep-alive: a quiet peer answering pings is not dropped" \
+    [ "$(grep -c '"id":"e-1"' "$T/r13.jsonl")" = 1 -a "$(grep -c 'no pong' "$T/r13.err")" = 0 ]
+
+# 20-21. subprotocol: asked for and agreed; a server that agrees to none is refused clearly
+start_server sp subproto
+timeout 30 $REC "ws://127.0.0.1:$PORT/" -o "$T/r14.jsonl" --subprotocol dd.v1 --no-reconnect \
+    2>"$T/r14.err"
+check "subprotocol: dd.v1 agreed" grep -q '"proto":"dd.v1"' "$T/r14.jsonl"
+timeout 30 $DD_BIN record "ws://127.0.0.1:$PORT/" -o "$T/r15.jsonl" --subprotocol other.v9 \
+    --max-attempts 1 2>"$T/r15.err"
+check "subprotocol: refused, with the reason, when the server agrees to none" \
+    [ $? -eq 1 -a "$(lines "$T/r15.jsonl")" = 1 -a "$(grep -c "did not agree to the subprotocol .other.v9." "$T/r15.err")" -ge 1 ]
 
 [ $FAILS -eq 0 ]

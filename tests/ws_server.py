@@ -16,6 +16,10 @@ Binds 127.0.0.1 on a free port and writes the port to PORTFILE. Modes:
   closeat     complete the handshake and close at once, every time
   silent      accept TCP connections and never answer (no handshake)
   stall       handshake, then stop reading (no pongs) and never send
+  quiet       say nothing for 2 s (answering pings), then send one event
+              and close: a healthy quiet peer must not be dropped
+  subproto    accept only the subprotocol "dd.v1"; send one event naming
+              the subprotocol chosen, then close
   sink        send N events slowly, print every text message received back
               to stdout (predictions over the same connection)
 Each connection is logged to stderr as "conn N".
@@ -87,6 +91,15 @@ class Server:
         ws.transport.pause_reading()
         await asyncio.sleep(3600)
 
+    async def mode_quiet(self, ws, n):
+        await asyncio.sleep(2)
+        await ws.send(event(1))
+        await ws.close()
+
+    async def mode_subproto(self, ws, n):
+        await ws.send('{"x":{"proto":"%s"}}' % ws.subprotocol)
+        await ws.close()
+
     async def mode_sink(self, ws, n):
         async def reader():
             async for msg in ws:
@@ -138,8 +151,9 @@ async def main(argv):
         await silent(portfile)
         return
     srv = Server(mode, count, cut)
+    extra = {"subprotocols": ["dd.v1"]} if mode == "subproto" else {}
     server = await websockets.serve(srv.handler, "127.0.0.1", 0, ssl=sslctx,
-                                    max_size=None)
+                                    max_size=None, **extra)
     write_port(portfile, server.sockets[0].getsockname()[1])
     await asyncio.Future()
 
