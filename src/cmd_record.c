@@ -100,7 +100,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: driftdeck record URL -o FILE.jsonl [OPTIONS]\n"
             "Record every message of a ws:// or wss:// stream, with its receive time.\n"
-            "  -o, --output FILE      the recording (JSON Lines, replay with --source file:FILE)\n"
+            "  -o, --output FILE      the recording (JSON Lines, replay with --source file:FILE);\n"
+            "                         - for stdout\n"
             "  --max-messages N       stop after N messages\n"
             "  --quiet                no status lines on stderr\n%s",
             wsclient_options_help);
@@ -210,14 +211,17 @@ int cmd_record(int argc, char **argv)
         fputs("driftdeck record: WARNING: --insecure: the server's TLS certificate is NOT "
               "verified; anyone on the path can read and alter this stream\n",
               stderr);
-    r.out = fopen(r.path, "w");
+    bool to_stdout = !strcmp(r.path, "-");
+    r.out = to_stdout ? stdout : fopen(r.path, "w");
     size_t hn;
-    char *hdr = recording_header(url, (double)time(NULL), &hn);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    char *hdr = recording_header(url, (double)now.tv_sec + (double)now.tv_nsec * 1e-9, &hn);
     if (!r.out || !hdr || fwrite(hdr, 1, hn, r.out) != hn) {
         fprintf(stderr, "driftdeck record: %s: %s\n", r.path, strerror(errno));
         free(hdr);
         free(headers);
-        if (r.out)
+        if (r.out && !to_stdout)
             fclose(r.out);
         return 2;
     }
@@ -229,7 +233,7 @@ int cmd_record(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     rc = run(&r, url, &p);
     free(headers);
-    if (fclose(r.out) != 0 || atomic_load(&r.write_failed)) {
+    if ((to_stdout ? fflush(r.out) : fclose(r.out)) != 0 || atomic_load(&r.write_failed)) {
         fprintf(stderr, "driftdeck record: writing %s failed: %s\n", r.path, strerror(errno));
         return 2;
     }
