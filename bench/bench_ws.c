@@ -35,8 +35,8 @@
 typedef struct server {
     struct lws_context *ctx;
     int port;
-    uint64_t total;       /* events to send on the connection */
-    double rate;          /* events/s, <= 0: as fast as possible */
+    uint64_t total; /* events to send on the connection */
+    double rate;    /* events/s, <= 0: as fast as possible */
     uint64_t sent, budget;
     struct timespec t0;
     lws_sorted_usec_list_t sul;

@@ -91,8 +91,8 @@ static void rec_state(void *ud, source_state st, const char *detail)
                 (unsigned)atomic_load(&r->stats.attempt),
                 (double)atomic_load(&r->stats.next_retry_ms) / 1000.0, detail ? detail : "");
     else if (st != SOURCE_STARTING)
-        fprintf(stderr, "driftdeck record: %s%s%s\n", state_word(st),
-                detail && *detail ? ": " : "", detail ? detail : "");
+        fprintf(stderr, "driftdeck record: %s%s%s\n", state_word(st), detail && *detail ? ": " : "",
+                detail ? detail : "");
 }
 
 static void usage(FILE *f)

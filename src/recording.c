@@ -187,8 +187,8 @@ char *recording_header(const char *source, double started, size_t *len)
     char *line = malloc(n);
     if (!line)
         return NULL;
-    char *o = line + snprintf(line, n, "{\"driftdeck_recording\":%d,\"source\":\"",
-                              RECORDING_VERSION);
+    char *o =
+        line + snprintf(line, n, "{\"driftdeck_recording\":%d,\"source\":\"", RECORDING_VERSION);
     o = escape_into(o, source, strlen(source));
     snprintf(o, n - (size_t)(o - line), "\",\"started\":%.6f}\n", started);
     *len = strlen(line);

@@ -38,9 +38,11 @@ struct sink {
     bool started, closed;
     void (*wake)(void *ctx);
     void *wake_ctx;
-    struct source *src; /* ws */
-    dd_err (*send)(void *ctx, const char *key, const char *line, size_t len); /* direct */
-    uint64_t (*close_direct)(void *ctx); /* returns the lines it could not deliver */
+    /* ws */
+    struct source *src;
+    /* direct (Kafka): send is the output; close returns what it could not deliver */
+    dd_err (*send)(void *ctx, const char *key, const char *line, size_t len);
+    uint64_t (*close_direct)(void *ctx);
     void *direct_ctx;
 };
 
@@ -75,8 +77,8 @@ sink *sink_file_new(const char *path, size_t capacity, sink_policy policy, char 
     return s;
 }
 
-sink *sink_queue_new(const char *kind, size_t capacity, sink_policy policy,
-                     void (*wake)(void *ctx), void *ctx, char **cause)
+sink *sink_queue_new(const char *kind, size_t capacity, sink_policy policy, void (*wake)(void *ctx),
+                     void *ctx, char **cause)
 {
     sink *s = sink_alloc(kind, capacity, policy, cause);
     if (s) {
@@ -104,8 +106,10 @@ static void send_direct(sink *s, const char *key, char *line)
 {
     dd_err err = s->closed ? DD_EFULL : s->send(s->direct_ctx, key, line, strlen(line));
     free(line);
-    atomic_fetch_add(err == DD_OK ? &s->stats.written
-                     : err == DD_EFULL ? &s->stats.dropped : &s->stats.failed, 1);
+    atomic_fetch_add(err == DD_OK      ? &s->stats.written
+                     : err == DD_EFULL ? &s->stats.dropped
+                                       : &s->stats.failed,
+                     1);
     if (err == DD_OK)
         atomic_fetch_add(&s->stats.queued, 1);
 }
@@ -268,10 +272,9 @@ static size_t put_json_string(char *o, size_t cap, const char *s)
     n++;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
-        int k = (*p == '"' || *p == '\\')
-                    ? snprintf(esc, sizeof esc, "\\%c", *p)
-                    : *p < 0x20 ? snprintf(esc, sizeof esc, "\\u%04x", *p)
-                                : snprintf(esc, sizeof esc, "%c", *p);
+        int k = (*p == '"' || *p == '\\') ? snprintf(esc, sizeof esc, "\\%c", *p)
+                : *p < 0x20               ? snprintf(esc, sizeof esc, "\\u%04x", *p)
+                                          : snprintf(esc, sizeof esc, "%c", *p);
         for (int i = 0; i < k; i++, n++)
             if (n < cap)
                 o[n] = esc[i];
@@ -352,8 +355,8 @@ static sink *make_kafka(const sinkset_params *p, char **cause)
         dd_fail(cause, DD_EINVAL, "predictions to kafka need [sink] kafka = kafka://BROKERS/TOPIC");
         return NULL;
     }
-    sink_kafka *k = sink_kafka_open(p->kafka, (uint32_t)p->capacity, p->policy == SINK_BLOCK,
-                                    cause);
+    sink_kafka *k =
+        sink_kafka_open(p->kafka, (uint32_t)p->capacity, p->policy == SINK_BLOCK, cause);
     sink *s = k ? sink_direct_new("kafka", kafka_send, kafka_close, k, cause) : NULL;
     if (k && !s)
         sink_kafka_close(k);

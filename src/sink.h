@@ -51,8 +51,8 @@ sink *sink_ws_new(struct source *src, size_t capacity, sink_policy policy, char 
 
 /* A sink whose lines are taken by someone else with sink_pop() (Kafka);
  * wake (may be NULL) is called after each push. */
-sink *sink_queue_new(const char *kind, size_t capacity, sink_policy policy,
-                     void (*wake)(void *ctx), void *ctx, char **cause);
+sink *sink_queue_new(const char *kind, size_t capacity, sink_policy policy, void (*wake)(void *ctx),
+                     void *ctx, char **cause);
 
 /* A sink whose output is a call made in the worker's thread that itself
  * never blocks (Kafka: librdkafka's bounded queue is the sink's queue).
@@ -94,10 +94,10 @@ char *sink_format(const struct dd_event *ev, const struct pipeline_result *res,
 typedef struct sinkset sinkset;
 
 typedef struct sinkset_params {
-    const char *list;     /* "ws,file,stdout,kafka" (any subset, any order); NULL or "" none */
-    const char *file;     /* the file sink's path */
-    const char *kafka;    /* the kafka sink's kafka://BROKERS/TOPIC */
-    size_t capacity;      /* queue per sink */
+    const char *list;  /* "ws,file,stdout,kafka" (any subset, any order); NULL or "" none */
+    const char *file;  /* the file sink's path */
+    const char *kafka; /* the kafka sink's kafka://BROKERS/TOPIC */
+    size_t capacity;   /* queue per sink */
     sink_policy policy;
 } sinkset_params;
 

@@ -40,10 +40,10 @@ typedef struct raw_msg {
     struct raw_msg *next; /* in the held list */
     size_t len;
     bool binary;
-    bool end;             /* not a message: the client ended in state end_state */
+    bool end; /* not a message: the client ended in state end_state */
     int end_state;
     double recv_ts;
-    uint64_t pos;         /* message number on this source */
+    uint64_t pos; /* message number on this source */
     char data[];
 } raw_msg;
 
@@ -228,8 +228,7 @@ static void *parser_main(void *arg)
             free(m);
             break;
         }
-        int r = ingest_message(s->ing, s, m->data, m->len, m->binary, m->recv_ts, m->pos,
-                               wi->flow);
+        int r = ingest_message(s->ing, s, m->data, m->len, m->binary, m->recv_ts, m->pos, wi->flow);
         free(m);
         if (r < 0)
             break; /* the worker's queue closed: the run is ending */

@@ -63,9 +63,9 @@ struct wsclient {
     bool retry_pending;
     bool established, ever_connected, got_message;
     bool rx_paused, ping_due, ping_sent;
-    bool keep_error; /* we ended the attempt (deadline, subprotocol): keep our reason */
-    int64_t last_rx_us;   /* monotonic */
-    int64_t retry_at_us;  /* monotonic */
+    bool keep_error;     /* we ended the attempt (deadline, subprotocol): keep our reason */
+    int64_t last_rx_us;  /* monotonic */
+    int64_t retry_at_us; /* monotonic */
     int64_t connect_deadline_us;
     char *tx;
     size_t txcap;
@@ -164,8 +164,8 @@ dd_err wsclient_parse_url(const char *url, wsclient_url *u, char **cause)
         return dd_fail(cause, DD_EINVAL, "'%s' has no host", url);
     for (const char *h = u->host; *h; h++)
         if (!isalnum((unsigned char)*h) && !strchr(*s == '[' ? ":.%" : ".-_", *h))
-            return dd_fail(cause, DD_EINVAL, "'%s': '%c' is not allowed in a host name%s", url,
-                           *h, *h == '@' ? " (credentials go in --header-file, not the URL)" : "");
+            return dd_fail(cause, DD_EINVAL, "'%s': '%c' is not allowed in a host name%s", url, *h,
+                           *h == '@' ? " (credentials go in --header-file, not the URL)" : "");
     const char *rest = hend;
     if (*rest == ':') {
         char *end;
@@ -477,8 +477,7 @@ static bool subprotocol_agreed(wsclient *c, struct lws *wsi)
     if (!c->subprotocol)
         return true;
     char got[128] = "";
-    if (lws_hdr_copy(wsi, got, sizeof got, WSI_TOKEN_PROTOCOL) > 0 &&
-        !strcmp(got, c->subprotocol))
+    if (lws_hdr_copy(wsi, got, sizeof got, WSI_TOKEN_PROTOCOL) > 0 && !strcmp(got, c->subprotocol))
         return true;
     set_error(c, "the server did not agree to the subprotocol '%s'%s%s%s", c->subprotocol,
               got[0] ? " (it chose '" : "", got, got[0] ? "')" : "");
@@ -589,7 +588,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         if (!c->keep_error)
             set_error(c, "connection to %s:%d failed: %s", c->url.host, c->url.port,
-                  in ? (const char *)in : "unknown error");
+                      in ? (const char *)in : "unknown error");
         c->keep_error = false;
         if (wsi == c->wsi || !c->established)
             connection_lost(c, false);
@@ -823,8 +822,8 @@ static int num_arg(int argc, char **argv, int *i, double lo, double hi, double *
     errno = 0;
     double v = strtod(argv[*i + 1], &end);
     if (end == argv[*i + 1] || *end || errno || !(v >= lo && v <= hi)) {
-        dd_fail(cause, DD_EINVAL, "%s: '%s' is not a number in [%g, %g]", argv[*i],
-                argv[*i + 1], lo, hi);
+        dd_fail(cause, DD_EINVAL, "%s: '%s' is not a number in [%g, %g]", argv[*i], argv[*i + 1],
+                lo, hi);
         return -1;
     }
     *out = v;

@@ -29,21 +29,21 @@
 #include <stdint.h>
 
 typedef struct wsclient_params {
-    uint32_t max_message;      /* bytes; larger messages are refused (default 1 MiB) */
-    double ping_interval;      /* s of silence before a ping (default 20) */
-    double ping_timeout;       /* s more without a pong before reconnecting (default 10) */
-    double connect_timeout;    /* s for connect + TLS + handshake (default 10) */
-    double backoff_min;        /* s before the first retry (default 0.5) */
-    double backoff_max;        /* s cap of the backoff (default 30) */
-    double backoff_jitter;     /* 0..1: each delay is scaled by 1 - jitter * U(0,1) (default 0.3) */
-    uint32_t max_attempts;     /* failed attempts in a row before giving up; 0: never give up */
-    bool reconnect;            /* false: the first close ends the client (default true) */
-    bool insecure;             /* wss: no certificate verification (default false) */
-    const char *ca_file;       /* wss: CA bundle (PEM); NULL: the system's */
-    const char *subprotocol;   /* Sec-WebSocket-Protocol, NULL for none */
-    const char *headers;       /* extra handshake headers, "Name: value" lines; NULL none */
-    bool defer_end;            /* ENDED/FAILED go to on_state only, not to stats->state: the
-                                  owner sets them after its last push (source.h) */
+    uint32_t max_message;    /* bytes; larger messages are refused (default 1 MiB) */
+    double ping_interval;    /* s of silence before a ping (default 20) */
+    double ping_timeout;     /* s more without a pong before reconnecting (default 10) */
+    double connect_timeout;  /* s for connect + TLS + handshake (default 10) */
+    double backoff_min;      /* s before the first retry (default 0.5) */
+    double backoff_max;      /* s cap of the backoff (default 30) */
+    double backoff_jitter;   /* 0..1: each delay is scaled by 1 - jitter * U(0,1) (default 0.3) */
+    uint32_t max_attempts;   /* failed attempts in a row before giving up; 0: never give up */
+    bool reconnect;          /* false: the first close ends the client (default true) */
+    bool insecure;           /* wss: no certificate verification (default false) */
+    const char *ca_file;     /* wss: CA bundle (PEM); NULL: the system's */
+    const char *subprotocol; /* Sec-WebSocket-Protocol, NULL for none */
+    const char *headers;     /* extra handshake headers, "Name: value" lines; NULL none */
+    bool defer_end;          /* ENDED/FAILED go to on_state only, not to stats->state: the
+                                owner sets them after its last push (source.h) */
 } wsclient_params;
 
 void wsclient_params_default(wsclient_params *p);

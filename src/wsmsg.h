@@ -18,10 +18,10 @@
 #define WSMSG_HEAD_BYTES 256u
 
 typedef enum wsmsg_result {
-    WSMSG_MORE = 0,   /* the message goes on: feed the next chunk */
-    WSMSG_COMPLETE,   /* a whole message: wsmsg_data() until the next feed */
-    WSMSG_OVERSIZED,  /* a whole message over the cap: wsmsg_data() is its head */
-    WSMSG_NOMEM,      /* the buffer could not grow: the message is lost (counted by the caller) */
+    WSMSG_MORE = 0,  /* the message goes on: feed the next chunk */
+    WSMSG_COMPLETE,  /* a whole message: wsmsg_data() until the next feed */
+    WSMSG_OVERSIZED, /* a whole message over the cap: wsmsg_data() is its head */
+    WSMSG_NOMEM,     /* the buffer could not grow: the message is lost (counted by the caller) */
 } wsmsg_result;
 
 typedef struct wsmsg wsmsg;

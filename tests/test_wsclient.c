@@ -38,8 +38,8 @@ static void urls_parse_with_default_ports_and_paths(void **state)
 static void bad_urls_are_refused_with_a_cause(void **state)
 {
     (void)state;
-    const char *bad[] = {"http://h/", "ws://", "ws://:80/", "ws://h:0/", "ws://h:65536",
-                         "ws://h:12x/", "ws://[::1/", "ws://h/a b", "wss//h", "ws://h@x"};
+    const char *bad[] = {"http://h/",   "ws://",      "ws://:80/",  "ws://h:0/", "ws://h:65536",
+                         "ws://h:12x/", "ws://[::1/", "ws://h/a b", "wss//h",    "ws://h@x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         wsclient_url u;
         char *cause = NULL;
@@ -92,8 +92,9 @@ static void headers_come_from_file_or_environment(void **state)
 static void options_apply_and_bad_values_fail(void **state)
 {
     (void)state;
-    char *argv[] = {"x", "--insecure", "--ping-interval", "2.5", "--max-message-bytes", "100",
-                    "--header-file", "/h", "--other", "--max-attempts", "-1"};
+    char *argv[] = {
+        "x",  "--insecure", "--ping-interval", "2.5", "--max-message-bytes", "100", "--header-file",
+        "/h", "--other",    "--max-attempts",  "-1"};
     int argc = (int)(sizeof argv / sizeof argv[0]);
     wsclient_params p;
     wsclient_params_default(&p);
