@@ -4,7 +4,8 @@
 # message is recorded once, in order, whatever its shape, and every failure
 # (reconnect, refused certificate, silent or closing server, oversized
 # message) ends in a clear status and no crash.
-. "$DD_SRCDIR/tests/ws_lib.sh"
+[ -n "$BASH_VERSION" ] || exec bash "$0" "$@" # run by $(SHELL), which may be dash
+. "${DD_SRCDIR:?}/tests/ws_lib.sh" || exit 1
 echo "1..21"
 REC="$DD_BIN record --quiet"
 

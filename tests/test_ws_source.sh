@@ -4,7 +4,8 @@
 # connection mid-stream, predictions sent back over the connection, both
 # flow policies, stdin, and the round trip record -> replay giving the same
 # predictions and drift events as the live run.
-. "$DD_SRCDIR/tests/ws_lib.sh"
+[ -n "$BASH_VERSION" ] || exec bash "$0" "$@" # run by $(SHELL), which may be dash
+. "${DD_SRCDIR:?}/tests/ws_lib.sh" || exit 1
 echo "1..12"
 export DRIFTDECK_DATA="$DD_SRCDIR/data"
 cd "$T" || exit 1
