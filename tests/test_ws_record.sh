@@ -116,8 +116,9 @@ check "headers: Authorization from DRIFTDECK_WS_HEADERS sent" \
 
 # 19. keep-alive: a quiet peer that answers pings is kept (no reconnect)
 start_server qu quiet
-timeout 30 $DD_BIN record "ws://127.0.0.1:$PORT/" -o "$T/r13.jsonl" --ping-interval 0.2 \
-    --ping-timeout 0.5 --no-reconnect 2>"$T/r13.err"
+# (3 s of silence > interval + timeout: only pongs keep it; a generous timeout for loaded CI)
+timeout 30 $DD_BIN record "ws://127.0.0.1:$PORT/" -o "$T/r13.jsonl" --ping-interval 0.3 \
+    --ping-timeout 1.5 --no-reconnect 2>"$T/r13.err"
 check "keep-alive: a quiet peer answering pings is not dropped" \
     [ "$(grep -c '"id":"e-1"' "$T/r13.jsonl")" = 1 -a "$(grep -c 'no pong' "$T/r13.err")" = 0 ]
 

@@ -16,7 +16,7 @@ Binds 127.0.0.1 on a free port and writes the port to PORTFILE. Modes:
   closeat     complete the handshake and close at once, every time
   silent      accept TCP connections and never answer (no handshake)
   stall       handshake, then stop reading (no pongs) and never send
-  quiet       say nothing for 2 s (answering pings), then send one event
+  quiet       say nothing for 3 s (answering pings), then send one event
               and close: a healthy quiet peer must not be dropped
   subproto    accept only the subprotocol "dd.v1"; send one event naming
               the subprotocol chosen, then close
@@ -92,7 +92,7 @@ class Server:
         await asyncio.sleep(3600)
 
     async def mode_quiet(self, ws, n):
-        await asyncio.sleep(2)
+        await asyncio.sleep(3)
         await ws.send(event(1))
         await ws.close()
 
