@@ -33,17 +33,11 @@ const char *dd_strerror(dd_err err)
     return messages[err];
 }
 
-dd_err dd_fail(char **cause, dd_err err, const char *fmt, ...)
+void dd_vset_cause(char **cause, const char *fmt, va_list ap)
 {
-    if (!cause)
-        return err;
-    va_list ap;
-    va_start(ap, fmt);
     char *msg = NULL;
     if (vasprintf(&msg, fmt, ap) < 0)
         msg = NULL;
-    va_end(ap);
     free(*cause);
     *cause = msg;
-    return err;
 }

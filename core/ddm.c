@@ -124,6 +124,36 @@ static size_t ddm_values(const void *st, drift_value *out, size_t max)
     return drift_copy_values(v, DD_ARRAY_LEN(v), out, max);
 }
 
+static void put_all(ser_writer *w, const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ser_put_f64(w, v[i]);
+}
+
+static void get_all(ser_reader *r, double *const *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        *v[i] = ser_get_f64(r);
+}
+
+static void ddm_save(const void *st, ser_writer *w)
+{
+    const ddm *d = st;
+    const double v[] = {d->n, d->p, d->s, d->p_min, d->s_min, d->ps_min};
+    put_all(w, v, DD_ARRAY_LEN(v));
+    ser_put_u32(w, (uint32_t)d->state);
+}
+
+static bool ddm_load(void *st, ser_reader *r)
+{
+    ddm *d = st;
+    double *const v[] = {&d->n, &d->p, &d->s, &d->p_min, &d->s_min, &d->ps_min};
+    get_all(r, v, DD_ARRAY_LEN(v));
+    uint32_t state = ser_get_u32(r);
+    d->state = (drift_state)state;
+    return state <= DRIFT_DRIFT && d->n >= 0.0 && isfinite(d->n) && !isnan(d->p);
+}
+
 static void plain_destroy(void *st)
 {
     free(st);
@@ -141,6 +171,8 @@ const drift_ops drift_ops_ddm = {
     .statistic = ddm_statistic,
     .explain = ddm_explain,
     .values = ddm_values,
+    .save = ddm_save,
+    .load = ddm_load,
 };
 
 /* ---- EDDM ---- */
@@ -256,6 +288,26 @@ static size_t eddm_values(const void *st, drift_value *out, size_t max)
     return drift_copy_values(v, DD_ARRAY_LEN(v), out, max);
 }
 
+static void eddm_save(const void *st, ser_writer *w)
+{
+    const eddm *e = st;
+    const double v[] = {e->n,         e->last_error, e->errors,  e->dist_n,
+                        e->dist_mean, e->dist_var,   e->p2s_max, e->ratio};
+    put_all(w, v, DD_ARRAY_LEN(v));
+    ser_put_u32(w, (uint32_t)e->state);
+}
+
+static bool eddm_load(void *st, ser_reader *r)
+{
+    eddm *e = st;
+    double *const v[] = {&e->n,         &e->last_error, &e->errors,  &e->dist_n,
+                         &e->dist_mean, &e->dist_var,   &e->p2s_max, &e->ratio};
+    get_all(r, v, DD_ARRAY_LEN(v));
+    uint32_t state = ser_get_u32(r);
+    e->state = (drift_state)state;
+    return state <= DRIFT_DRIFT && e->n >= 0.0 && isfinite(e->n) && e->errors <= e->n;
+}
+
 const drift_ops drift_ops_eddm = {
     .kind = "eddm",
     .params = eddm_params,
@@ -268,4 +320,6 @@ const drift_ops drift_ops_eddm = {
     .statistic = eddm_statistic,
     .explain = eddm_explain,
     .values = eddm_values,
+    .save = eddm_save,
+    .load = eddm_load,
 };

@@ -246,3 +246,69 @@ dd_err drift_param_parse(const char *kind, const char *name, const char *text, d
     *out = value;
     return DD_OK;
 }
+
+#define DRIFT_SNAPSHOT_MAGIC 0x44524654u /* "DRFT" */
+#define DRIFT_SNAPSHOT_VERSION 1u
+
+void drift_serialize(const drift_detector *d, ser_writer *w)
+{
+    size_t n = param_count(d->ops);
+    ser_put_u32(w, DRIFT_SNAPSHOT_MAGIC);
+    ser_put_u32(w, DRIFT_SNAPSHOT_VERSION);
+    ser_put_str(w, d->ops->kind);
+    ser_put_u32(w, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        ser_put_f64(w, d->values[i]);
+    ser_put_u32(w, (uint32_t)d->last);
+    ser_put_u64(w, d->nonfinite);
+    d->ops->save(d->state, w);
+}
+
+dd_err drift_deserialize(ser_reader *r, drift_detector **out, char **cause)
+{
+    *out = NULL;
+    uint32_t magic = ser_get_u32(r), version = ser_get_u32(r);
+    if (r->failed || magic != DRIFT_SNAPSHOT_MAGIC)
+        return dd_fail(cause, DD_ECORRUPT, "drift snapshot: bad header");
+    if (version != DRIFT_SNAPSHOT_VERSION)
+        return dd_fail(cause, DD_EVERSION, "drift snapshot: format %u, this build reads %u",
+                       version, DRIFT_SNAPSHOT_VERSION);
+    char *kind = ser_get_str(r, 32);
+    const drift_ops *ops = find_kind(kind);
+    free(kind);
+    if (!ops)
+        return dd_fail(cause, DD_ECORRUPT, "drift snapshot: unknown or missing detector kind");
+    size_t n = param_count(ops);
+    if (ser_get_u32(r) != n)
+        return dd_fail(cause, DD_ECORRUPT, "drift snapshot: wrong parameter count for %s",
+                       ops->kind);
+    const char *names[DRIFT_MAX_PARAMS];
+    double values[DRIFT_MAX_PARAMS];
+    for (size_t i = 0; i < n; i++) {
+        names[i] = ops->params[i].name;
+        values[i] = ser_get_f64(r);
+    }
+    uint32_t last = ser_get_u32(r);
+    uint64_t nonfinite = ser_get_u64(r);
+    if (r->failed || last > DRIFT_DRIFT)
+        return dd_fail(cause, DD_ECORRUPT, "drift snapshot: truncated or bad state");
+    drift_detector *d = drift_new(ops->kind, cause);
+    if (!d)
+        return DD_ENOMEM;
+    char *why = NULL;
+    if (drift_set_params(d, names, values, n, &why) != DD_OK) {
+        drift_free(d);
+        dd_fail(cause, DD_ECORRUPT, "drift snapshot: %s", why ? why : "bad parameters");
+        free(why);
+        return DD_ECORRUPT;
+    }
+    if (!ops->load(d->state, r) || r->failed) {
+        drift_free(d);
+        return dd_fail(cause, DD_ECORRUPT, "drift snapshot: truncated or inconsistent %s state",
+                       ops->kind);
+    }
+    d->last = (drift_state)last;
+    d->nonfinite = (unsigned long)nonfinite;
+    *out = d;
+    return DD_OK;
+}

@@ -13,6 +13,7 @@
 #define DD_DRIFT_H
 
 #include "dd.h"
+#include "serial.h"
 
 #include <stddef.h>
 
@@ -41,8 +42,8 @@ dd_err drift_set_param(drift_detector *d, const char *name, double value, char *
  * such as eddm's alpha >= beta or kswin's stat_size <= window_size / 2):
  * each is checked as by drift_set_param(), then the detector is rebuilt once.
  * On error the detector is unchanged. */
-dd_err drift_set_params(drift_detector *d, const char *const *names, const double *values,
-                        size_t n, char **cause);
+dd_err drift_set_params(drift_detector *d, const char *const *names, const double *values, size_t n,
+                        char **cause);
 
 /* The parameter table of a kind (NULL-name terminated), or NULL if unknown. */
 const drift_param_info *drift_params_of(const char *kind);
@@ -96,5 +97,15 @@ dd_err drift_param_parse(const char *kind, const char *name, const char *text, d
 
 /* Non-finite values the detector ignored since it was made. */
 unsigned long drift_nonfinite(const drift_detector *d);
+
+/* Appends the detector's kind, parameters and full state to a snapshot
+ * (w->failed on no memory). A restored detector continues exactly as this one
+ * would, bit for bit. */
+void drift_serialize(const drift_detector *d, ser_writer *w);
+
+/* Reads a detector written by drift_serialize() into *out (free with
+ * drift_free()). DD_ECORRUPT for truncated or inconsistent input, DD_EVERSION
+ * for a format this build cannot read, DD_ENOMEM; *out is NULL on error. */
+dd_err drift_deserialize(ser_reader *r, drift_detector **out, char **cause);
 
 #endif

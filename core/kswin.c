@@ -44,8 +44,8 @@ dd_err kswin_params_check(const kswin_params *p, char **cause)
         return dd_fail(cause, DD_EINVAL, "kswin: alpha must be in (0, 1), got %g", p->alpha);
     if (p->stat_size < 1)
         return dd_fail(cause, DD_EINVAL, "kswin: stat_size must be >= 1");
-    if (p->window_size > 1000000)
-        return dd_fail(cause, DD_EINVAL, "kswin: window_size must be <= 1000000, got %u",
+    if (p->window_size > 100000)
+        return dd_fail(cause, DD_EINVAL, "kswin: window_size must be <= 100000, got %u",
                        p->window_size);
     if ((uint64_t)p->stat_size * 2 > p->window_size)
         return dd_fail(cause, DD_EINVAL,
@@ -123,6 +123,23 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sorts n values: insertion sort for the usual small samples (no call per
+ * comparison), qsort beyond. */
+static void sort_values(double *v, size_t n)
+{
+    if (n > 64) {
+        qsort(v, n, sizeof *v, cmp_double);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        double x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
 /* The largest |F_a - F_b| times n, for two sorted samples of n values. */
 static unsigned ks_gap(const double *a, const double *b, size_t n)
 {
@@ -179,8 +196,8 @@ static bool test(kswin *k, const unsigned *offsets)
         k->older[i] = window_at(k, offsets[i]);
         k->newer[i] = window_at(k, w - s + i);
     }
-    qsort(k->older, s, sizeof *k->older, cmp_double);
-    qsort(k->newer, s, sizeof *k->newer, cmp_double);
+    sort_values(k->older, s);
+    sort_values(k->newer, s);
     unsigned h = ks_gap(k->older, k->newer, s);
     k->tested = true;
     k->statistic = h * 1.0 / (double)s;
@@ -238,8 +255,8 @@ size_t kswin_memory(const kswin *k)
 
 static const drift_param_info kswin_param_table[] = {
     {"alpha", 0.005, 1e-300, 0.999999, "p-value at or below which the KS test signals drift"},
-    {"window_size", 100, 2, 1000000, "values kept in the sliding window"},
-    {"stat_size", 30, 1, 500000, "values in each of the two samples compared"},
+    {"window_size", 100, 2, 100000, "values kept in the sliding window"},
+    {"stat_size", 30, 1, 50000, "values in each of the two samples compared"},
     {"seed", 42, 0, 9007199254740992.0, "seed of the sampler (reproducible draws)"},
     {NULL, 0, 0, 0, NULL},
 };
@@ -307,6 +324,38 @@ static size_t ops_values(const void *s, drift_value *out, size_t max)
     return drift_copy_values(v, DD_ARRAY_LEN(v), out, max);
 }
 
+static void ops_save(const void *s, ser_writer *w)
+{
+    const kswin *k = s;
+    for (int i = 0; i < 4; i++)
+        ser_put_u64(w, k->rng.s[i]);
+    ser_put_u32(w, (uint32_t)k->count);
+    for (size_t i = 0; i < k->count; i++)
+        ser_put_f64(w, window_at(k, i));
+    ser_put_u32(w, k->tested);
+    ser_put_f64(w, k->statistic);
+    ser_put_f64(w, k->p_value);
+}
+
+static bool ops_load(void *s, ser_reader *r)
+{
+    kswin *k = s;
+    for (int i = 0; i < 4; i++)
+        k->rng.s[i] = ser_get_u64(r);
+    uint32_t count = ser_get_u32(r);
+    if (r->failed || count > k->p.window_size)
+        return false;
+    k->head = 0;
+    k->count = count;
+    for (size_t i = 0; i < count; i++)
+        k->ring[i] = ser_get_f64(r);
+    uint32_t tested = ser_get_u32(r);
+    k->tested = tested != 0;
+    k->statistic = ser_get_f64(r);
+    k->p_value = ser_get_f64(r);
+    return tested <= 1 && (k->rng.s[0] | k->rng.s[1] | k->rng.s[2] | k->rng.s[3]) != 0;
+}
+
 const drift_ops drift_ops_kswin = {
     .kind = "kswin",
     .params = kswin_param_table,
@@ -319,4 +368,6 @@ const drift_ops drift_ops_kswin = {
     .statistic = ops_statistic,
     .explain = ops_explain,
     .values = ops_values,
+    .save = ops_save,
+    .load = ops_load,
 };

@@ -131,6 +131,26 @@ static size_t ph_values(const void *s, drift_value *out, size_t max)
     return drift_copy_values(v, DD_ARRAY_LEN(v), out, max);
 }
 
+static void ph_save(const void *s, ser_writer *w)
+{
+    const pagehinkley *ph = s;
+    const double v[] = {ph->n, ph->mean, ph->sum_inc, ph->sum_dec, ph->min_inc, ph->max_dec};
+    for (size_t i = 0; i < DD_ARRAY_LEN(v); i++)
+        ser_put_f64(w, v[i]);
+}
+
+static bool ph_load(void *s, ser_reader *r)
+{
+    pagehinkley *ph = s;
+    ph->n = ser_get_f64(r);
+    ph->mean = ser_get_f64(r);
+    ph->sum_inc = ser_get_f64(r);
+    ph->sum_dec = ser_get_f64(r);
+    ph->min_inc = ser_get_f64(r);
+    ph->max_dec = ser_get_f64(r);
+    return ph->n >= 0.0 && isfinite(ph->n) && isfinite(ph->mean) && !isnan(ph->min_inc);
+}
+
 const drift_ops drift_ops_pagehinkley = {
     .kind = "pagehinkley",
     .params = ph_params,
@@ -143,4 +163,6 @@ const drift_ops drift_ops_pagehinkley = {
     .statistic = ph_statistic,
     .explain = ph_explain,
     .values = ph_values,
+    .save = ph_save,
+    .load = ph_load,
 };

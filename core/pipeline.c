@@ -4,8 +4,10 @@
  * One pass per event: the feature pipeline updates its statistics and
  * writes the sparse input once; the active model predicts; a labelled event
  * is scored before learning (prequential), its 0/1 error (or absolute error)
- * feeds the error-stream detector, then the model learns. No allocation per
- * event in steady state: the input vector and the alarm array are reused.
+ * feeds the error watch point, then the model learns. The prediction and each
+ * numeric feature (raw value) feed their watch points too (watch.c). No
+ * allocation per event in steady state: the input vector and the alarm array
+ * are reused.
  *
  * Delayed labels: an unlabelled event with an id is held in the pending
  * table with its input vector and prediction; when {"id","y"} comes, the held
@@ -24,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PIPELINE_MAX_ALARMS 8
 
 struct pipeline {
     pipeline_params p;
@@ -32,12 +33,11 @@ struct pipeline {
     labels *lab;
     model *active;
     metrics *met;
-    drift_detector *err_det;
+    watch *watch;
     pending *pend;
     dd_sparse x;
     bool learning;
     pipeline_stats st;
-    pipeline_alarm alarms[PIPELINE_MAX_ALARMS];
 };
 
 void pipeline_params_default(pipeline_params *p)
@@ -46,7 +46,7 @@ void pipeline_params_default(pipeline_params *p)
     featpipe_params_default(&p->feat);
     model_params_default(&p->model);
     p->rolling_window = 1000;
-    snprintf(p->error_detector, sizeof p->error_detector, "%s", "adwin");
+    watch_params_default(&p->watch);
     pending_params_default(&p->pending);
 }
 
@@ -67,7 +67,7 @@ pipeline *pipeline_new(const pipeline_params *pp, char **cause)
         goto fail;
     if (!(p->active = model_new(&pp->model, featpipe_dim(p->fp), cause)))
         goto fail;
-    if (!(p->err_det = drift_new(pp->error_detector, cause)))
+    if (!(p->watch = watch_new(&pp->watch, cause)))
         goto fail;
     if (!(p->pend = pending_new(&pp->pending, cause)))
         goto fail;
@@ -91,26 +91,24 @@ void pipeline_free(pipeline *p)
     labels_free(p->lab);
     model_free(p->active);
     metrics_free(p->met);
-    drift_free(p->err_det);
+    watch_free(p->watch);
     pending_free(p->pend);
     sparse_free(&p->x);
     free(p);
 }
 
-static void raise_alarm(pipeline *p, pipeline_result *res, const char *watch,
-                        const drift_detector *d, drift_state level)
+/* Feeds the event's numeric features to their watch points (raw values:
+ * drift of the data, not of the standardized inputs). */
+static void watch_features(pipeline *p, const dd_event *ev)
 {
-    if (res->nalarms == PIPELINE_MAX_ALARMS)
-        return;
-    pipeline_alarm *a = &p->alarms[res->nalarms++];
-    a->watch = watch;
-    a->feature = NULL;
-    a->detector = drift_kind(d);
-    a->level = level;
-    a->event = p->st.events - 1;
-    a->statistic = drift_statistic(d);
-    a->width = drift_window_width(d);
-    a->mean = drift_window_mean(d);
+    for (uint32_t i = 0; i < ev->nfeat; i++) {
+        const dd_feature *f = &ev->feat[i];
+        if (f->kind != DD_VAL_NUM)
+            continue;
+        int32_t slot = featpipe_slot(p->fp, f);
+        if (slot >= 0)
+            watch_feature(p->watch, (uint32_t)slot, f->name, f->num);
+    }
 }
 
 /* Score, detect and learn one labelled event whose input is in p->x. */
@@ -128,14 +126,11 @@ static void evaluate_and_learn(pipeline *p, double target, pipeline_result *res)
         res->correct = (double)res->out.cls == target;
         err = res->correct ? 0.0 : 1.0;
     }
-    drift_state s = drift_update(p->err_det, err);
-    if (s != DRIFT_NONE) {
-        raise_alarm(p, res, "error", p->err_det, s);
-        if (s == DRIFT_DRIFT)
-            p->st.drifts++;
-        else
-            p->st.warnings++;
-    }
+    drift_state s = watch_error(p->watch, err);
+    if (s == DRIFT_DRIFT)
+        p->st.drifts++;
+    else if (s == DRIFT_WARNING)
+        p->st.warnings++;
     if (!p->learning)
         return;
     dd_err e = model_learn(p->active, &p->x, target, 1.0, NULL);
@@ -185,20 +180,18 @@ static dd_err join_label(pipeline *p, const dd_event *ev, pipeline_result *res)
     return err;
 }
 
-dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
+/* A data event: features, prediction, the watch points, then scoring (or
+ * holding the event for its delayed label). */
+static dd_err process_data(pipeline *p, const dd_event *ev, pipeline_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->alarms = p->alarms;
-    pending_expire(p->pend, ev->ts, ev->seq);
-    if (ev->kind == DD_EV_LABEL)
-        return join_label(p, ev, res);
-    if (ev->kind != DD_EV_DATA)
-        return DD_OK;
     if (featpipe_learn_transform(p->fp, ev, &p->x))
         return DD_ENOMEM;
+    watch_begin(p->watch, p->st.events); /* this event's 0-based index */
     p->st.events++;
     model_predict(p->active, &p->x, &res->out);
     res->predicted = true;
+    watch_features(p, ev);
+    watch_prediction(p->watch, res->out.score);
     if (ev->y.kind != DD_LABEL_NONE)
         return score_label(p, &ev->y, res);
     if (ev->id) {
@@ -208,6 +201,21 @@ dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
         res->held = true;
     }
     return DD_OK;
+}
+
+dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
+{
+    memset(res, 0, sizeof *res);
+    /* Alarms raised by a delayed label carry the index of the last data event. */
+    watch_begin(p->watch, p->st.events ? p->st.events - 1 : 0);
+    pending_expire(p->pend, ev->ts, ev->seq);
+    dd_err err = DD_OK;
+    if (ev->kind == DD_EV_LABEL)
+        err = join_label(p, ev, res);
+    else if (ev->kind == DD_EV_DATA)
+        err = process_data(p, ev, res);
+    res->alarms = watch_alarms(p->watch, &res->nalarms);
+    return err;
 }
 
 void pipeline_set_learning(pipeline *p, bool on)
@@ -247,7 +255,12 @@ const featpipe *pipeline_features(const pipeline *p)
 
 const drift_detector *pipeline_error_detector(const pipeline *p)
 {
-    return p->err_det;
+    return watch_error_detector(p->watch);
+}
+
+const watch *pipeline_watch(const pipeline *p)
+{
+    return p->watch;
 }
 
 const pending *pipeline_pending(const pipeline *p)

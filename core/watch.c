@@ -7,10 +7,12 @@
  * drift_param_parse); feature detectors are built from their spec when a
  * feature slot is first seen, into a fixed array of max_features points, so
  * memory is bounded and an event allocates only the first time a feature
- * appears. Alarms of the current event go to a fixed array.
+ * appears. Alarms of the current event go to a fixed array. A point's
+ * standardizer is Welford's running mean and variance.
  */
 #include "watch.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,7 @@ typedef struct point {
     uint64_t last_event; /* event of the last reported alert */
     drift_state last_level;
     uint64_t suppressed;
+    double n, mean, m2; /* the standardizer */
 } point;
 
 struct watch {
@@ -48,19 +51,20 @@ struct watch {
 static const char *const point_names[] = {"error", "prediction", "feature"};
 
 static void point_default(watch_point_params *pp, const char *kind, const char *params,
-                          uint32_t quiet)
+                          uint32_t quiet, bool standardize)
 {
     snprintf(pp->detector, sizeof pp->detector, "%s", kind);
     snprintf(pp->params, sizeof pp->params, "%s", params);
     pp->quiet = quiet;
+    pp->standardize = standardize;
 }
 
 void watch_params_default(watch_params *p)
 {
     memset(p, 0, sizeof *p);
-    point_default(&p->error, "adwin", "delta=0.002", 0);
-    point_default(&p->prediction, "pagehinkley", "", 1000);
-    point_default(&p->feature, "pagehinkley", "", 1000);
+    point_default(&p->error, "adwin", "delta=0.002", 0, false);
+    point_default(&p->prediction, "pagehinkley", "delta=0.1, threshold=50, alpha=1", 1000, true);
+    point_default(&p->feature, "pagehinkley", "delta=0.1, threshold=50, alpha=1", 1000, true);
     p->max_features = 64;
 }
 
@@ -247,14 +251,37 @@ drift_state watch_error(watch *w, double err)
     return s;
 }
 
+/* Feeds x (standardized if asked) to a rate-limited point. */
+static drift_state feed(watch *w, watch_point kind, point *pt, const watch_point_params *pp,
+                        double x)
+{
+    if (!isfinite(x))
+        return drift_update(pt->det, x); /* ignored and counted by the detector */
+    if (pp->standardize) {
+        pt->n += 1.0;
+        double d = x - pt->mean;
+        pt->mean += d / pt->n;
+        pt->m2 += d * (x - pt->mean);
+        if (pt->n <= WATCH_WARMUP)
+            return DRIFT_NONE;
+        double sd = sqrt(pt->m2 / (pt->n - 1.0));
+        if (!(sd > 0.0))
+            return DRIFT_NONE; /* constant so far: nothing to compare */
+        x = (x - pt->mean) / sd;
+    }
+    drift_state s = drift_update(pt->det, x);
+    if (s != DRIFT_NONE)
+        alert(w, kind, pt, s, pp->quiet);
+    if (s == DRIFT_DRIFT)
+        pt->n = pt->mean = pt->m2 = 0.0; /* restarts with its detector */
+    return s;
+}
+
 drift_state watch_prediction(watch *w, double value)
 {
     if (!w->prediction.det)
         return DRIFT_NONE;
-    drift_state s = drift_update(w->prediction.det, value);
-    if (s != DRIFT_NONE)
-        alert(w, WATCH_PREDICTION, &w->prediction, s, w->p.prediction.quiet);
-    return s;
+    return feed(w, WATCH_PREDICTION, &w->prediction, &w->p.prediction, value);
 }
 
 drift_state watch_feature(watch *w, uint32_t slot, const char *name, double value)
@@ -280,10 +307,7 @@ drift_state watch_feature(watch *w, uint32_t slot, const char *name, double valu
         pt->name = copy;
         w->st.features++;
     }
-    drift_state s = drift_update(pt->det, value);
-    if (s != DRIFT_NONE)
-        alert(w, WATCH_FEATURE, pt, s, w->p.feature.quiet);
-    return s;
+    return feed(w, WATCH_FEATURE, pt, &w->p.feature, value);
 }
 
 const watch_alarm *watch_alarms(const watch *w, uint32_t *n)
@@ -334,4 +358,175 @@ size_t watch_memory(const watch *w)
         if (w->features[i].det)
             m += drift_memory(w->features[i].det) + strlen(w->features[i].name) + 1;
     return m;
+}
+
+#define WATCH_SNAPSHOT_MAGIC 0x57544348u /* "WTCH" */
+#define WATCH_SNAPSHOT_VERSION 1u
+
+static void put_point_params(ser_writer *out, const watch_point_params *pp)
+{
+    ser_put_str(out, pp->detector);
+    ser_put_str(out, pp->params);
+    ser_put_u32(out, pp->quiet);
+    ser_put_u32(out, pp->standardize);
+}
+
+static bool get_point_params(ser_reader *r, watch_point_params *pp)
+{
+    char *kind = ser_get_str(r, sizeof pp->detector - 1);
+    char *params = ser_get_str(r, sizeof pp->params - 1);
+    bool ok = kind && params;
+    if (ok) {
+        memcpy(pp->detector, kind, strlen(kind) + 1);
+        memcpy(pp->params, params, strlen(params) + 1);
+    }
+    free(kind);
+    free(params);
+    pp->quiet = ser_get_u32(r);
+    uint32_t standardize = ser_get_u32(r);
+    pp->standardize = standardize != 0;
+    return ok && !r->failed && standardize <= 1;
+}
+
+/* A point's rate-limit and standardizer state, then its detector. */
+static void put_point(ser_writer *out, const point *pt)
+{
+    ser_put_u64(out, pt->last_event);
+    ser_put_u32(out, (uint32_t)pt->last_level);
+    ser_put_u64(out, pt->suppressed);
+    ser_put_f64(out, pt->n);
+    ser_put_f64(out, pt->mean);
+    ser_put_f64(out, pt->m2);
+    drift_serialize(pt->det, out);
+}
+
+/* Reads into pt (whose detector, if any, is replaced); the detector must be of
+ * the kind the parameters name. */
+static dd_err get_point(ser_reader *r, point *pt, const char *kind, char **cause)
+{
+    pt->last_event = ser_get_u64(r);
+    uint32_t level = ser_get_u32(r);
+    pt->suppressed = ser_get_u64(r);
+    pt->n = ser_get_f64(r);
+    pt->mean = ser_get_f64(r);
+    pt->m2 = ser_get_f64(r);
+    if (r->failed || level > DRIFT_DRIFT || !(pt->n >= 0.0))
+        return dd_fail(cause, DD_ECORRUPT, "watch snapshot: truncated or bad point");
+    pt->last_level = (drift_state)level;
+    drift_detector *d = NULL;
+    dd_err err = drift_deserialize(r, &d, cause);
+    if (err != DD_OK)
+        return err;
+    if (strcmp(drift_kind(d), kind) != 0) {
+        dd_fail(cause, DD_ECORRUPT, "watch snapshot: a %s detector where %s was set", drift_kind(d),
+                kind);
+        drift_free(d);
+        return DD_ECORRUPT;
+    }
+    drift_free(pt->det);
+    pt->det = d;
+    return DD_OK;
+}
+
+void watch_serialize(const watch *w, ser_writer *out)
+{
+    ser_put_u32(out, WATCH_SNAPSHOT_MAGIC);
+    ser_put_u32(out, WATCH_SNAPSHOT_VERSION);
+    put_point_params(out, &w->p.error);
+    put_point_params(out, &w->p.prediction);
+    put_point_params(out, &w->p.feature);
+    ser_put_u32(out, w->p.max_features);
+    const uint64_t counters[] = {w->st.error_warnings, w->st.error_drifts, w->st.alerts,
+                                 w->st.suppressed,     w->st.dropped,      w->st.unwatched};
+    for (size_t i = 0; i < DD_ARRAY_LEN(counters); i++)
+        ser_put_u64(out, counters[i]);
+    ser_put_u64(out, w->event);
+    ser_put_u32(out, w->error.det != NULL);
+    if (w->error.det)
+        put_point(out, &w->error);
+    ser_put_u32(out, w->prediction.det != NULL);
+    if (w->prediction.det)
+        put_point(out, &w->prediction);
+    ser_put_u32(out, w->st.features);
+    for (uint32_t i = 0; i < w->p.max_features; i++) {
+        if (!w->features[i].det)
+            continue;
+        ser_put_u32(out, i);
+        ser_put_str(out, w->features[i].name);
+        put_point(out, &w->features[i]);
+    }
+}
+
+/* Reads the point states and detectors into w (made from the saved params). */
+static dd_err get_points(ser_reader *r, watch *w, char **cause)
+{
+    if ((ser_get_u32(r) != 0) != (w->error.det != NULL))
+        return dd_fail(cause, DD_ECORRUPT, "watch snapshot: error point does not match");
+    dd_err err = w->error.det ? get_point(r, &w->error, w->p.error.detector, cause) : DD_OK;
+    if (err)
+        return err;
+    if ((ser_get_u32(r) != 0) != (w->prediction.det != NULL))
+        return dd_fail(cause, DD_ECORRUPT, "watch snapshot: prediction point does not match");
+    if (w->prediction.det &&
+        (err = get_point(r, &w->prediction, w->p.prediction.detector, cause)) != DD_OK)
+        return err;
+    uint32_t nfeat = ser_get_u32(r);
+    if (r->failed || nfeat > w->p.max_features || (nfeat && !w->specs[WATCH_FEATURE].kind))
+        return dd_fail(cause, DD_ECORRUPT, "watch snapshot: bad feature count");
+    for (uint32_t k = 0; k < nfeat; k++) {
+        uint32_t slot = ser_get_u32(r);
+        if (r->failed || slot >= w->p.max_features || w->features[slot].det)
+            return dd_fail(cause, DD_ECORRUPT, "watch snapshot: bad feature slot");
+        point *pt = &w->features[slot];
+        pt->name = ser_get_str(r, 1u << 20);
+        if (!pt->name)
+            return dd_fail(cause, DD_ECORRUPT, "watch snapshot: bad feature name");
+        if ((err = get_point(r, pt, w->p.feature.detector, cause)) != DD_OK)
+            return err;
+        w->st.features++;
+    }
+    return DD_OK;
+}
+
+dd_err watch_deserialize(ser_reader *r, watch **out, char **cause)
+{
+    *out = NULL;
+    uint32_t magic = ser_get_u32(r), version = ser_get_u32(r);
+    if (r->failed || magic != WATCH_SNAPSHOT_MAGIC)
+        return dd_fail(cause, DD_ECORRUPT, "watch snapshot: bad header");
+    if (version != WATCH_SNAPSHOT_VERSION)
+        return dd_fail(cause, DD_EVERSION, "watch snapshot: format %u, this build reads %u",
+                       version, WATCH_SNAPSHOT_VERSION);
+    watch_params p;
+    memset(&p, 0, sizeof p);
+    bool ok = get_point_params(r, &p.error) && get_point_params(r, &p.prediction) &&
+              get_point_params(r, &p.feature);
+    p.max_features = ser_get_u32(r);
+    uint64_t counters[6];
+    for (size_t i = 0; i < DD_ARRAY_LEN(counters); i++)
+        counters[i] = ser_get_u64(r);
+    uint64_t event = ser_get_u64(r);
+    if (!ok || r->failed)
+        return dd_fail(cause, DD_ECORRUPT, "watch snapshot: truncated parameters");
+    char *why = NULL;
+    watch *w = watch_new(&p, &why);
+    if (!w) {
+        dd_err err = dd_fail(cause, DD_ECORRUPT, "watch snapshot: %s", why ? why : "no memory");
+        free(why);
+        return err;
+    }
+    w->st.error_warnings = counters[0];
+    w->st.error_drifts = counters[1];
+    w->st.alerts = counters[2];
+    w->st.suppressed = counters[3];
+    w->st.dropped = counters[4];
+    w->st.unwatched = counters[5];
+    w->event = event;
+    dd_err err = get_points(r, w, cause);
+    if (err != DD_OK) {
+        watch_free(w);
+        return err;
+    }
+    *out = w;
+    return DD_OK;
 }

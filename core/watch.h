@@ -11,6 +11,13 @@
  *   - feature:    one detector per numeric feature, made when the feature is
  *                 first seen, up to max_features (data drift; default
  *                 pagehinkley, kswin optional).
+ * Prediction and feature values are standardized by default (by the point's
+ * own running mean and deviation, restarted with its detector, after a
+ * warm-up of WATCH_WARMUP values) so that one set of parameters fits features
+ * of any scale; the defaults are tuned for that (pagehinkley delta=0.1
+ * threshold=50 alpha=1, the classic test without forgetting: about one false
+ * alarm in a million values of N(0, 1), a shift of one deviation found in
+ * about 55 values; see doc/DRIFT.md).
  * Prediction and feature alarms are alerts, rate-limited per watch point: after
  * a reported alert, alerts of the same or a lower level are suppressed (and
  * counted) for `quiet` events; a drift after a warning still gets through.
@@ -31,6 +38,7 @@
 #define WATCH_PARAMS_LEN 160
 #define WATCH_MAX_VALUES 5  /* statistics copied into an alarm */
 #define WATCH_MAX_ALARMS 16 /* alarms kept per event; more are counted as dropped */
+#define WATCH_WARMUP 30     /* values that only train a standardizer */
 
 typedef enum watch_point {
     WATCH_ERROR = 0,
@@ -42,12 +50,14 @@ typedef struct watch_point_params {
     char detector[16];             /* a drift.h kind, or "none" (not watched) */
     char params[WATCH_PARAMS_LEN]; /* "name=value, name=value" by the configuration's names */
     uint32_t quiet;                /* events of quiet after a reported alert (not for error) */
+    bool standardize;              /* feed z-scores (not for error) */
 } watch_point_params;
 
 typedef struct watch_params {
     watch_point_params error;      /* default adwin, delta=0.002 */
-    watch_point_params prediction; /* default pagehinkley, quiet 1000 */
-    watch_point_params feature;    /* default pagehinkley, quiet 1000 */
+    watch_point_params prediction; /* default pagehinkley delta=0.1 threshold=50 alpha=1,
+                                      standardized, quiet 1000 */
+    watch_point_params feature;    /* the same defaults */
     uint32_t max_features;         /* feature detectors at most, default 64 (0: none) */
 } watch_params;
 
@@ -115,5 +125,15 @@ const char *watch_feature_name(const watch *w, uint32_t slot);
 
 /* Bytes held by the watch and all its detectors. */
 size_t watch_memory(const watch *w);
+
+/* Appends the watch's parameters and full state (every detector, standardizer,
+ * quiet-period state, feature names, counters) to a snapshot (w->failed on
+ * no memory). */
+void watch_serialize(const watch *w, ser_writer *out);
+
+/* Reads a watch written by watch_serialize() into *out (free with
+ * watch_free()); it continues exactly as the saved one. DD_ECORRUPT,
+ * DD_EVERSION or DD_ENOMEM with *cause; *out is NULL on error. */
+dd_err watch_deserialize(ser_reader *r, watch **out, char **cause);
 
 #endif

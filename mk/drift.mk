@@ -8,8 +8,8 @@ tests_test_adwin_SOURCES = tests/test_adwin.c
 tests_test_adwin_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_adwin_LDADD = $(TEST_LIBS)
 libddsrc_a_SOURCES += src/cmd_detect.c
-TESTS += tests/test_detect.sh
-EXTRA_DIST += tests/test_detect.sh
+TESTS += tests/test_detect.sh tests/test_drift_headless.sh
+EXTRA_DIST += tests/test_detect.sh tests/test_drift_headless.sh doc/DRIFT.md
 
 check_PROGRAMS += tests/test_drift tests/test_kswin tests/test_watch
 TESTS += tests/test_drift tests/test_kswin tests/test_watch
@@ -48,3 +48,7 @@ EXTRA_DIST += tests/data/drift/README.md \
 	tests/data/drift/traces/adwin_postfix_default__gauss_mu0_mu3_seed42.csv \
 	tests/data/drift/traces/kswin_default_seed42__bernoulli_p02_p08_seed42.jsonl \
 	tests/data/drift/traces/kswin_default_seed42__gauss_mu0_mu3_seed42.jsonl
+
+DD_BENCHES += bench/bench_drift
+bench_bench_drift_SOURCES = bench/bench_drift.c
+bench_bench_drift_LDADD = $(CORE_LIBS)

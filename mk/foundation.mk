@@ -44,3 +44,7 @@ TESTS += tests/test_queue
 tests_test_queue_SOURCES = tests/test_queue.c
 tests_test_queue_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_queue_LDADD = $(TEST_LIBS)
+DD_BENCHES += bench/bench_pipeline
+bench_bench_pipeline_SOURCES = bench/bench_pipeline.c
+bench_bench_pipeline_CPPFLAGS = $(TEST_CPPFLAGS)
+bench_bench_pipeline_LDADD = $(TEST_LIBS)

@@ -99,10 +99,13 @@ static int run(drift_detector *d, FILE *in, const char *name, bool every_warning
     unsigned long lineno = 0, index = 0;
     drift_state prev = DRIFT_NONE;
     int rc = 0;
-    while (getline(&line, &cap, in) >= 0) {
+    ssize_t len;
+    errno = 0;
+    while ((len = getline(&line, &cap, in)) >= 0) {
         lineno++;
         double x;
-        if (!parse_value(line, &x)) {
+        /* A NUL inside the line or a line of a megabyte is not one number. */
+        if ((size_t)len != strlen(line) || len > 1024 || !parse_value(line, &x)) {
             fprintf(stderr, "driftdeck detect: %s:%lu: not a finite number: '%.40s'\n", name,
                     lineno, line);
             rc = 2;
@@ -116,7 +119,7 @@ static int run(drift_detector *d, FILE *in, const char *name, bool every_warning
         prev = s;
         index++;
     }
-    if (rc == 0 && ferror(in)) {
+    if (rc == 0 && (ferror(in) || !feof(in))) { /* a read error, or no memory for a line */
         fprintf(stderr, "driftdeck detect: %s: read error: %s\n", name, strerror(errno));
         rc = 2;
     }

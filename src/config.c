@@ -101,8 +101,31 @@ static const setting settings[] = {
         "events after which a held event expires; 0 = no limit"),
 
     /* [drift] */
-    STR("drift", "error_detector", pipe.error_detector, "adwin",
-        "detector on the error stream: adwin, pagehinkley, ddm, eddm, kswin"),
+    STR("drift", "error_detector", pipe.watch.error.detector, "adwin",
+        "detector on the error stream (concept drift): adwin, pagehinkley, ddm, eddm, kswin, "
+        "none"),
+    STR("drift", "error_params", pipe.watch.error.params, "delta=0.002",
+        "its parameters: name=value, ... (`driftdeck detect --help` lists them)"),
+    STR("drift", "prediction_detector", pipe.watch.prediction.detector, "pagehinkley",
+        "detector on the predicted probability or value (output drift), or none"),
+    STR("drift", "prediction_params", pipe.watch.prediction.params,
+        "delta=0.1, threshold=50, alpha=1",
+        "its parameters: name=value, ... (for standardized values)"),
+    BOOL("drift", "prediction_standardize", pipe.watch.prediction.standardize, "true",
+         "feed the detector z-scores by the prediction's running mean and deviation"),
+    U32("drift", "prediction_quiet", pipe.watch.prediction.quiet, 0, 4000000000.0, "1000",
+        "events after a prediction alert during which alerts of that level are held back"),
+    STR("drift", "feature_detector", pipe.watch.feature.detector, "pagehinkley",
+        "detector on each numeric feature (data drift): pagehinkley, kswin, ..., or none"),
+    STR("drift", "feature_params", pipe.watch.feature.params,
+        "delta=0.1, threshold=50, alpha=1",
+        "its parameters: name=value, ... (for standardized values)"),
+    BOOL("drift", "feature_standardize", pipe.watch.feature.standardize, "true",
+         "feed each feature's detector z-scores by its running mean and deviation"),
+    U32("drift", "feature_quiet", pipe.watch.feature.quiet, 0, 4000000000.0, "1000",
+        "events after a feature's alert during which its alerts of that level are held back"),
+    U32("drift", "max_features", pipe.watch.max_features, 0, 65536, "64",
+        "numeric features with a drift detector of their own; others are counted, not watched"),
 
     /* [schema]: where an event's parts are in a message (core/schema.h) */
     STR("schema", "features", schema.features, "",
@@ -438,9 +461,11 @@ dd_err config_check(const dd_config *cfg, char **cause)
         err = sch ? DD_OK : DD_EINVAL;
         schema_free(sch);
     }
-    if (!err && !drift_params_of(cfg->pipe.error_detector))
-        err = dd_fail(cause, DD_EINVAL, "[drift] error_detector = %s: unknown detector",
-                      cfg->pipe.error_detector);
+    char *why = NULL;
+    if (!err && watch_params_check(&cfg->pipe.watch, &why) != DD_OK) {
+        err = dd_fail(cause, DD_EINVAL, "[drift] %s", why ? why : "bad watch point");
+        free(why);
+    }
     return err;
 }
 

@@ -73,6 +73,12 @@ static void add_counters(cJSON *o, const worker_status *st)
     cJSON_AddNumberToObject(o, "pending_evicted", (double)st->pending_evicted);
     if (st->deadletter_failures)
         cJSON_AddNumberToObject(o, "deadletter_failures", (double)st->deadletter_failures);
+    cJSON_AddNumberToObject(o, "alerts", (double)st->alerts);
+    cJSON_AddNumberToObject(o, "alerts_suppressed", (double)st->alerts_suppressed);
+    if (st->alarms_dropped)
+        cJSON_AddNumberToObject(o, "alarms_dropped", (double)st->alarms_dropped);
+    if (st->unwatched_features)
+        cJSON_AddNumberToObject(o, "unwatched_features", (double)st->unwatched_features);
     cJSON *src = cJSON_AddObjectToObject(o, "source");
     if (src) {
         cJSON_AddStringToObject(src, "state", source_state_name(st->source_state));
@@ -116,6 +122,11 @@ static void on_alarm(void *ctx, const pipeline_alarm *a, const dd_event *ev)
         cJSON_AddNumberToObject(o, "width", a->width);
         cJSON_AddNumberToObject(o, "mean", a->mean);
     }
+    cJSON *values = a->nvalues ? cJSON_AddObjectToObject(o, "values") : NULL;
+    for (uint32_t i = 0; values && i < a->nvalues; i++)
+        cJSON_AddNumberToObject(values, a->values[i].name, a->values[i].value);
+    if (a->suppressed)
+        cJSON_AddNumberToObject(o, "suppressed", (double)a->suppressed);
     if (a->level == DRIFT_DRIFT && !a->feature && h->ndrifts < HEADLESS_MAX_DRIFTS &&
         a->watch[0] == 'e')
         h->drifts[h->ndrifts++] = a->event;

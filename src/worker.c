@@ -102,6 +102,11 @@ static void fill_status(worker *w, worker_status *st, double rate, double t0)
     st->pending_evicted = pend.evicted;
     st->warnings = ps->warnings;
     st->drifts = ps->drifts;
+    const watch_stats *ws = watch_get_stats(pipeline_watch(w->pipe));
+    st->alerts = ws->alerts;
+    st->alerts_suppressed = ws->suppressed;
+    st->alarms_dropped = ws->dropped;
+    st->unwatched_features = ws->unwatched;
     for (size_t i = 0; i < w->nsources; i++) {
         st->malformed += atomic_load(&w->sources[i]->stats.malformed);
         st->dropped += atomic_load(&w->sources[i]->stats.dropped);

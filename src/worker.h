@@ -37,6 +37,10 @@ typedef struct worker_status {
     uint64_t pending_held, pending_expired, pending_evicted; /* events waiting for a label */
     uint64_t deadletter_failures;
     uint64_t warnings, drifts;
+    uint64_t alerts;             /* prediction and feature drift alerts reported */
+    uint64_t alerts_suppressed;  /* ... held back by the quiet periods (watch.h) */
+    uint64_t alarms_dropped;     /* alarms beyond the per-event record array */
+    uint64_t unwatched_features; /* feature values beyond [drift] max_features */
     size_t queue_len, queue_cap;
     bool learning;
     bool ended;               /* every source has ended */

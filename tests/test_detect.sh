@@ -79,6 +79,8 @@ printf '1\n\n1\n' > "$TMP/blank.txt"
 expect_error "blank.txt:2: not a finite number" adwin "$TMP/blank.txt"
 printf '1\nnan\n' > "$TMP/nan.txt"
 expect_error "nan.txt:2: not a finite number" adwin "$TMP/nan.txt"
+printf '1\0002\n' > "$TMP/nul.txt"
+expect_error "nul.txt:1: not a finite number" adwin "$TMP/nul.txt"
 printf '1 2\n' > "$TMP/two.txt"
 expect_error "two.txt:1: not a finite number" adwin "$TMP/two.txt"
 

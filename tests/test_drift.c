@@ -240,6 +240,101 @@ static void test_every_kind_has_a_table_and_explains(void **state)
     }
 }
 
+static double mixed_stream(rng_t *r, long i)
+{
+    /* 0/1 values (for DDM and EDDM too) whose rate rises twice. */
+    double p = i < 1000 ? 0.2 : i < 2500 ? 0.5 : 0.95;
+    return rng_uniform(r) < p ? 1.0 : 0.0;
+}
+
+/* A restored detector continues exactly as the original. */
+static void test_snapshot_round_trip_continues_identically(void **state)
+{
+    (void)state;
+    const char *kinds[] = {"adwin", "pagehinkley", "ddm", "eddm", "kswin"};
+    for (size_t k = 0; k < DD_ARRAY_LEN(kinds); k++) {
+        drift_detector *a = make(kinds[k]);
+        if (!strcmp(kinds[k], "kswin"))
+            assert_int_equal(drift_set_param(a, "seed", 5, NULL), DD_OK);
+        rng_t r;
+        rng_seed(&r, 21);
+        for (long i = 0; i < 1700; i++)
+            drift_update(a, mixed_stream(&r, i));
+        drift_update(a, NAN);
+        ser_writer w = {0};
+        drift_serialize(a, &w);
+        assert_false(w.failed);
+        ser_reader rd;
+        ser_reader_init(&rd, w.buf, w.len);
+        drift_detector *b = NULL;
+        char *cause = NULL;
+        if (drift_deserialize(&rd, &b, &cause) != DD_OK)
+            fail_msg("%s: %s", kinds[k], cause);
+        assert_int_equal(rd.at, w.len);
+        assert_int_equal(drift_nonfinite(b), 1);
+        int alarms = 0;
+        for (long i = 1700; i < 4000; i++) {
+            double x = mixed_stream(&r, i);
+            drift_state sa = drift_update(a, x), sb = drift_update(b, x);
+            if (sa != sb || drift_statistic(a) != drift_statistic(b))
+                fail_msg("%s: restored detector differs at %ld", kinds[k], i);
+            alarms += sa != DRIFT_NONE;
+        }
+        drift_value va[8], vb[8];
+        size_t n = drift_values(a, va, 8);
+        assert_int_equal(drift_values(b, vb, 8), n);
+        for (size_t i = 0; i < n; i++)
+            assert_memory_equal(&va[i].value, &vb[i].value, sizeof(double));
+        if (alarms == 0)
+            fail_msg("%s: no alarm after the snapshot", kinds[k]);
+        free(w.buf);
+        drift_free(a);
+        drift_free(b);
+    }
+}
+
+/* Every truncation and a few forgeries are refused, never read past. */
+static void test_snapshot_bad_input_refused(void **state)
+{
+    (void)state;
+    drift_detector *a = make("adwin");
+    for (int i = 0; i < 500; i++)
+        drift_update(a, i % 3 ? 0.0 : 1.0);
+    ser_writer w = {0};
+    drift_serialize(a, &w);
+    drift_detector *b = NULL;
+    for (size_t len = 0; len < w.len; len++) {
+        ser_reader rd;
+        ser_reader_init(&rd, w.buf, len);
+        assert_int_equal(drift_deserialize(&rd, &b, NULL), DD_ECORRUPT);
+        assert_null(b);
+    }
+    /* The format version is the second word. */
+    unsigned char *buf = malloc(w.len);
+    memcpy(buf, w.buf, w.len);
+    buf[4] = 99;
+    ser_reader rd;
+    ser_reader_init(&rd, buf, w.len);
+    assert_int_equal(drift_deserialize(&rd, &b, NULL), DD_EVERSION);
+    /* A window width that does not match the buckets. */
+    memcpy(buf, w.buf, w.len);
+    size_t width_at = w.len - 5 * 8; /* width, total, variance, until_check, dropped */
+    buf[width_at + 7] ^= 0x10;
+    ser_reader_init(&rd, buf, w.len);
+    char *cause = NULL;
+    assert_int_equal(drift_deserialize(&rd, &b, &cause), DD_ECORRUPT);
+    assert_non_null(strstr(cause, "adwin"));
+    free(cause);
+    /* An unknown kind. */
+    memcpy(buf, w.buf, w.len);
+    buf[12] = 'X'; /* the first letter of "adwin" */
+    ser_reader_init(&rd, buf, w.len);
+    assert_int_equal(drift_deserialize(&rd, &b, NULL), DD_ECORRUPT);
+    free(buf);
+    free(w.buf);
+    drift_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +345,8 @@ int main(void)
         cmocka_unit_test(test_set_params_atomic_for_linked_parameters),
         cmocka_unit_test(test_param_parse),
         cmocka_unit_test(test_every_kind_has_a_table_and_explains),
+        cmocka_unit_test(test_snapshot_round_trip_continues_identically),
+        cmocka_unit_test(test_snapshot_bad_input_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

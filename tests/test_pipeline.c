@@ -49,8 +49,8 @@ static run_result run(gen_kind kind, const uint32_t *variants, uint32_t nv, uint
         assert_int_equal(pipeline_process(p, ev, &res), DD_OK);
         r.score_sum += res.out.score;
         for (uint32_t k = 0; k < res.nalarms; k++)
-            if (res.alarms[k].level == DRIFT_DRIFT && res.alarms[k].event >= after &&
-                !r.first_drift_after)
+            if (res.alarms[k].point == WATCH_ERROR && res.alarms[k].level == DRIFT_DRIFT &&
+                res.alarms[k].event >= after && !r.first_drift_after)
                 r.first_drift_after = res.alarms[k].event;
         event_free(ev);
     }

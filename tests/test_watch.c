@@ -108,6 +108,7 @@ static void test_feature_alerts_rate_limited(void **state)
     watch_params_default(&p);
     snprintf(p.feature.params, sizeof p.feature.params, "threshold=5, min_instances=5");
     p.feature.quiet = 1000;
+    p.feature.standardize = false;
     watch *w = make(&p);
     rng_t r;
     rng_seed(&r, 2);
@@ -153,6 +154,7 @@ static void test_escalation_passes_quiet(void **state)
     snprintf(p.prediction.detector, sizeof p.prediction.detector, "ddm");
     p.prediction.params[0] = '\0';
     p.prediction.quiet = 100000;
+    p.prediction.standardize = false; /* DDM wants the 0/1 values */
     watch *w = make(&p);
     rng_t r;
     rng_seed(&r, 3);
@@ -173,6 +175,34 @@ static void test_escalation_passes_quiet(void **state)
     assert_int_equal(warnings, 1);
     assert_int_equal(drifts, 1);
     assert_true(watch_get_stats(w)->suppressed > 0);
+    watch_free(w);
+}
+
+/* Standardized, the default detector fits any scale: a stationary feature
+ * in the thousands stays quiet, and a shift of one deviation is found soon. */
+static void test_standardized_features_any_scale(void **state)
+{
+    (void)state;
+    watch_params p;
+    watch_params_default(&p);
+    watch *w = make(&p);
+    rng_t r;
+    rng_seed(&r, 8);
+    uint64_t quiet_alarms = 0;
+    long first = -1;
+    for (uint64_t i = 0; i < 40000; i++) {
+        watch_begin(w, i);
+        double big = 5000.0 + 1000.0 * rng_normal(&r);
+        double tiny = 1e-3 * rng_normal(&r) + (i >= 20000 ? 1e-3 : 0.0);
+        quiet_alarms += watch_feature(w, 0, "big", big) != DRIFT_NONE;
+        if (watch_feature(w, 1, "tiny", tiny) == DRIFT_DRIFT && i >= 20000 && first < 0)
+            first = (long)i;
+    }
+    printf("# standardized: %llu alarms on a stationary feature in 40000 values; "
+           "a one-deviation shift found after %ld values\n",
+           (unsigned long long)quiet_alarms, first - 20000);
+    assert_true(quiet_alarms <= 4);
+    assert_true(first >= 20000 && first < 20200);
     watch_free(w);
 }
 
@@ -247,6 +277,7 @@ static void test_alarms_beyond_capacity_counted(void **state)
     watch_params_default(&p);
     snprintf(p.feature.params, sizeof p.feature.params, "threshold=1, min_instances=1");
     p.feature.quiet = 0;
+    p.feature.standardize = false;
     watch *w = make(&p);
     for (uint64_t i = 0; i < 3; i++) {
         watch_begin(w, i);
@@ -295,6 +326,72 @@ static void test_bad_params_name_the_watch_point(void **state)
     expect_bad(&p, DD_EINVAL, "delta must be in");
 }
 
+/* Feeds event i of a stream with an error rate rise, a feature jump and a
+ * noisy feature; returns the alarms as a compact string for comparison. */
+static void feed_event(watch *w, rng_t *r, uint64_t i, char *log, size_t n)
+{
+    watch_begin(w, i);
+    watch_error(w, rng_uniform(r) < (i < 3000 ? 0.1 : 0.5));
+    watch_prediction(w, 0.3 + 0.1 * rng_normal(r));
+    watch_feature(w, 0, "level", (i < 3500 ? 10.0 : 14.0) + rng_normal(r));
+    watch_feature(w, 2, "noisy", ((i / 40) % 2 ? 5.0 : 0.0) + rng_normal(r));
+    uint32_t na;
+    const watch_alarm *a = watch_alarms(w, &na);
+    size_t len = strlen(log);
+    for (uint32_t k = 0; k < na && len + 80 < n; k++)
+        len += (size_t)snprintf(log + len, n - len, "%s/%s/%d/%llu/%.17g/%llu;", a[k].watch,
+                                a[k].feature ? a[k].feature : "-", (int)a[k].level,
+                                (unsigned long long)a[k].event, a[k].statistic,
+                                (unsigned long long)a[k].suppressed);
+}
+
+static void test_snapshot_round_trip(void **state)
+{
+    (void)state;
+    watch_params p;
+    watch_params_default(&p);
+    p.feature.quiet = 300;
+    watch *a = make(&p);
+    rng_t r;
+    rng_seed(&r, 31);
+    static char log_a[20000], log_b[20000];
+    log_a[0] = log_b[0] = '\0';
+    for (uint64_t i = 0; i < 2000; i++)
+        feed_event(a, &r, i, log_a, sizeof log_a);
+    ser_writer out = {0};
+    watch_serialize(a, &out);
+    assert_false(out.failed);
+    ser_reader rd;
+    ser_reader_init(&rd, out.buf, out.len);
+    watch *b = NULL;
+    char *cause = NULL;
+    if (watch_deserialize(&rd, &b, &cause) != DD_OK)
+        fail_msg("watch_deserialize: %s", cause);
+    assert_int_equal(rd.at, out.len);
+    assert_string_equal(watch_feature_name(b, 2), "noisy");
+    assert_null(watch_feature_name(b, 1));
+    log_a[0] = '\0';
+    rng_t r2 = r;
+    for (uint64_t i = 2000; i < 6000; i++) {
+        feed_event(a, &r, i, log_a, sizeof log_a);
+        feed_event(b, &r2, i, log_b, sizeof log_b);
+    }
+    assert_true(strstr(log_a, "error/-/2/") && strstr(log_a, "feature/level/2/"));
+    assert_string_equal(log_a, log_b);
+    assert_memory_equal(watch_get_stats(a), watch_get_stats(b), sizeof(watch_stats));
+
+    /* Every truncation is refused cleanly. */
+    for (size_t len = 0; len < out.len; len += 7) {
+        watch *c = NULL;
+        ser_reader_init(&rd, out.buf, len);
+        assert_int_not_equal(watch_deserialize(&rd, &c, NULL), DD_OK);
+        assert_null(c);
+    }
+    free(out.buf);
+    watch_free(a);
+    watch_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,10 +400,12 @@ int main(void)
         cmocka_unit_test(test_error_detector_params),
         cmocka_unit_test(test_feature_alerts_rate_limited),
         cmocka_unit_test(test_escalation_passes_quiet),
+        cmocka_unit_test(test_standardized_features_any_scale),
         cmocka_unit_test(test_feature_detectors_capped),
         cmocka_unit_test(test_kswin_on_features),
         cmocka_unit_test(test_alarms_beyond_capacity_counted),
         cmocka_unit_test(test_bad_params_name_the_watch_point),
+        cmocka_unit_test(test_snapshot_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
