@@ -172,8 +172,8 @@ char *recording_line(const char *buf, size_t len, bool binary, double recv_ts, s
     } else if ((b64 = recording_b64_encode(buf, len))) {
         n = (size_t)tn + strlen(b64) + 32;
         if ((line = malloc(n + 1)))
-            n = (size_t)snprintf(line, n + 1, "%s\"raw_b64\":\"%s\",\"binary\":%s}\n", ts, b64,
-                                 binary ? "true" : "false");
+            snprintf(line, n + 1, "%s\"raw_b64\":\"%s\",\"binary\":%s}\n", ts, b64,
+                     binary ? "true" : "false");
         free(b64);
     }
     if (line)
@@ -198,7 +198,7 @@ char *recording_header(const char *source, double started, size_t *len)
 bool recording_is_header(const char *line, size_t len)
 {
     static const char key[] = "{\"driftdeck_recording\":";
-    if (len < sizeof key - 1 || memcmp(line, key, sizeof key - 1))
+    if (len < sizeof key - 1 || memcmp(line, key, sizeof key - 1) != 0)
         return false;
     cJSON *j = cJSON_ParseWithLength(line, len);
     bool ok = j && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, "driftdeck_recording"));
@@ -217,11 +217,11 @@ static const char *slice_msg(const char *line, size_t len, size_t *n)
 {
     static const char pre[] = "{\"recv_ts\":", key[] = ",\"msg\":";
     const char *p = line + sizeof pre - 1, *end = line + len;
-    if (len < sizeof pre || memcmp(line, pre, sizeof pre - 1))
+    if (len < sizeof pre || memcmp(line, pre, sizeof pre - 1) != 0)
         return NULL;
     while (p < end && *p && strchr("0123456789+-.eE", *p))
         p++;
-    if ((size_t)(end - p) < sizeof key || memcmp(p, key, sizeof key - 1))
+    if ((size_t)(end - p) < sizeof key || memcmp(p, key, sizeof key - 1) != 0)
         return NULL;
     p += sizeof key - 1;
     while (end > p && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
@@ -238,6 +238,15 @@ static dd_err take_msg(const char *line, size_t len, const cJSON *msg, recording
     size_t n;
     const char *s = slice_msg(line, len, &n);
     m->data = s ? strndup(s, n) : cJSON_PrintUnformatted(msg);
+    if (!m->data)
+        return dd_fail(cause, DD_ENOMEM, "no memory");
+    m->len = strlen(m->data);
+    return DD_OK;
+}
+
+static dd_err take_raw(const cJSON *raw, recording_msg *m, char **cause)
+{
+    m->data = strdup(raw->valuestring);
     if (!m->data)
         return dd_fail(cause, DD_ENOMEM, "no memory");
     m->len = strlen(m->data);
@@ -286,13 +295,11 @@ dd_err recording_parse(const char *line, size_t len, recording_msg *m, char **ca
     else if (raw && !cJSON_IsString(raw))
         err = dd_fail(cause, DD_EPARSE, "recording: raw is not a string");
     else if (raw)
-        err = (m->data = strdup(raw->valuestring)) ? DD_OK : dd_fail(cause, DD_ENOMEM, "no memory");
+        err = take_raw(raw, m, cause);
     else
         err = take_b64(b64, bin, m, cause);
     if (!err) {
         m->recv_ts = ts->valuedouble;
-        if (raw)
-            m->len = strlen(m->data);
     } else {
         recording_msg_clear(m);
     }

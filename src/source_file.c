@@ -171,6 +171,12 @@ static long read_line(file_impl *fi, char **buf, size_t *cap, uint32_t max, uint
         return -1;
     if (too_long)
         return -2;
+    if (!*buf) { /* an empty first line: nothing was stored yet */
+        *buf = malloc(1);
+        if (!*buf)
+            return -3;
+        *cap = 1;
+    }
     (*buf)[n] = '\0';
     return (long)n;
 }

@@ -876,7 +876,7 @@ int wsclient_option(int argc, char **argv, int *i, wsclient_params *p, const cha
         {"--max-attempts", 0, 1e9, NULL, &p->max_attempts},
     };
     for (size_t k = 0; k < DD_ARRAY_LEN(nums); k++) {
-        if (strcmp(o, nums[k].name))
+        if (strcmp(o, nums[k].name) != 0)
             continue;
         if ((r = num_arg(argc, argv, i, nums[k].lo, nums[k].hi, &v, cause)) < 0)
             return r;

@@ -6,7 +6,7 @@
 # predictions and drift events as the live run.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@" # run by $(SHELL), which may be dash
 . "${DD_SRCDIR:?}/tests/ws_lib.sh" || exit 1
-echo "1..12"
+echo "1..13"
 export DRIFTDECK_DATA="$DD_SRCDIR/data"
 cd "$T" || exit 1
 
@@ -57,7 +57,12 @@ timeout 60 $RUN --source - <mixed.jsonl >stdin.out 2>stdin.err
 check "stdin: 2000 events and 1 malformed" \
     [ "$(field stdin.out events)" = 2000 -a "$(field stdin.out malformed)" = 1 ]
 
-# 7-8. flow: block with a 1-slot queue loses nothing; drop-oldest counts what it drops
+# 7. an empty first line (regression: it crashed the line reader) is a counted bad message
+printf '\n{"x":{"a":1}}\n' | timeout 30 $RUN --source - >empty.out 2>empty.err
+check "stdin: an empty first line is counted as malformed, the next event learned" \
+    [ "$(field empty.out events)" = 1 -a "$(field empty.out malformed)" = 1 ]
+
+# 8-9. flow: block with a 1-slot queue loses nothing; drop-oldest counts what it drops
 timeout 60 $RUN --source "ws://127.0.0.1:$WPORT/" --set ws.reconnect=false \
     --set run.queue_capacity=1 >block.out 2>block.err
 check "flow block: all 2000 events, none dropped" \
