@@ -6,7 +6,7 @@
 # predictions and drift events as the live run.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@" # run by $(SHELL), which may be dash
 . "${DD_SRCDIR:?}/tests/ws_lib.sh" || exit 1
-echo "1..13"
+echo "1..15"
 export DRIFTDECK_DATA="$DD_SRCDIR/data"
 cd "$T" || exit 1
 
@@ -98,5 +98,20 @@ check "ws sink: the server received 50 predictions" \
 check "ws sink: one per event id, in order" \
     [ "$(grep -o '"id":"e-[0-9]*"' "$T/sk.out" | tr '\n' ' ')" = \
       "$(for i in $(seq 0 49); do printf '"id":"e-%d" ' $i; done)" ]
+
+# 14-15. bad input on a live stream: counted, dead-lettered with the reason, the stream goes on
+start_server ov oversize
+mkdir -p "$T/wsov" "$T/wsbi"
+timeout 60 $RUN --source "ws://127.0.0.1:$PORT/" --set ws.reconnect=false --workspace "$T/wsov" \
+    >ov.out 2>ov.err
+check "oversize: 1 malformed (dead-lettered with its size), the next event learned" \
+    [ "$(field ov.out malformed)" = 1 -a "$(field ov.out events)" = 1 -a \
+      "$(grep -c 'exceeds the maximum of 1048576' "$T/wsov/driftdeck.deadletter.jsonl")" = 1 ]
+start_server bi binary
+timeout 60 $RUN --source "ws://127.0.0.1:$PORT/" --set ws.reconnect=false --workspace "$T/wsbi" \
+    >bi.out 2>bi.err
+check "binary garbage and invalid UTF-8: 2 malformed, dead-lettered; the valid event learned" \
+    [ "$(field bi.out malformed)" = 2 -a "$(field bi.out events)" = 1 -a \
+      "$(lines "$T/wsbi/driftdeck.deadletter.jsonl")" = 2 ]
 
 [ $FAILS -eq 0 ]
