@@ -91,18 +91,21 @@ static void hold(ws_impl *wi, raw_msg *m)
     wi->held_tail = m;
 }
 
-/* Move held messages into the raw queue; true when none is left. Loop thread. */
+/* Move held messages into the raw queue; true when none is left. Loop thread.
+ * A message is unlinked before the push: once pushed, the parser may free it. */
 static bool push_held(ws_impl *wi)
 {
     while (wi->held) {
-        raw_msg *m = wi->held;
-        queue_result r = queue_push(wi->raw, m, 0);
-        if (r == QUEUE_TIMEOUT)
-            return false;
-        wi->held = m->next;
-        if (!wi->held)
-            wi->held_tail = NULL;
+        raw_msg *m = wi->held, *next = m->next;
         m->next = NULL;
+        queue_result r = queue_push(wi->raw, m, 0);
+        if (r == QUEUE_TIMEOUT) {
+            m->next = next;
+            return false;
+        }
+        wi->held = next;
+        if (!next)
+            wi->held_tail = NULL;
         if (r == QUEUE_CLOSED)
             free(m);
     }
