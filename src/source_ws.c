@@ -257,8 +257,10 @@ static dd_err ws_start(source *s, char **cause)
 static void ws_stop(source *s)
 {
     ws_impl *wi = s->impl;
-    wsclient_stop(wi->client);
+    /* Close the buffer first: a loop thread waiting to push the end marker
+     * (the parser gone because the run is ending) is released, then joined. */
     queue_close(wi->raw);
+    wsclient_stop(wi->client);
     if (wi->parser_started) {
         pthread_join(wi->parser, NULL);
         wi->parser_started = false;
