@@ -44,7 +44,7 @@ static void usage(FILE *out)
           "                 [--config FILE] [--set SECTION.KEY=VALUE]... [--print-config]\n"
           "                 [--help-config]\n"
           "                 [--insecure] [--ca-file FILE] [--header-file FILE]\n"
-          "                 [--subprotocol NAME] [--flow block|drop-oldest]\n"
+          "                 [--subprotocol NAME] [--flow block|drop-oldest] [--record FILE]\n"
           "                 [--predictions ws,file,stdout] [--predictions-file FILE]\n"
           "  SPEC: file:PATH (JSON Lines or a recording), - (stdin), ws://HOST:PORT/PATH, wss://...\n"
           "  Without --source, the bundled demo stream is used.\n"
@@ -122,6 +122,8 @@ static int apply_args(dd_config *cfg, run_opts *o, int argc, char **argv)
             err = config_set_value(cfg, "ws", "header_file", v, &cause);
         else if ((v = opt_value(argc, argv, &i, "--subprotocol")))
             err = config_set_value(cfg, "ws", "subprotocol", v, &cause);
+        else if ((v = opt_value(argc, argv, &i, "--record")))
+            err = config_set_value(cfg, "ws", "record", v, &cause);
         else if ((v = opt_value(argc, argv, &i, "--flow")))
             err = config_set_value(cfg, "ws", "flow", v, &cause);
         else if ((v = opt_value(argc, argv, &i, "--predictions")))
@@ -206,6 +208,7 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     if (is_ws && ws_params(cfg, &wsp, &headers, &cause))
         return fail2("WebSocket settings", cause);
     so.ws = is_ws ? &wsp : NULL;
+    so.record = is_ws && cfg->ws_record[0] ? cfg->ws_record : NULL;
     queue *q = queue_new(cfg->queue_capacity);
     schema *sch = q ? schema_new(&cfg->schema, &cause) : NULL;
     ingest *ing = sch ? ingest_new(q, &cfg->limits, sch, dl, &cause) : NULL;

@@ -179,6 +179,8 @@ static const setting settings[] = {
          "wss: do NOT verify the server certificate (warned on stderr)"),
     STR("ws", "ca_file", ws_ca_file, "", "wss: CA bundle (PEM); empty = the system's"),
     STR("ws", "subprotocol", ws_subprotocol, "", "Sec-WebSocket-Protocol to ask for"),
+    STR("ws", "record", ws_record, "",
+        "also write every message received to this recording (replay: --source file:PATH)"),
     STR("ws", "header_file", ws_header_file, "",
         "file of extra handshake headers ('Name: value' lines); else $DRIFTDECK_WS_HEADERS"),
 

@@ -42,6 +42,7 @@ typedef struct dd_config {
     char ws_ca_file[CONFIG_PATH_MAX];
     char ws_subprotocol[128];
     char ws_header_file[CONFIG_PATH_MAX];
+    char ws_record[CONFIG_PATH_MAX];   /* "" none: the live session as a recording */
     /* [sink] where predictions go (src/sink.h) */
     char sink_predictions[64];         /* "" none, or a comma list of ws, file, stdout, kafka */
     char sink_file[CONFIG_PATH_MAX];

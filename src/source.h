@@ -86,6 +86,7 @@ typedef struct source_options {
     int flow;               /* ingest_flow for live sources */
     bool start_paused;      /* replay: open paused */
     const struct wsclient_params *ws; /* ws://, wss://: connection settings; NULL defaults */
+    const char *record;     /* ws: also write every message received to this recording */
 } source_options;
 
 struct source {

@@ -27,12 +27,15 @@
 
 #include "ingest.h"
 #include "queue.h"
+#include "recording.h"
 #include "wsclient.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define RAW_QUEUE_CAP 256
 
@@ -59,11 +62,20 @@ typedef struct ws_impl {
     raw_msg *held, *held_tail;
     uint64_t next_pos;
     atomic_bool paused;
+    FILE *rec;          /* --record: the session as a recording, written by the loop */
+    bool rec_failed;
     /* predictions going back over the connection (sink_ws) */
     pthread_mutex_t out_lock;
     char *(*out_pop)(void *ctx, size_t *len);
     void *out_ctx;
 } ws_impl;
+
+static double wall_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
 
 static raw_msg *raw_new(const char *buf, size_t len, bool binary, double recv_ts, uint64_t pos)
 {
@@ -131,10 +143,26 @@ static void enqueue_drop_oldest(source *s, ws_impl *wi, raw_msg *m)
     }
 }
 
+/* Tee one message into the recording; a write error stops recording (said once). */
+static void record_message(source *s, ws_impl *wi, const char *buf, size_t len, bool binary,
+                           double recv_ts)
+{
+    size_t n;
+    char *line = recording_line(buf, len, binary, recv_ts, &n);
+    if (!line || fwrite(line, 1, n, wi->rec) != n) {
+        wi->rec_failed = true;
+        snprintf(s->last_error, sizeof s->last_error, "recording stopped: %s",
+                 line ? strerror(errno) : "out of memory");
+    }
+    free(line);
+}
+
 static bool ws_on_message(void *ud, const char *buf, size_t len, bool binary, double recv_ts)
 {
     source *s = ud;
     ws_impl *wi = s->impl;
+    if (wi->rec && !wi->rec_failed)
+        record_message(s, wi, buf, len, binary, recv_ts);
     raw_msg *m = raw_new(buf, len, binary, recv_ts, wi->next_pos++);
     if (!m) {
         ingest_reject(s->ing, s, buf, len > 256 ? 256 : len, "no memory for a message", 0);
@@ -281,6 +309,8 @@ static void ws_destroy(source *s)
     if (!wi)
         return;
     wsclient_free(wi->client);
+    if (wi->rec)
+        fclose(wi->rec);
     for (raw_msg *m = wi->held, *n; m; m = n) {
         n = m->next;
         free(m);
@@ -321,6 +351,18 @@ bool source_is_ws(const source *s)
     return s && s->ops == &ws_ops;
 }
 
+static dd_err open_recording(ws_impl *wi, const char *path, const char *url, char **cause)
+{
+    size_t n;
+    char *hdr = recording_header(url, wall_now(), &n);
+    wi->rec = fopen(path, "w");
+    dd_err err = DD_OK;
+    if (!wi->rec || !hdr || fwrite(hdr, 1, n, wi->rec) != n)
+        err = dd_fail(cause, DD_EIO, "recording %s: %s", path, strerror(errno));
+    free(hdr);
+    return err;
+}
+
 source *source_ws_open(const char *url, const source_options *opt, char **cause)
 {
     source *s = calloc(1, sizeof *s);
@@ -345,6 +387,8 @@ source *source_ws_open(const char *url, const source_options *opt, char **cause)
         dd_fail(cause, DD_ENOMEM, "out of memory");
         goto fail;
     }
+    if (opt && opt->record && open_recording(wi, opt->record, url, cause))
+        goto fail;
     wsclient_handler h = {s, ws_on_message, ws_on_reject, ws_drain, ws_next_outgoing, ws_on_state};
     wi->client = wsclient_new(url, &wi->params, &h, &s->stats, cause);
     if (!wi->client)

@@ -6,7 +6,7 @@
 # predictions and drift events as the live run.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@" # run by $(SHELL), which may be dash
 . "${DD_SRCDIR:?}/tests/ws_lib.sh" || exit 1
-echo "1..15"
+echo "1..17"
 export DRIFTDECK_DATA="$DD_SRCDIR/data"
 cd "$T" || exit 1
 
@@ -31,7 +31,7 @@ RUN="$DD_BIN --headless --set run.status_interval=0.2 --set ws.backoff_min=0.05 
 # 1-2. websocketd: every event learned, the malformed message counted, every prediction written
 serve_file mixed.jsonl
 timeout 60 $RUN --source "ws://127.0.0.1:$WPORT/" --set ws.reconnect=false \
-    --predictions file --predictions-file live.pred >live.out 2>live.err
+    --predictions file --predictions-file live.pred --record live.rec >live.out 2>live.err
 check "websocketd: 2000 events, 1 malformed, source ended" \
     [ "$(field live.out events)" = 2000 -a "$(field live.out malformed)" = 1 -a \
       "$(field live.out source.state)" = ended ]
@@ -51,6 +51,14 @@ check "round trip: replayed predictions equal the live ones" \
 alarms() { grep -E '"type":"(drift|warning)"' "$1"; }
 same_alarms() { [ -n "$(alarms live.out)" ] && cmp -s <(alarms live.out) <(alarms replay.out); }
 check "round trip: the same drift events (at least one) as live" same_alarms
+
+# the live run's own recording (--record) replays to the same predictions and alarms
+timeout 60 $RUN --source file:live.rec --predictions file --predictions-file self.pred \
+    >self.out 2>self.err
+check "run --record: its recording replays to the live predictions" \
+    cmp -s <(strip live.pred) <(strip self.pred)
+same_self() { cmp -s <(alarms live.out) <(alarms self.out); }
+check "run --record: and to the live drift events" same_self
 
 # 6. stdin (JSON Lines, blocking, ends at EOF)
 timeout 60 $RUN --source - <mixed.jsonl >stdin.out 2>stdin.err
