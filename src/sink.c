@@ -430,6 +430,14 @@ size_t sinkset_count(const sinkset *ss)
     return ss ? ss->n : 0;
 }
 
+bool sinkset_has(const sinkset *ss, const char *kind)
+{
+    for (size_t i = 0; ss && i < ss->n; i++)
+        if (!strcmp(ss->s[i]->kind, kind))
+            return true;
+    return false;
+}
+
 sink *sinkset_get(sinkset *ss, size_t i)
 {
     return i < ss->n ? ss->s[i] : NULL;

@@ -110,6 +110,8 @@ dd_err sinkset_start(sinkset *ss, char **cause);
 /* Add a sink made elsewhere (Kafka); the set takes ownership. */
 dd_err sinkset_add(sinkset *ss, sink *s);
 size_t sinkset_count(const sinkset *ss);
+/* True if the set has a sink of that kind ("ws", "file", "stdout", "kafka"). */
+bool sinkset_has(const sinkset *ss, const char *kind);
 sink *sinkset_get(sinkset *ss, size_t i);
 
 /* Format the prediction once and push it to every sink. Worker thread. */

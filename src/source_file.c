@@ -172,10 +172,9 @@ static long read_line(file_impl *fi, char **buf, size_t *cap, uint32_t max, uint
     if (too_long)
         return -2;
     if (!*buf) { /* an empty first line: nothing was stored yet */
-        *buf = malloc(1);
-        if (!*buf)
+        if (!(*buf = malloc(4096)))
             return -3;
-        *cap = 1;
+        *cap = 4096;
     }
     (*buf)[n] = '\0';
     return (long)n;
@@ -232,6 +231,7 @@ typedef struct csv_ctx {
     source *s;
     csv_header *h;
     uint64_t base;   /* file offset of byte 0 as the reader counts (resume) */
+    uint64_t prev_end; /* where the previous record ended (a row's raw bytes) */
     bool skip_rows;  /* resuming: the header is read from the start, then seek */
     bool ended;      /* the run is ending, or the header was bad */
 } csv_ctx;
@@ -245,6 +245,7 @@ static int csv_row(void *ctx, const csv_record *rec)
     s->line = rec->line;
     uint64_t pos = c->base + rec->end;
     if (!c->h) {
+        c->prev_end = rec->end;
         if (csv_header_new(rec, &c->h, &cause)) {
             snprintf(s->last_error, sizeof s->last_error, "%s", cause ? cause : "bad header");
             c->ended = true;
@@ -256,15 +257,11 @@ static int csv_row(void *ctx, const csv_record *rec)
     if (csv_row_json(c->h, rec, &obj, &cause)) {
         const char *why = cause ? cause : "malformed row";
         ingest_reject(s->ing, s, NULL, 0, why, pos);
-    } else {
-        char *text = cJSON_PrintUnformatted(obj);
-        if (!text)
-            ingest_reject(s->ing, s, NULL, 0, "out of memory for a CSV row", pos);
-        else if (ingest_message(s->ing, s, text, strlen(text), false, wall_now(), pos,
-                                INGEST_BLOCK) < 0)
-            c->ended = true;
-        free(text);
+    } else if (ingest_object(s->ing, s, obj, (size_t)(rec->end - c->prev_end), wall_now(), pos,
+                             INGEST_BLOCK) < 0) {
+        c->ended = true;
     }
+    c->prev_end = rec->end;
     cJSON_Delete(obj);
     free(cause);
     atomic_store(&s->stats.position, pos);
@@ -312,6 +309,7 @@ static bool csv_loop(source *s)
         r = csv_new(fi->csv_delim, fi->max_line, 0);
         ok = ok && r;
         c.base = fi->start_offset;
+        c.prev_end = 0;
         c.skip_rows = false;
     }
     while (ok && !c.ended && !should_stop(fi)) {
