@@ -159,6 +159,11 @@ static long read_line(file_impl *fi, char **buf, size_t *cap, uint32_t max, uint
         return -1;
     if (too_long)
         return -2;
+    if (!*buf) { /* an empty first line: nothing was stored yet */
+        if (!(*buf = malloc(4096)))
+            return -3;
+        *cap = 4096;
+    }
     (*buf)[n] = '\0';
     return (long)n;
 }
@@ -184,6 +189,7 @@ typedef struct csv_ctx {
     source *s;
     csv_header *h;
     uint64_t base;   /* file offset of byte 0 as the reader counts (resume) */
+    uint64_t prev_end; /* where the previous record ended (a row's raw bytes) */
     bool skip_rows;  /* resuming: the header is read from the start, then seek */
     bool ended;      /* the run is ending, or the header was bad */
 } csv_ctx;
@@ -197,6 +203,7 @@ static int csv_row(void *ctx, const csv_record *rec)
     s->line = rec->line;
     uint64_t pos = c->base + rec->end;
     if (!c->h) {
+        c->prev_end = rec->end;
         if (csv_header_new(rec, &c->h, &cause)) {
             snprintf(s->last_error, sizeof s->last_error, "%s", cause ? cause : "bad header");
             c->ended = true;
@@ -208,15 +215,11 @@ static int csv_row(void *ctx, const csv_record *rec)
     if (csv_row_json(c->h, rec, &obj, &cause)) {
         const char *why = cause ? cause : "malformed row";
         ingest_reject(s->ing, s, NULL, 0, why, pos);
-    } else {
-        char *text = cJSON_PrintUnformatted(obj);
-        if (!text)
-            ingest_reject(s->ing, s, NULL, 0, "out of memory for a CSV row", pos);
-        else if (ingest_message(s->ing, s, text, strlen(text), false, wall_now(), pos,
-                                INGEST_BLOCK) < 0)
-            c->ended = true;
-        free(text);
+    } else if (ingest_object(s->ing, s, obj, (size_t)(rec->end - c->prev_end), wall_now(), pos,
+                             INGEST_BLOCK) < 0) {
+        c->ended = true;
     }
+    c->prev_end = rec->end;
     cJSON_Delete(obj);
     free(cause);
     atomic_store(&s->stats.position, pos);
@@ -264,6 +267,7 @@ static bool csv_loop(source *s)
         r = csv_new(fi->csv_delim, fi->max_line, 0);
         ok = ok && r;
         c.base = fi->start_offset;
+        c.prev_end = 0;
         c.skip_rows = false;
     }
     while (ok && !c.ended && !should_stop(fi)) {
