@@ -1,1 +1,11 @@
 # mk/kstore.mk: sources, tests and benchmarks of this area (included by Makefile.am).
+# The knowledge store: embeddings (core/embed), the hnswlib wrapper (the only
+# C++ file, src/vindex.cpp), the store with its indexer thread, search.
+libddsrc_a_SOURCES += src/vindex.cpp src/vindex.h
+
+check_PROGRAMS += tests/test_vindex
+TESTS += tests/test_vindex
+tests_test_vindex_SOURCES = tests/test_vindex.c tests/vecgen.h
+tests_test_vindex_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_vindex_LDADD = $(TEST_LIBS)
+nodist_EXTRA_tests_test_vindex_SOURCES = dummy.cxx
