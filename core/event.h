@@ -75,5 +75,35 @@ typedef struct event_limits {
 #define EVENT_DEFAULT_MAX_DEPTH 32u
 #define EVENT_DEFAULT_MAX_FEATURES 4096u
 #define EVENT_DEFAULT_MAX_STRING 65536u
+/* Feature values beyond this magnitude are refused: their squares would
+ * overflow the running statistics. */
+#define EVENT_MAX_ABS_VALUE 1e15
+
+struct cJSON;
+
+/* Check one raw message (size, nesting depth, UTF-8) and parse it with cJSON.
+ * On success *root is a new cJSON tree (free with cJSON_Delete()). On error
+ * nothing is allocated and *cause (if not NULL) says what and where. */
+dd_err event_json_parse(const char *buf, size_t len, const event_limits *lim,
+                        struct cJSON **root, char **cause);
+
+/* Build an event from one parsed JSON object in the default shape. Borrows
+ * obj; copies what it keeps. On success *out is a new event (free with
+ * event_free()); seq, recv_ts, src_pos and raw_len are left 0 for the
+ * source to set. */
+dd_err event_from_json(const struct cJSON *obj, const event_limits *lim, dd_event **out,
+                       char **cause);
+
+/* event_json_parse() + event_from_json() for a message holding one object. */
+dd_err event_parse_json(const char *buf, size_t len, const event_limits *lim, dd_event **out,
+                        char **cause);
+
+/* Set the event time to t when the message carried none. */
+void event_default_ts(dd_event *ev, double t);
+
+/* The feature named name, or NULL. O(nfeat). */
+const dd_feature *event_find(const dd_event *ev, const char *name);
+
+void event_free(dd_event *ev);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * sparse.h: the sparse input vector that the feature pipeline hands to models.
  *
- * Index/value pairs, indices unique within one vector and below the model's
- * input dimension. A vector is filled once per event and read by every live
+ * Index/value pairs, indices below the model's input dimension. An index may
+ * repeat (two categorical values hashed into one bucket): a model reads the
+ * vector as the sum of its pairs. A vector is filled once per event and read by every live
  * model, so cost follows the event's non-zero coordinates, not the dimension.
  * The caller owns idx/val; sparse_reserve() grows them.
  */

@@ -1,0 +1,55 @@
+/*
+ * ingest.h: what every source does with a raw message, in the source's own
+ * thread: parse it (one event, or a JSON array of events) with the event
+ * limits and the schema, give each event its arrival number, and push it to
+ * the worker's queue by the flow policy. A message that fails is counted on
+ * the source and written, with its reason, to the dead-letter file; the
+ * stream goes on. One ingest is shared by every source of a run (the
+ * arrival counter and the dead-letter file are behind a lock).
+ */
+#ifndef DD_INGEST_H
+#define DD_INGEST_H
+
+#include "dd.h"
+#include "event.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct queue;
+struct source;
+struct schema;
+
+typedef enum ingest_flow {
+    INGEST_BLOCK = 0,    /* wait while the queue is full: nothing is lost */
+    INGEST_DROP_OLDEST,  /* evict the oldest queued event, counted and dead-lettered */
+} ingest_flow;
+
+typedef struct ingest ingest;
+
+/* Returns a new ingest pushing to q (borrowed), with limits and schema
+ * (borrowed, may be NULL for the default shape), dead letters appended to
+ * deadletter_path (NULL: none are written, they are still counted), or NULL
+ * with *cause set. Free with ingest_free() after every source has stopped. */
+ingest *ingest_new(struct queue *q, const event_limits *lim, const struct schema *sch,
+                   const char *deadletter_path, char **cause);
+void ingest_free(ingest *ing);
+
+/* Parse and push one raw message received at recv_ts (seconds since the
+ * epoch) at source position pos. flow decides what happens when the queue is
+ * full. Returns the number of events pushed (0 for a malformed message, which
+ * is counted on src and dead-lettered). A message refused because the queue
+ * was closed returns -1: the run is ending. */
+int ingest_message(ingest *ing, struct source *src, const char *buf, size_t len, bool binary,
+                   double recv_ts, uint64_t pos, ingest_flow flow);
+
+/* Record a message that the source itself refused (oversized, unreadable)
+ * with its reason: counted on src and dead-lettered. */
+void ingest_reject(ingest *ing, struct source *src, const char *buf, size_t len,
+                   const char *reason, uint64_t pos);
+
+/* Dead letters that could not be written (the file failed): counted. */
+uint64_t ingest_deadletter_failures(ingest *ing);
+
+#endif

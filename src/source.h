@@ -1,0 +1,88 @@
+/*
+ * source.h: one interface over every stream source (file, stdin, WebSocket,
+ * Kafka).
+ *
+ * A source runs in its own thread: it reads raw messages, hands each to
+ * ingest_message() (ingest.h), which parses it into events in that thread
+ * (so the worker gets parsed events), counts and dead-letters bad ones, and
+ * pushes events into the worker's bounded queue by the flow policy. A source
+ * is opened from a spec ("file:PATH", "-", "ws://...", "wss://...",
+ * "kafka://...") by source_open(), which picks the implementation by scheme.
+ *
+ * Counters and state live in source_stats as atomics: the source thread
+ * writes them, the worker reads them for status. A source sets its state to
+ * SOURCE_ENDED only after its last push, so "ended and queue empty" means
+ * the stream is done.
+ */
+#ifndef DD_SOURCE_H
+#define DD_SOURCE_H
+
+#include "dd.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct queue;
+struct ingest;
+
+typedef enum source_state {
+    SOURCE_STARTING = 0,
+    SOURCE_CONNECTED,    /* live and reading (a file: reading) */
+    SOURCE_RECONNECTING, /* waiting for the next attempt */
+    SOURCE_PAUSED,       /* replay paused by a command */
+    SOURCE_ENDED,        /* end of stream: nothing more will be pushed */
+    SOURCE_FAILED,       /* gave up; last_error says why */
+} source_state;
+
+const char *source_state_name(source_state s);
+
+typedef struct source_stats {
+    _Atomic int state;              /* source_state */
+    _Atomic uint64_t messages;      /* raw messages received */
+    _Atomic uint64_t bytes;         /* raw bytes received */
+    _Atomic uint64_t events;        /* events pushed to the worker */
+    _Atomic uint64_t malformed;     /* messages that failed to parse (dead-lettered) */
+    _Atomic uint64_t dropped;       /* events dropped by the flow policy or a limit */
+    _Atomic uint64_t reconnects;    /* successful reconnections */
+    _Atomic uint32_t attempt;       /* current reconnection attempt (0 when connected) */
+    _Atomic int64_t next_retry_ms;  /* wall ms until the next attempt, when reconnecting */
+    _Atomic uint64_t position;      /* bytes consumed (files: offset) */
+    _Atomic uint64_t size;          /* total bytes when known (files), else 0 */
+} source_stats;
+
+/* Replay control, sent by the worker (from console commands). */
+typedef enum source_ctl_kind {
+    SOURCE_CTL_PAUSE,
+    SOURCE_CTL_RESUME,
+    SOURCE_CTL_STEP,  /* one event forward while paused */
+    SOURCE_CTL_SPEED, /* arg: speed factor, <= 0 means as fast as possible */
+} source_ctl_kind;
+
+typedef struct source source;
+
+struct source_ops {
+    const char *kind; /* "file", "stdin", "ws", "kafka" */
+    /* Start the source's thread. */
+    dd_err (*start)(source *s, char **cause);
+    /* Ask the thread to end, wake it, and join it. Idempotent. */
+    void (*stop)(source *s);
+    /* Free the implementation (after stop). */
+    void (*destroy)(source *s);
+    /* Replay control; NULL for live sources (they ignore it). */
+    void (*control)(source *s, source_ctl_kind kind, double arg);
+    /* The worker has processed (and checkpointed) everything up to and
+     * including position pos: Kafka commits offsets. NULL if not needed. */
+    void (*ack)(source *s, uint64_t pos);
+};
+
+struct source {
+    const struct source_ops *ops;
+    char *spec;            /* owned: what the user gave, for status */
+    source_stats stats;
+    struct ingest *ing;    /* borrowed: parsing, dead letters, the queue */
+    char last_error[256];  /* written by the source thread before FAILED/RECONNECTING */
+    void *impl;
+};
+
+#endif
