@@ -1,11 +1,20 @@
 # mk/kstore.mk: sources, tests and benchmarks of this area (included by Makefile.am).
 # The knowledge store: embeddings (core/embed), the hnswlib wrapper (the only
 # C++ file, src/vindex.cpp), the store with its indexer thread, search.
+libddcore_a_SOURCES += core/embed.c core/embed.h
 libddsrc_a_SOURCES += src/vindex.cpp src/vindex.h
+EXTRA_DIST += tests/vecgen.h
 
 check_PROGRAMS += tests/test_vindex
 TESTS += tests/test_vindex
-tests_test_vindex_SOURCES = tests/test_vindex.c tests/vecgen.h
+tests_test_vindex_SOURCES = tests/test_vindex.c
 tests_test_vindex_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_vindex_LDADD = $(TEST_LIBS)
 nodist_EXTRA_tests_test_vindex_SOURCES = dummy.cxx
+
+check_PROGRAMS += tests/test_embed
+TESTS += tests/test_embed
+tests_test_embed_SOURCES = tests/test_embed.c
+tests_test_embed_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_embed_LDADD = $(TEST_LIBS)
+nodist_EXTRA_tests_test_embed_SOURCES = dummy.cxx
