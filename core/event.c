@@ -158,6 +158,18 @@ static dd_err prescan(const char *buf, size_t len, uint32_t max_depth, char **ca
     return DD_OK;
 }
 
+bool event_utf8_valid(const char *buf, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)buf;
+    for (size_t i = 0; i < len;) {
+        size_t n = p[i] ? utf8_seq(p + i, len - i) : 0;
+        if (!n)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
 dd_err event_json_parse(const char *buf, size_t len, const event_limits *lim_in,
                         struct cJSON **root, char **cause)
 {

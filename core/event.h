@@ -98,6 +98,9 @@ dd_err event_from_json(const struct cJSON *obj, const event_limits *lim, dd_even
 dd_err event_parse_json(const char *buf, size_t len, const event_limits *lim, dd_event **out,
                         char **cause);
 
+/* True when buf holds valid UTF-8 with no NUL byte (the parser's own check). */
+bool event_utf8_valid(const char *buf, size_t len);
+
 /* Set the event time to t when the message carried none. */
 void event_default_ts(dd_event *ev, double t);
 

@@ -25,6 +25,7 @@
 
 struct queue;
 struct ingest;
+struct dd_event;
 
 typedef enum source_state {
     SOURCE_STARTING = 0,
@@ -76,13 +77,37 @@ struct source_ops {
     void (*ack)(source *s, uint64_t pos);
 };
 
+/* What a source is opened with (from the configuration and command line). */
+typedef struct source_options {
+    double speed;           /* replay pace: factor of recorded time; <= 0 as fast as possible */
+    uint64_t start_offset;  /* files: byte offset to start reading at (resume) */
+    uint64_t start_seq;     /* the arrival number of the first event read (resume) */
+    int flow;               /* ingest_flow for live sources */
+    bool start_paused;      /* replay: open paused */
+} source_options;
+
 struct source {
     const struct source_ops *ops;
     char *spec;            /* owned: what the user gave, for status */
     source_stats stats;
     struct ingest *ing;    /* borrowed: parsing, dead letters, the queue */
     char last_error[256];  /* written by the source thread before FAILED/RECONNECTING */
+    uint64_t line;         /* source thread only: line number of the current message, or 0 */
+    /* Called by ingest in the source's thread before each event is pushed
+     * (replay pacing); NULL for none. */
+    void (*pace)(source *s, const struct dd_event *ev);
     void *impl;
 };
+
+/* Open a source from its spec: "file:PATH", "-" (stdin), "ws://", "wss://",
+ * "kafka://". Borrows opt and ing. Returns a new, not yet started source, or
+ * NULL with *cause set (unknown scheme, unreadable file). Start it with
+ * s->ops->start(); free with source_free() (which stops it first). */
+source *source_open(const char *spec, const source_options *opt, struct ingest *ing,
+                    char **cause);
+void source_free(source *s);
+
+/* The file source (src/source_file.c). */
+source *source_file_open(const char *path, const source_options *opt, char **cause);
 
 #endif

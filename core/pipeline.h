@@ -1,0 +1,91 @@
+/*
+ * pipeline.h: one event's path through the learning pipeline, without
+ * threads or I/O: features -> predict -> evaluate (prequential: test, then
+ * train) -> detect drift -> learn.
+ *
+ * The worker thread owns a pipeline and calls pipeline_process() per event;
+ * tests call it directly. Everything it reports about an event comes back in
+ * a pipeline_result, whose alarm array belongs to the pipeline and is valid
+ * until the next call. Time is event time: the pipeline never reads a clock,
+ * so a recorded stream replays to the same predictions and drifts.
+ */
+#ifndef DD_PIPELINE_H
+#define DD_PIPELINE_H
+
+#include "dd.h"
+#include "drift.h"
+#include "event.h"
+#include "featpipe.h"
+#include "model.h"
+#include "model_params.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct pipeline_params {
+    featpipe_params feat;
+    model_params model;
+    uint32_t rolling_window;    /* events in the rolling metrics, default 1000 */
+    char error_detector[16];    /* drift detector on the error stream, default "adwin" */
+} pipeline_params;
+
+void pipeline_params_default(pipeline_params *p);
+
+typedef struct pipeline_alarm {
+    const char *watch;     /* "error", "prediction" or "feature" */
+    const char *feature;   /* the feature's name for feature watch points, else NULL */
+    const char *detector;  /* the detector's kind */
+    drift_state level;     /* DRIFT_WARNING or DRIFT_DRIFT */
+    uint64_t event;        /* 0-based index of the data event that raised it */
+    double statistic;      /* drift_statistic() at the alarm */
+    double width, mean;    /* ADWIN's window at the alarm (0 for others) */
+} pipeline_alarm;
+
+typedef struct pipeline_result {
+    bool predicted;        /* a data event: out holds the active model's prediction */
+    model_output out;
+    bool labelled;         /* it had a usable label: it was scored (and learned) */
+    double target;         /* the encoded label */
+    double loss;           /* its loss before learning */
+    bool correct;          /* classification: the prediction was right */
+    dd_err label_err;      /* DD_OK, or why its label was refused (counted) */
+    bool learned;          /* the model took a learning step */
+    uint32_t nalarms;
+    const pipeline_alarm *alarms; /* valid until the next pipeline_process() */
+} pipeline_result;
+
+typedef struct pipeline_stats {
+    uint64_t events;       /* data events processed */
+    uint64_t labelled;     /* ... with a usable label, scored */
+    uint64_t bad_labels;   /* labels refused (wrong type, too many classes) */
+    uint64_t refused;      /* learning steps refused as non-finite */
+    uint64_t unmatched;    /* delayed labels that matched no pending event */
+    uint64_t warnings, drifts; /* error-stream alarms */
+} pipeline_stats;
+
+typedef struct pipeline pipeline;
+
+/* Returns a new pipeline, or NULL with *cause set. Borrows p. Free with
+ * pipeline_free(). */
+pipeline *pipeline_new(const pipeline_params *p, char **cause);
+void pipeline_free(pipeline *p);
+
+/* Process one event (borrowed). Returns DD_OK; DD_ENOMEM when memory ran
+ * out (the event was not processed). Bad labels are not errors: they are
+ * counted and reported in res->label_err. */
+dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res);
+
+/* While frozen, events are predicted and scored but nothing learns. */
+void pipeline_set_learning(pipeline *p, bool on);
+bool pipeline_learning(const pipeline *p);
+
+const pipeline_stats *pipeline_get_stats(const pipeline *p);
+/* Prequential accuracy (MAE for regression) over all labelled events / the
+ * rolling window. */
+double pipeline_score(const pipeline *p);
+double pipeline_rolling_score(const pipeline *p);
+const model *pipeline_model(const pipeline *p);
+const featpipe *pipeline_features(const pipeline *p);
+const drift_detector *pipeline_error_detector(const pipeline *p);
+
+#endif

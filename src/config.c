@@ -1,0 +1,484 @@
+/*
+ * config.c: the settings table and its readers (see config.h).
+ */
+#define INI_HANDLER_LINENO 1
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CONFIG_MAX_FILE (1u << 20)
+#define CONFIG_MAX_LINE 199 /* inih silently splits longer lines (INI_MAX_LINE 200) */
+
+typedef enum ctype { CT_U32, CT_DOUBLE, CT_BOOL, CT_STR, CT_ENUM, CT_SPEED } ctype;
+
+typedef struct setting {
+    const char *section, *key;
+    ctype type;
+    size_t offset, size;
+    double min, max;
+    const char *const *names; /* CT_ENUM: NULL-terminated, index = value */
+    const char *def;
+    const char *help;
+} setting;
+
+#define OFF(field) offsetof(dd_config, field)
+#define U32(s, k, f, lo, hi, d, h) {s, k, CT_U32, OFF(f), 0, lo, hi, NULL, d, h}
+#define DBL(s, k, f, lo, hi, d, h) {s, k, CT_DOUBLE, OFF(f), 0, lo, hi, NULL, d, h}
+#define BOOL(s, k, f, d, h) {s, k, CT_BOOL, OFF(f), 0, 0, 1, NULL, d, h}
+#define STR(s, k, f, d, h) {s, k, CT_STR, OFF(f), sizeof(((dd_config *)0)->f), 0, 0, NULL, d, h}
+#define ENUM(s, k, f, n, d, h) {s, k, CT_ENUM, OFF(f), 0, 0, 0, n, d, h}
+
+static const char *const task_names[] = {"binary", "multiclass", "regression", NULL};
+static const char *const kind_names[] = {"linear", "mlp", NULL};
+static const char *const optim_names[] = {"sgd", "adagrad", "adam", "ftrl", NULL};
+static const char *const schedule_names[] = {"constant", "invscaling", "invtime", NULL};
+static const char *const loss_names[] = {"squared", "huber", NULL};
+static const char *const act_names[] = {"relu", "tanh", NULL};
+
+static const setting settings[] = {
+    /* [run] */
+    STR("run", "source", source, "",
+        "stream to read: file:PATH, -, ws://HOST:PORT/PATH, wss://..., kafka://...; "
+        "empty = the bundled demo stream"),
+    {"run", "speed", CT_SPEED, OFF(speed), 0, 0, 1e6, NULL, "auto",
+     "replay pace: max, or a factor of recorded time such as 0.5x, 1x, 10x; "
+     "auto = max headless, 1x in the console"},
+    STR("run", "workspace", workspace, ".", "directory holding the database and logs"),
+    U32("run", "queue_capacity", queue_capacity, 1, 1 << 20, "4096",
+        "events buffered between the sources and the worker"),
+    DBL("run", "status_interval", status_interval, 0.01, 3600, "1",
+        "seconds between headless status lines"),
+
+    /* [features] */
+    U32("features", "hash_bits", pipe.feat.hash_bits, 4, 24, "18",
+        "categorical values are hashed into 2^hash_bits inputs"),
+    U32("features", "max_numeric", pipe.feat.max_numeric, 1, 65536, "256",
+        "numeric features with their own running statistics; more are hashed"),
+    BOOL("features", "standardize", pipe.feat.standardize, "true",
+         "standardize numeric features online (Welford)"),
+    DBL("features", "clip", pipe.feat.clip, 1e-3, 1e6, "5",
+        "standardized values are clipped to +-clip"),
+    BOOL("features", "missing_indicators", pipe.feat.missing_indicators, "true",
+         "add an indicator input for each missing (null) numeric value"),
+
+    /* [model] */
+    ENUM("model", "task", pipe.model.task, task_names, "binary", "what the label is"),
+    ENUM("model", "kind", pipe.model.kind, kind_names, "linear", "linear model or small MLP"),
+    ENUM("model", "optimizer", pipe.model.optim, optim_names, "sgd", "optimizer"),
+    DBL("model", "lr", pipe.model.lr, 1e-9, 100, "0.05", "learning rate (FTRL: alpha)"),
+    ENUM("model", "schedule", pipe.model.schedule, schedule_names, "constant",
+         "SGD learning-rate schedule"),
+    DBL("model", "l1", pipe.model.l1, 0, 100, "0", "L1 penalty on weights"),
+    DBL("model", "l2", pipe.model.l2, 0, 100, "0", "L2 penalty on weights"),
+    ENUM("model", "loss", pipe.model.loss, loss_names, "squared", "regression loss"),
+    DBL("model", "huber_delta", pipe.model.huber_delta, 1e-6, 1e6, "1", "Huber loss threshold"),
+    U32("model", "hidden", pipe.model.hidden[0], 1, 256, "16", "MLP: width of hidden layer 1"),
+    U32("model", "hidden_layers", pipe.model.n_hidden, 1, 2, "1", "MLP: hidden layers"),
+    ENUM("model", "activation", pipe.model.activation, act_names, "relu", "MLP activation"),
+    U32("model", "max_classes", pipe.model.max_classes, 2, 256, "64",
+        "multiclass: classes beyond this are refused (counted)"),
+
+    /* [eval] */
+    U32("eval", "rolling_window", pipe.rolling_window, 1, 1000000, "1000",
+        "events in the rolling accuracy / error"),
+
+    /* [drift] */
+    STR("drift", "error_detector", pipe.error_detector, "adwin",
+        "detector on the error stream: adwin, pagehinkley, ddm, eddm, kswin"),
+
+    /* [limits] */
+    U32("limits", "max_message_bytes", limits.max_bytes, 64, 1u << 30, "1048576",
+        "a larger message is dropped, counted and dead-lettered"),
+    U32("limits", "max_depth", limits.max_depth, 2, 1000, "32", "JSON nesting depth"),
+    U32("limits", "max_features", limits.max_features, 1, 1u << 20, "4096",
+        "features in one event"),
+    U32("limits", "max_string", limits.max_string, 1, 1u << 30, "65536",
+        "bytes in one string value or name"),
+};
+
+static const setting *find(const char *section, const char *key)
+{
+    for (size_t i = 0; i < DD_ARRAY_LEN(settings); i++)
+        if (!strcmp(settings[i].section, section) && !strcmp(settings[i].key, key))
+            return &settings[i];
+    return NULL;
+}
+
+static bool known_section(const char *section)
+{
+    for (size_t i = 0; i < DD_ARRAY_LEN(settings); i++)
+        if (!strcmp(settings[i].section, section))
+            return true;
+    return false;
+}
+
+static dd_err parse_double(const char *v, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (end == v || *end || errno || !isfinite(d))
+        return DD_EINVAL;
+    *out = d;
+    return DD_OK;
+}
+
+static dd_err set_enum(const setting *s, void *at, const char *v, char **cause)
+{
+    for (int i = 0; s->names[i]; i++) {
+        if (!strcmp(v, s->names[i])) {
+            *(int *)at = i;
+            return DD_OK;
+        }
+    }
+    char allowed[256] = "";
+    size_t n = 0;
+    for (int i = 0; s->names[i] && n < sizeof allowed; i++)
+        n += (size_t)snprintf(allowed + n, sizeof allowed - n, "%s%s", i ? ", " : "",
+                              s->names[i]);
+    return dd_fail(cause, DD_EINVAL, "[%s] %s = %s: must be one of %s", s->section, s->key, v,
+                   allowed);
+}
+
+static dd_err set_speed(const setting *s, double *at, const char *v, char **cause)
+{
+    if (!strcmp(v, "max")) {
+        *at = 0;
+        return DD_OK;
+    }
+    if (!strcmp(v, "auto")) {
+        *at = -1;
+        return DD_OK;
+    }
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", v);
+    size_t n = strlen(buf);
+    if (n && (buf[n - 1] == 'x' || buf[n - 1] == 'X'))
+        buf[n - 1] = '\0';
+    double d;
+    if (parse_double(buf, &d) || d <= 0 || d > s->max)
+        return dd_fail(cause, DD_EINVAL,
+                       "[%s] %s = %s: must be max, auto, or a factor in (0, 1e6] such as 1x",
+                       s->section, s->key, v);
+    *at = d;
+    return DD_OK;
+}
+
+static dd_err set_one(const setting *s, dd_config *cfg, const char *v, char **cause)
+{
+    void *at = (char *)cfg + s->offset;
+    double d;
+    switch (s->type) {
+    case CT_U32:
+        if (parse_double(v, &d) || d != floor(d) || d < s->min || d > s->max)
+            return dd_fail(cause, DD_EINVAL, "[%s] %s = %s: must be a whole number in %.0f..%.0f",
+                           s->section, s->key, v, s->min, s->max);
+        *(uint32_t *)at = (uint32_t)d;
+        return DD_OK;
+    case CT_DOUBLE:
+        if (parse_double(v, &d) || d < s->min || d > s->max)
+            return dd_fail(cause, DD_EINVAL, "[%s] %s = %s: must be a number in [%g, %g]",
+                           s->section, s->key, v, s->min, s->max);
+        *(double *)at = d;
+        return DD_OK;
+    case CT_BOOL:
+        if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1"))
+            *(bool *)at = true;
+        else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off") || !strcmp(v, "0"))
+            *(bool *)at = false;
+        else
+            return dd_fail(cause, DD_EINVAL, "[%s] %s = %s: must be true or false", s->section,
+                           s->key, v);
+        return DD_OK;
+    case CT_STR:
+        if (strlen(v) >= s->size)
+            return dd_fail(cause, DD_EINVAL, "[%s] %s: longer than %zu bytes", s->section, s->key,
+                           s->size - 1);
+        memcpy(at, v, strlen(v) + 1);
+        return DD_OK;
+    case CT_ENUM:
+        return set_enum(s, at, v, cause);
+    case CT_SPEED:
+        return set_speed(s, at, v, cause);
+    }
+    return DD_EINVAL;
+}
+
+void config_defaults(dd_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    pipeline_params_default(&cfg->pipe); /* fields that have no row keep these */
+    for (size_t i = 0; i < DD_ARRAY_LEN(settings); i++) {
+        dd_err err = set_one(&settings[i], cfg, settings[i].def, NULL);
+        (void)err;
+    }
+}
+
+dd_err config_set_value(dd_config *cfg, const char *section, const char *key, const char *value,
+                        char **cause)
+{
+    const setting *s = find(section, key);
+    if (!s) {
+        if (!known_section(section))
+            return dd_fail(cause, DD_EINVAL, "unknown section [%s]", section);
+        return dd_fail(cause, DD_EINVAL, "unknown key '%s' in [%s] (see --help-config)", key,
+                       section);
+    }
+    return set_one(s, cfg, value, cause);
+}
+
+dd_err config_set(dd_config *cfg, const char *assignment, char **cause)
+{
+    const char *dot = strchr(assignment, '.');
+    const char *eq = strchr(assignment, '=');
+    if (!dot || !eq || dot > eq)
+        return dd_fail(cause, DD_EINVAL, "--set wants section.key=value, got '%s'", assignment);
+    char section[64], key[64];
+    size_t ls = (size_t)(dot - assignment), lk = (size_t)(eq - dot - 1);
+    if (ls >= sizeof section || lk >= sizeof key)
+        return dd_fail(cause, DD_EINVAL, "--set: name too long in '%s'", assignment);
+    memcpy(section, assignment, ls);
+    section[ls] = '\0';
+    memcpy(key, dot + 1, lk);
+    key[lk] = '\0';
+    return config_set_value(cfg, section, key, eq + 1, cause);
+}
+
+typedef struct load_ctx {
+    dd_config *cfg;
+    const char *path;
+    char *cause;  /* the first error */
+    dd_err err;
+    char section[64];
+} load_ctx;
+
+static int on_entry(void *user, const char *section, const char *key, const char *value,
+                    int line)
+{
+    load_ctx *c = user;
+    if (c->err)
+        return 1; /* keep the first error; inih goes on parsing regardless */
+    char *why = NULL;
+    if (!key) { /* a section header alone (INI_CALL_HANDLER_ON_NEW_SECTION) */
+        if (!known_section(section)) {
+            c->err = DD_EINVAL;
+            dd_fail(&c->cause, c->err, "%s:%d: unknown section [%s]", c->path, line, section);
+        }
+        return 1;
+    }
+    if (!*section) {
+        c->err = DD_EINVAL;
+        dd_fail(&c->cause, c->err, "%s:%d: '%s' is outside any [section]", c->path, line, key);
+        return 1;
+    }
+    c->err = config_set_value(c->cfg, section, key, value, &why);
+    if (c->err)
+        dd_fail(&c->cause, c->err, "%s:%d: %s", c->path, line, why ? why : "invalid");
+    free(why);
+    return 1;
+}
+
+/* Read the whole file (bounded) and refuse lines inih would split. */
+static dd_err read_text(const char *path, char **out, char **cause)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return dd_fail(cause, DD_EIO, "%s: %s", path, strerror(errno));
+    char *buf = malloc(CONFIG_MAX_FILE + 1);
+    size_t n = buf ? fread(buf, 1, CONFIG_MAX_FILE + 1, f) : 0;
+    bool bad = ferror(f);
+    fclose(f);
+    if (!buf || bad || n > CONFIG_MAX_FILE) {
+        free(buf);
+        return dd_fail(cause, DD_EIO, "%s: %s", path,
+                       !buf ? "out of memory" : bad ? "read error" : "larger than 1 MiB");
+    }
+    buf[n] = '\0';
+    if (strlen(buf) != n) {
+        free(buf);
+        return dd_fail(cause, DD_EPARSE, "%s: contains a NUL byte", path);
+    }
+    int line = 1;
+    size_t len = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || buf[i] == '\n') {
+            if (len > CONFIG_MAX_LINE) {
+                free(buf);
+                return dd_fail(cause, DD_EPARSE, "%s:%d: line longer than %d characters", path,
+                               line, CONFIG_MAX_LINE);
+            }
+            line++;
+            len = 0;
+        } else {
+            len++;
+        }
+    }
+    *out = buf;
+    return DD_OK;
+}
+
+dd_err config_load(dd_config *cfg, const char *path, char **cause)
+{
+    char *text = NULL;
+    dd_err err = read_text(path, &text, cause);
+    if (err)
+        return err;
+    load_ctx c = {.cfg = cfg, .path = path};
+    int line = ini_parse_string(text, on_entry, &c);
+    free(text);
+    if (c.err) {
+        if (cause) {
+            free(*cause);
+            *cause = c.cause;
+        } else {
+            free(c.cause);
+        }
+        return c.err;
+    }
+    if (line != 0)
+        return dd_fail(cause, DD_EPARSE, "%s:%d: not a section, key = value, or comment", path,
+                       line);
+    snprintf(cfg->config_path, sizeof cfg->config_path, "%s", path);
+    return DD_OK;
+}
+
+dd_err config_check(const dd_config *cfg, char **cause)
+{
+    dd_err err = featpipe_params_check(&cfg->pipe.feat, cause);
+    if (!err)
+        err = model_params_check(&cfg->pipe.model, cause);
+    if (!err && !drift_params_of(cfg->pipe.error_detector))
+        err = dd_fail(cause, DD_EINVAL, "[drift] error_detector = %s: unknown detector",
+                      cfg->pipe.error_detector);
+    return err;
+}
+
+static bool file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool config_default_path(char *buf, size_t n)
+{
+    if (file_exists("driftdeck.ini")) {
+        snprintf(buf, n, "driftdeck.ini");
+        return true;
+    }
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(buf, n, "%s/driftdeck/driftdeck.ini", xdg);
+    else if (home && *home)
+        snprintf(buf, n, "%s/.config/driftdeck/driftdeck.ini", home);
+    else
+        return false;
+    return file_exists(buf);
+}
+
+static void format_value(const setting *s, const dd_config *cfg, char *buf, size_t n)
+{
+    const void *at = (const char *)cfg + s->offset;
+    switch (s->type) {
+    case CT_U32:
+        snprintf(buf, n, "%u", *(const uint32_t *)at);
+        break;
+    case CT_DOUBLE: {
+        double d = *(const double *)at;
+        snprintf(buf, n, "%.15g", d);
+        if (strtod(buf, NULL) != d)
+            snprintf(buf, n, "%.17g", d);
+        break;
+    }
+    case CT_BOOL:
+        snprintf(buf, n, "%s", *(const bool *)at ? "true" : "false");
+        break;
+    case CT_STR:
+        snprintf(buf, n, "%s", (const char *)at);
+        break;
+    case CT_ENUM:
+        snprintf(buf, n, "%s", s->names[*(const int *)at]);
+        break;
+    case CT_SPEED: {
+        double d = *(const double *)at;
+        if (d < 0)
+            snprintf(buf, n, "auto");
+        else if (d == 0)
+            snprintf(buf, n, "max");
+        else
+            snprintf(buf, n, "%gx", d);
+        break;
+    }
+    }
+}
+
+void config_print(const dd_config *cfg, FILE *out)
+{
+    const char *section = NULL;
+    if (cfg->config_path[0])
+        fprintf(out, "# driftdeck effective configuration (file: %s)\n", cfg->config_path);
+    else
+        fprintf(out, "# driftdeck effective configuration (built-in defaults)\n");
+    for (size_t i = 0; i < DD_ARRAY_LEN(settings); i++) {
+        const setting *s = &settings[i];
+        if (!section || strcmp(section, s->section)) {
+            section = s->section;
+            fprintf(out, "\n[%s]\n", section);
+        }
+        char v[CONFIG_PATH_MAX + 8];
+        format_value(s, cfg, v, sizeof v);
+        fprintf(out, "%s = %s\n", s->key, v);
+    }
+}
+
+static const char *type_name(const setting *s, char *buf, size_t n)
+{
+    switch (s->type) {
+    case CT_U32:
+        snprintf(buf, n, "integer %.0f..%.0f", s->min, s->max);
+        break;
+    case CT_DOUBLE:
+        snprintf(buf, n, "number %g..%g", s->min, s->max);
+        break;
+    case CT_BOOL:
+        snprintf(buf, n, "true|false");
+        break;
+    case CT_STR:
+        snprintf(buf, n, "text");
+        break;
+    case CT_SPEED:
+        snprintf(buf, n, "max|auto|FACTORx");
+        break;
+    case CT_ENUM: {
+        size_t k = 0;
+        buf[0] = '\0';
+        for (int i = 0; s->names[i] && k < n; i++)
+            k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? "|" : "", s->names[i]);
+        break;
+    }
+    }
+    return buf;
+}
+
+void config_print_help(FILE *out)
+{
+    fputs("driftdeck settings: [section] key (type, default): help\n"
+          "Set them in the INI file, or with --set section.key=value.\n",
+          out);
+    const char *section = NULL;
+    for (size_t i = 0; i < DD_ARRAY_LEN(settings); i++) {
+        const setting *s = &settings[i];
+        if (!section || strcmp(section, s->section)) {
+            section = s->section;
+            fprintf(out, "\n[%s]\n", section);
+        }
+        char t[256];
+        fprintf(out, "  %-20s %s, default %s\n  %20s %s\n", s->key, type_name(s, t, sizeof t),
+                s->def[0] ? s->def : "\"\"", "", s->help);
+    }
+}

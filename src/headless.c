@@ -1,0 +1,127 @@
+/*
+ * headless.c: JSON Lines output of the worker (see headless.h).
+ *
+ * Lines are built with cJSON (so ids and names are escaped properly) and
+ * flushed one by one, so a consumer reading a pipe sees each as it happens.
+ * The summary lists the event index of every error-stream drift, up to a
+ * bound (HEADLESS_MAX_DRIFTS; the count is always exact).
+ */
+#include "headless.h"
+
+#include <cJSON.h>
+#include <stdlib.h>
+
+#define HEADLESS_MAX_DRIFTS 10000
+
+struct headless {
+    FILE *out;
+    uint64_t *drifts;
+    size_t ndrifts;
+};
+
+headless *headless_new(FILE *out)
+{
+    headless *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    h->drifts = calloc(HEADLESS_MAX_DRIFTS, sizeof *h->drifts);
+    if (!h->drifts) {
+        free(h);
+        return NULL;
+    }
+    h->out = out;
+    return h;
+}
+
+void headless_free(headless *h)
+{
+    if (!h)
+        return;
+    free(h->drifts);
+    free(h);
+}
+
+static void emit(headless *h, cJSON *o)
+{
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    if (s) {
+        fputs(s, h->out);
+        fputc('\n', h->out);
+        fflush(h->out);
+    }
+    free(s);
+    cJSON_Delete(o);
+}
+
+static void add_counters(cJSON *o, const worker_status *st)
+{
+    cJSON_AddNumberToObject(o, "events", (double)st->events);
+    cJSON_AddNumberToObject(o, "labelled", (double)st->labelled);
+    cJSON_AddNumberToObject(o, "accuracy", st->accuracy);
+    cJSON_AddNumberToObject(o, "rolling_accuracy", st->rolling_accuracy);
+    cJSON_AddNumberToObject(o, "events_per_s", st->events_per_s);
+    cJSON_AddNumberToObject(o, "malformed", (double)st->malformed);
+    cJSON_AddNumberToObject(o, "dropped", (double)st->dropped);
+    cJSON_AddNumberToObject(o, "bad_labels", (double)st->bad_labels);
+    cJSON_AddNumberToObject(o, "refused_steps", (double)st->refused_steps);
+    cJSON_AddNumberToObject(o, "unmatched_labels", (double)st->unmatched_labels);
+    if (st->deadletter_failures)
+        cJSON_AddNumberToObject(o, "deadletter_failures", (double)st->deadletter_failures);
+}
+
+static void on_status(void *ctx, const worker_status *st)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "status");
+    add_counters(o, st);
+    cJSON_AddNumberToObject(o, "queue", (double)st->queue_len);
+    cJSON_AddNumberToObject(o, "queue_capacity", (double)st->queue_cap);
+    cJSON_AddBoolToObject(o, "learning", st->learning);
+    emit(ctx, o);
+}
+
+static void on_alarm(void *ctx, const pipeline_alarm *a, const dd_event *ev)
+{
+    headless *h = ctx;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", a->level == DRIFT_DRIFT ? "drift" : "warning");
+    cJSON_AddStringToObject(o, "level", a->level == DRIFT_DRIFT ? "drift" : "warning");
+    cJSON_AddStringToObject(o, "watch", a->watch);
+    if (a->feature)
+        cJSON_AddStringToObject(o, "feature", a->feature);
+    cJSON_AddStringToObject(o, "detector", a->detector);
+    cJSON_AddNumberToObject(o, "event", (double)a->event);
+    if (ev->id)
+        cJSON_AddStringToObject(o, "id", ev->id);
+    cJSON_AddNumberToObject(o, "ts", ev->ts);
+    cJSON_AddNumberToObject(o, "statistic", a->statistic);
+    if (a->width > 0) {
+        cJSON_AddNumberToObject(o, "width", a->width);
+        cJSON_AddNumberToObject(o, "mean", a->mean);
+    }
+    if (a->level == DRIFT_DRIFT && !a->feature && h->ndrifts < HEADLESS_MAX_DRIFTS &&
+        a->watch[0] == 'e')
+        h->drifts[h->ndrifts++] = a->event;
+    emit(h, o);
+}
+
+static void on_summary(void *ctx, const worker_status *st)
+{
+    headless *h = ctx;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "summary");
+    add_counters(o, st);
+    cJSON *d = cJSON_AddArrayToObject(o, "drifts");
+    for (size_t i = 0; d && i < h->ndrifts; i++)
+        cJSON_AddItemToArray(d, cJSON_CreateNumber((double)h->drifts[i]));
+    cJSON_AddNumberToObject(o, "drift_count", (double)st->drifts);
+    cJSON_AddNumberToObject(o, "warning_count", (double)st->warnings);
+    cJSON_AddNumberToObject(o, "seconds", st->seconds);
+    emit(h, o);
+}
+
+worker_output headless_output(headless *h)
+{
+    return (worker_output){.ctx = h, .status = on_status, .alarm = on_alarm,
+                           .summary = on_summary};
+}

@@ -1,0 +1,54 @@
+/*
+ * source.c: opening a source by its spec (the scheme picks the
+ * implementation), and what all sources share.
+ */
+#include "source.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *source_state_name(source_state s)
+{
+    static const char *const names[] = {
+        [SOURCE_STARTING] = "starting", [SOURCE_CONNECTED] = "connected",
+        [SOURCE_RECONNECTING] = "reconnecting", [SOURCE_PAUSED] = "paused",
+        [SOURCE_ENDED] = "ended", [SOURCE_FAILED] = "failed",
+    };
+    return (unsigned)s < DD_ARRAY_LEN(names) ? names[s] : "unknown";
+}
+
+source *source_open(const char *spec, const source_options *opt, struct ingest *ing,
+                    char **cause)
+{
+    source *s = NULL;
+    if (!strncmp(spec, "file:", 5)) {
+        s = source_file_open(spec + 5, opt, cause);
+    } else if (!strcmp(spec, "-")) {
+        s = source_file_open("-", opt, cause);
+    } else {
+        dd_fail(cause, DD_EINVAL,
+                "unsupported source '%s' (expected file:PATH, -, ws://, wss:// or kafka://)",
+                spec);
+        return NULL;
+    }
+    if (!s)
+        return NULL;
+    s->spec = strdup(spec);
+    s->ing = ing;
+    if (!s->spec) {
+        source_free(s);
+        dd_fail(cause, DD_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return s;
+}
+
+void source_free(source *s)
+{
+    if (!s)
+        return;
+    s->ops->stop(s);
+    s->ops->destroy(s);
+    free(s->spec);
+    free(s);
+}

@@ -1,0 +1,65 @@
+/*
+ * worker.h: the worker thread, which owns the learning pipeline.
+ *
+ * It pops parsed events from the bounded queue, runs each through the
+ * pipeline, and reports through a worker_output: every alarm as it happens,
+ * a status at a fixed wall-clock interval, and a summary at the end. The
+ * stream ends when every source has ended and the queue is drained, or when
+ * worker_stop() is called (a signal); either way the summary is reported.
+ * Only the worker touches the pipeline; other threads read what it reports.
+ */
+#ifndef DD_WORKER_H
+#define DD_WORKER_H
+
+#include "config.h"
+#include "pipeline.h"
+#include "source.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct queue;
+
+/* Counters the worker reports (a copy: the receiver may keep it). */
+typedef struct worker_status {
+    uint64_t events;          /* data events processed */
+    uint64_t labelled;
+    double accuracy;          /* prequential, over all labelled events (MAE for regression) */
+    double rolling_accuracy;  /* over the rolling window */
+    double events_per_s;      /* over the last status interval */
+    double seconds;           /* wall time since the worker started */
+    uint64_t malformed;       /* messages refused by the sources, all sources */
+    uint64_t dropped;         /* events dropped by flow policies */
+    uint64_t bad_labels;
+    uint64_t refused_steps;
+    uint64_t unmatched_labels;
+    uint64_t deadletter_failures;
+    uint64_t warnings, drifts;
+    size_t queue_len, queue_cap;
+    bool learning;
+    bool ended;               /* every source has ended */
+} worker_status;
+
+typedef struct worker_output {
+    void *ctx;
+    void (*status)(void *ctx, const worker_status *st);
+    void (*alarm)(void *ctx, const pipeline_alarm *a, const dd_event *ev);
+    void (*summary)(void *ctx, const worker_status *st);
+} worker_output;
+
+typedef struct worker worker;
+
+/* Returns a new worker for the sources (borrowed, already started or not),
+ * reading q (borrowed), or NULL with *cause set. Free with worker_free()
+ * after worker_join(). */
+worker *worker_new(const dd_config *cfg, struct queue *q, source **sources, size_t nsources,
+                   struct ingest *ing, const worker_output *out, char **cause);
+void worker_free(worker *w);
+
+dd_err worker_start(worker *w, char **cause);
+/* Wait for the worker to finish (end of stream, or after worker_stop()). */
+void worker_join(worker *w);
+/* Ask the worker to finish now; safe from any thread, idempotent. */
+void worker_stop(worker *w);
+
+#endif
