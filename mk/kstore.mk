@@ -18,3 +18,10 @@ tests_test_embed_SOURCES = tests/test_embed.c
 tests_test_embed_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_embed_LDADD = $(TEST_LIBS)
 nodist_EXTRA_tests_test_embed_SOURCES = dummy.cxx
+
+check_PROGRAMS += tests/test_kstore
+TESTS += tests/test_kstore
+tests_test_kstore_SOURCES = tests/test_kstore.c
+tests_test_kstore_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_kstore_LDADD = $(TEST_LIBS)
+nodist_EXTRA_tests_test_kstore_SOURCES = dummy.cxx
