@@ -2,7 +2,7 @@
 # The knowledge store: embeddings (core/embed), the hnswlib wrapper (the only
 # C++ file, src/vindex.cpp), the store with its indexer thread, search.
 libddcore_a_SOURCES += core/embed.c core/embed.h
-libddsrc_a_SOURCES += src/vindex.cpp src/vindex.h src/kstore.c src/kstore.h
+libddsrc_a_SOURCES += src/vindex.cpp src/vindex.h src/kstore.c src/kstore.h src/cmd_search.c src/http_search.c src/http_search.h
 EXTRA_DIST += tests/vecgen.h
 
 check_PROGRAMS += tests/test_vindex

@@ -9,5 +9,6 @@
 
 int cmd_run(int argc, char **argv);  /* the console or --headless pipeline */
 int cmd_gen(int argc, char **argv);  /* write a generated drifting stream */
+int cmd_search(int argc, char **argv); /* query the knowledge store */
 
 #endif

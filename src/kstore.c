@@ -1482,3 +1482,37 @@ void kstore_close(kstore *s)
     free(s->index_path);
     free(s);
 }
+
+/* ---- JSON for clients ---------------------------------------------------------- */
+
+static const char *found_name(kstore_found f)
+{
+    return f == KSTORE_FOUND_BOTH ? "both" : f == KSTORE_FOUND_FTS ? "fts" : "vector";
+}
+
+struct cJSON *kstore_hit_cjson(const kstore_hit *h, double now)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "id", h->id);
+    cJSON_AddNumberToObject(o, "score", h->score);
+    cJSON_AddNumberToObject(o, "age", now - h->ts);
+    cJSON_AddNumberToObject(o, "ts", h->ts);
+    cJSON_AddStringToObject(o, "index", found_name(h->found));
+    cJSON_AddStringToObject(o, "version", h->version);
+    cJSON *payload = cJSON_Parse(h->payload);
+    if (payload)
+        cJSON_AddItemToObject(o, "payload", payload);
+    else
+        cJSON_AddStringToObject(o, "payload", h->payload);
+    return o;
+}
+
+char *kstore_hit_json(const kstore_hit *h, double now)
+{
+    cJSON *o = kstore_hit_cjson(h, now);
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return s;
+}

@@ -137,6 +137,13 @@ dd_err kstore_search_vector(kstore *s, const float *q, uint32_t dim, uint32_t k,
                             kstore_results *out, char **cause);
 void kstore_results_free(kstore_results *r);
 
+/* One hit as a JSON object (id, score, age = now - ts, ts, index:
+ * "vector" | "fts" | "both", version, payload as an object). Returns a new
+ * string (free()), or NULL on no memory. */
+char *kstore_hit_json(const kstore_hit *h, double now);
+struct cJSON;
+struct cJSON *kstore_hit_cjson(const kstore_hit *h, double now); /* cJSON_Delete() it */
+
 /* A consistent-enough copy of the counters (each read atomically). */
 void kstore_get_stats(kstore *s, kstore_stats *out);
 
