@@ -1,0 +1,64 @@
+/*
+ * config.h: every setting of driftdeck, in one table.
+ *
+ * A setting is a row: section, key, type, where it lives in dd_config, its
+ * allowed range (or names), its built-in default and a line of help. The
+ * INI file (read with inih), the command line (--set section.key=value and
+ * the named options) and --print-config / --help-config all go through the
+ * table, so a new setting is one row and one field. Defaults are applied by
+ * the same setter as the file, so they are checked too.
+ */
+#ifndef DD_CONFIG_H
+#define DD_CONFIG_H
+
+#include "dd.h"
+#include "event.h"
+#include "pipeline.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_PATH_MAX 1024
+
+typedef struct dd_config {
+    pipeline_params pipe;              /* [features] [model] [drift] [eval] */
+    event_limits limits;               /* [limits] */
+    /* [run] */
+    char source[CONFIG_PATH_MAX];      /* "" = the bundled demo stream */
+    double speed;                      /* replay pace factor; 0 = max; < 0 = by mode */
+    char workspace[CONFIG_PATH_MAX];
+    uint32_t queue_capacity;
+    double status_interval;            /* seconds between headless status lines */
+    char config_path[CONFIG_PATH_MAX]; /* the file that was read, "" if none */
+} dd_config;
+
+/* Fill cfg with every built-in default. Can't fail. */
+void config_defaults(dd_config *cfg);
+
+/* Read an INI file into cfg. DD_EIO if it cannot be read; DD_EINVAL or
+ * DD_EPARSE with a cause "FILE:LINE: [section] key: what is allowed". */
+dd_err config_load(dd_config *cfg, const char *path, char **cause);
+
+/* Set one setting from "section.key=value" (the command line). */
+dd_err config_set(dd_config *cfg, const char *assignment, char **cause);
+
+/* Set one setting by section, key and value text. */
+dd_err config_set_value(dd_config *cfg, const char *section, const char *key, const char *value,
+                        char **cause);
+
+/* Cross-field checks after everything is set (the modules' own checks). */
+dd_err config_check(const dd_config *cfg, char **cause);
+
+/* The file to read when --config is not given: ./driftdeck.ini if it exists,
+ * else $XDG_CONFIG_HOME/driftdeck/driftdeck.ini (~/.config/...) if it exists.
+ * Writes it to buf and returns true, or returns false for none. */
+bool config_default_path(char *buf, size_t n);
+
+/* The effective configuration as an INI file (every key, defaults included). */
+void config_print(const dd_config *cfg, FILE *out);
+
+/* Every key with its type, range, default and help. */
+void config_print_help(FILE *out);
+
+#endif
