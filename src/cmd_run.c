@@ -11,7 +11,9 @@
 #include "commands.h"
 #include "config.h"
 #include "headless.h"
+#include "http_search.h"
 #include "ingest.h"
+#include "kstore.h"
 #include "queue.h"
 #include "source.h"
 #include "worker.h"
@@ -39,6 +41,7 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fputs("usage: driftdeck [--headless] [--source SPEC] [--speed max|FACTORx] [--workspace DIR]\n"
+          "                 [--serve HOST:PORT]\n"
           "                 [--config FILE] [--set SECTION.KEY=VALUE]... [--print-config]\n"
           "                 [--help-config]\n"
           "  SPEC: file:PATH (JSON Lines), - (stdin)\n"
@@ -106,6 +109,8 @@ static int apply_args(dd_config *cfg, run_opts *o, int argc, char **argv)
             err = config_set_value(cfg, "run", "speed", v, &cause);
         else if ((v = opt_value(argc, argv, &i, "--workspace")))
             err = config_set_value(cfg, "run", "workspace", v, &cause);
+        else if ((v = opt_value(argc, argv, &i, "--serve")))
+            err = config_set_value(cfg, "serve", "address", v, &cause);
         else if ((v = opt_value(argc, argv, &i, "--set")))
             err = config_set(cfg, v, &cause);
         else {
@@ -117,6 +122,33 @@ static int apply_args(dd_config *cfg, run_opts *o, int argc, char **argv)
     }
     if (config_check(cfg, &cause))
         return fail2("configuration", cause);
+    return 0;
+}
+
+/* The knowledge store and its HTTP endpoint, when configured (--serve
+ * implies the store). On failure both are NULL and 2 is returned. */
+static int open_kstore(const dd_config *cfg, kstore **ks, http_search **hs)
+{
+    char *cause = NULL, *token = NULL;
+    *ks = NULL;
+    *hs = NULL;
+    if (!cfg->kstore_enabled && !cfg->serve[0])
+        return 0;
+    if (!(*ks = kstore_open(cfg->workspace, &cfg->kstore, false, &cause)))
+        return fail2("knowledge store", cause);
+    if (!cfg->serve[0])
+        return 0;
+    if (http_search_token(cfg->token_file, &token, &cause) ||
+        !(*hs = http_search_start(*ks, cfg->serve, token, &cause))) {
+        free(token);
+        kstore_close(*ks);
+        *ks = NULL;
+        return fail2("--serve", cause);
+    }
+    free(token);
+    /* the actual port (PORT 0 picks a free one), for scripts and tests */
+    fprintf(stderr, "driftdeck: knowledge store served on %.*s:%d\n",
+            (int)(strrchr(cfg->serve, ':') - cfg->serve), cfg->serve, http_search_port(*hs));
     return 0;
 }
 
@@ -149,11 +181,16 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     headless *h = src ? headless_new(stdout) : NULL;
     worker_output out = headless_output(h);
     worker *w = h ? worker_new(cfg, q, &src, 1, ing, &out, &cause) : NULL;
+    kstore *ks = NULL;
+    http_search *hs = NULL;
     int rc = 2;
     if (!w) {
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "out of memory");
         goto done;
     }
+    if (open_kstore(cfg, &ks, &hs))
+        goto done;
+    worker_set_kstore(w, ks);
     running_worker = w;
     if (worker_start(w, &cause) || src->ops->start(src, &cause)) {
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "cannot start");
@@ -168,6 +205,8 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
         fprintf(stderr, "driftdeck: source %s failed: %s\n", spec, src->last_error);
 done:
     running_worker = NULL;
+    http_search_stop(hs);
+    kstore_close(ks); /* drains what the worker handed over, saves the index */
     if (q)
         queue_close(q);
     source_free(src);

@@ -77,6 +77,15 @@ static void on_status(void *ctx, const worker_status *st)
     cJSON_AddNumberToObject(o, "queue", (double)st->queue_len);
     cJSON_AddNumberToObject(o, "queue_capacity", (double)st->queue_cap);
     cJSON_AddBoolToObject(o, "learning", st->learning);
+    if (st->has_kstore) {
+        cJSON *k = cJSON_AddObjectToObject(o, "kstore");
+        cJSON_AddNumberToObject(k, "entries", (double)st->kstore.entries);
+        cJSON_AddNumberToObject(k, "queued", (double)st->kstore.queued);
+        cJSON_AddNumberToObject(k, "newest_age", st->kstore.newest_age);
+        cJSON_AddNumberToObject(k, "dropped", (double)st->kstore.dropped);
+        cJSON_AddNumberToObject(k, "skipped", (double)st->kstore.skipped);
+        cJSON_AddNumberToObject(k, "errors", (double)st->kstore.errors);
+    }
     emit(ctx, o);
 }
 

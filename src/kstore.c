@@ -1469,8 +1469,8 @@ void kstore_close(kstore *s)
     wstmts_free(&s->w);
     sqlite3_finalize(s->r_get);
     sqlite3_finalize(s->r_fts);
-    sqlite3_close(s->wdb);
     sqlite3_close(s->rdb);
+    sqlite3_close(s->wdb); /* last: it checkpoints the WAL */
     vindex_free(s->index);
     embed_free(s->emb);
     pthread_mutex_destroy(&s->rlock);

@@ -61,7 +61,7 @@ typedef struct kstore_params {
     uint32_t queue_capacity;/* default 4096 */
     uint32_t batch;         /* events per SQLite transaction, default 256 */
     double max_age;         /* seconds of event time an entry lives; 0: forever */
-    uint64_t max_entries;   /* capacity, oldest (by ts) expire first; 0: unbounded */
+    uint32_t max_entries;   /* capacity, oldest (by ts) expire first; 0: unbounded */
     double compact_ratio;   /* rebuild when deleted slots exceed this share, default 0.25 */
     uint32_t compact_min;   /* ... and at least this many, default 1024 */
     uint32_t warmup;        /* features kind: events that freeze the statistics, default 1000 */

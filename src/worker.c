@@ -31,6 +31,7 @@ struct worker {
     bool started;
     atomic_bool stop;
     struct timespec t_start;
+    kstore *ks;               /* the knowledge store, or NULL */
 };
 
 static double now_s(void)
@@ -104,14 +105,24 @@ static void fill_status(worker *w, worker_status *st, double rate, double t0)
     st->queue_cap = queue_capacity(w->q);
     st->learning = pipeline_learning(w->pipe);
     st->ended = sources_ended(w);
+    if ((st->has_kstore = w->ks != NULL))
+        kstore_get_stats(w->ks, &st->kstore);
+}
+
+void worker_set_kstore(worker *w, kstore *ks)
+{
+    w->ks = ks;
 }
 
 static void process(worker *w, dd_event *ev)
 {
     pipeline_result res;
-    if (pipeline_process(w->pipe, ev, &res) == DD_OK && w->out.alarm)
+    dd_err err = pipeline_process(w->pipe, ev, &res);
+    if (err == DD_OK && w->out.alarm)
         for (uint32_t i = 0; i < res.nalarms; i++)
             w->out.alarm(w->out.ctx, &res.alarms[i], ev);
+    if (w->ks && (err == DD_OK || ev->kind == DD_EV_DELETE))
+        kstore_submit(w->ks, ev); /* copies what it keeps; drops are counted there */
     event_free(ev);
 }
 

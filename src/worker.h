@@ -12,6 +12,7 @@
 #define DD_WORKER_H
 
 #include "config.h"
+#include "kstore.h"
 #include "pipeline.h"
 #include "source.h"
 
@@ -38,6 +39,8 @@ typedef struct worker_status {
     size_t queue_len, queue_cap;
     bool learning;
     bool ended;               /* every source has ended */
+    bool has_kstore;          /* a knowledge store is attached: kstore holds its status */
+    kstore_stats kstore;
 } worker_status;
 
 typedef struct worker_output {
@@ -55,6 +58,10 @@ typedef struct worker worker;
 worker *worker_new(const dd_config *cfg, struct queue *q, source **sources, size_t nsources,
                    struct ingest *ing, const worker_output *out, char **cause);
 void worker_free(worker *w);
+
+/* Hand every processed event (and op: delete) to the knowledge store ks
+ * (borrowed; it must outlive the worker). Call before worker_start(). */
+void worker_set_kstore(worker *w, kstore *ks);
 
 dd_err worker_start(worker *w, char **cause);
 /* Wait for the worker to finish (end of stream, or after worker_stop()). */
