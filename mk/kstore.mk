@@ -25,3 +25,6 @@ tests_test_kstore_SOURCES = tests/test_kstore.c
 tests_test_kstore_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_kstore_LDADD = $(TEST_LIBS)
 nodist_EXTRA_tests_test_kstore_SOURCES = dummy.cxx
+
+TESTS += tests/test_kstore_http.sh
+EXTRA_DIST += tests/test_kstore_http.sh

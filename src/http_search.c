@@ -294,7 +294,9 @@ static int on_request(http_search *h, struct lws *wsi, conn *c, const char *uri)
     bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     char len[32] = "";
     lws_hdr_copy(wsi, len, sizeof len, WSI_TOKEN_HTTP_CONTENT_LENGTH);
-    c->has_body = post || (len[0] && strcmp(len, "0"));
+    /* a body comes with a length or chunked; a POST without either has none */
+    c->has_body = (len[0] && strtoull(len, NULL, 10) > 0) ||
+                  lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
     enum route r = route_of(uri);
     if (!authorized(h, wsi))
         c->status = HTTP_STATUS_UNAUTHORIZED, c->err = "missing or wrong bearer token";
