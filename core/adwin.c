@@ -27,24 +27,23 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #define ADWIN_MAX_ROWS 62 /* 2^62 values: never reached, bounds the arrays */
 #define ADWIN_INITIAL_ROWS 8
 
 struct adwin {
     adwin_params p;
-    unsigned stride;   /* M + 1 slots per row */
-    unsigned rows;     /* rows in use */
-    unsigned rows_cap; /* rows allocated */
-    unsigned *count;   /* buckets in each row */
-    double *sum;       /* bucket totals, rows_cap * stride */
-    double *ssd;       /* bucket sums of squared deviations, rows_cap * stride */
-    size_t buckets;    /* buckets in use, all rows */
-    double width;      /* values in the window */
-    double total;      /* their sum */
-    double variance;   /* their sum of squared deviations (River's `variance`) */
-    uint64_t tick;     /* updates since the last reset, for the clock */
+    unsigned stride;      /* M + 1 slots per row */
+    unsigned rows;        /* rows in use */
+    unsigned rows_cap;    /* rows allocated */
+    unsigned *count;      /* buckets in each row */
+    double *sum;          /* bucket totals, rows_cap * stride */
+    double *ssd;          /* bucket sums of squared deviations, rows_cap * stride */
+    size_t buckets;       /* buckets in use, all rows */
+    double width;         /* values in the window */
+    double total;         /* their sum */
+    double variance;      /* their sum of squared deviations (River's `variance`) */
+    uint64_t until_check; /* updates left before the next cut search (the clock) */
     unsigned long dropped;
 };
 
@@ -75,6 +74,21 @@ dd_err adwin_params_check(const adwin_params *p, char **cause)
 static inline double bucket_size(unsigned row)
 {
     return (double)((uint64_t)1 << row);
+}
+
+/* 1 / 2^row. Multiplying by it equals dividing by 2^row bit for bit (both are
+ * the correctly rounded exact quotient), and costs far less. */
+static inline double bucket_inverse(unsigned row)
+{
+    return ldexp(1.0, -(int)row);
+}
+
+/* Moves the first c slots of a row down by `by` (rows are at most M+1 long:
+ * a loop beats a call to memmove). */
+static inline void shift_down(double *v, unsigned c, unsigned by)
+{
+    for (unsigned i = 0; i < c; i++)
+        v[i] = v[i + by];
 }
 
 /* Grows the arrays to hold `want` rows. Returns false (nothing changed) if
@@ -117,6 +131,7 @@ adwin *adwin_new(const adwin_params *p, char **cause)
     if (!a)
         goto fail;
     a->p = *p;
+    a->until_check = p->clock;
     a->stride = p->max_buckets + 1;
     if (!grow_rows(a, ADWIN_INITIAL_ROWS))
         goto fail;
@@ -146,7 +161,7 @@ void adwin_reset(adwin *a)
     a->width = 0.0;
     a->total = 0.0;
     a->variance = 0.0;
-    a->tick = 0;
+    a->until_check = a->p.clock;
 }
 
 /* Removes the oldest bucket (the first of the last row) from the window. */
@@ -157,7 +172,7 @@ static void drop_oldest(adwin *a)
     double *ssd = a->ssd + (size_t)r * a->stride;
     double n = bucket_size(r);
     double u = sum[0];
-    double mu = u / n;
+    double mu = u * bucket_inverse(r); /* u / n */
     double v = ssd[0];
 
     a->width -= n;
@@ -166,8 +181,8 @@ static void drop_oldest(adwin *a)
     a->variance -= v + n * a->width * (mu - mu_window) * (mu - mu_window) / (n + a->width);
 
     unsigned c = --a->count[r];
-    memmove(sum, sum + 1, c * sizeof *sum);
-    memmove(ssd, ssd + 1, c * sizeof *ssd);
+    shift_down(sum, c, 1);
+    shift_down(ssd, c, 1);
     a->buckets--;
     if (c == 0)
         a->rows--;
@@ -186,9 +201,11 @@ static void compress(adwin *a)
         }
         double *sum = a->sum + (size_t)r * a->stride;
         double *ssd = a->ssd + (size_t)r * a->stride;
-        double n1 = bucket_size(r), n2 = n1;
-        double mu1 = sum[0] / n1, mu2 = sum[1] / n2;
-        double between = n1 * n2 * (mu1 - mu2) * (mu1 - mu2) / (n1 + n2);
+        /* River: n1 n2 (mu1 - mu2)^2 / (n1 + n2), n1 = n2 = 2^r; the divisions
+         * by powers of two are multiplications by their exact inverses. */
+        double n1 = bucket_size(r), n2 = n1, inv = bucket_inverse(r);
+        double mu1 = sum[0] * inv, mu2 = sum[1] * inv;
+        double between = n1 * n2 * (mu1 - mu2) * (mu1 - mu2) * (0.5 * inv);
         double merged_ssd = ssd[0] + ssd[1] + between;
         double merged_sum = sum[0] + sum[1];
 
@@ -200,8 +217,8 @@ static void compress(adwin *a)
         a->buckets++;
 
         unsigned c = a->count[r] -= 2;
-        memmove(sum, sum + 2, c * sizeof *sum);
-        memmove(ssd, ssd + 2, c * sizeof *ssd);
+        shift_down(sum, c, 2);
+        shift_down(ssd, c, 2);
         a->buckets -= 2;
     }
 }
@@ -225,14 +242,43 @@ static void insert(adwin *a, double x)
         compress(a);
 }
 
+/* True when the cut (n0, u0 | n1, u1) certainly fails the test in
+ * significant(): it uses eps >= sqrt(a^2 + b^2) for eps = a + b, multiplied
+ * out so that it needs no division or square root, with a margin of 1e-6 far
+ * above its rounding error. Anything it cannot rule out (including overflow
+ * to inf or NaN) goes to the exact test, so results do not change. */
+static inline bool surely_no_cut(double n0, double u0, double n1, double u1, double offset,
+                                 double two_v_dp, double dp2_4_9)
+{
+    double num = u0 * n1 - u1 * n0; /* dm = num / (n0 n1) */
+    double den = (n0 - offset) * (n1 - offset);
+    double s = n0 + n1 - 2.0 * offset; /* m = s / den */
+    double n01 = n0 * n1;
+    double lhs = num * num * den * den;
+    double rhs = n01 * n01 * (two_v_dp * s * den + dp2_4_9 * s * s);
+    return lhs < rhs * (1.0 - 1e-6);
+}
+
+/* The exact test, in River's order of operations. */
+static inline bool significant(double n0, double u0, double n1, double u1, double offset,
+                               double var_w, double d_prime)
+{
+    double dm = u0 / n0 - u1 / n1;
+    double m = 1.0 / (n0 - offset) + 1.0 / (n1 - offset);
+    double eps = sqrt(2.0 * m * var_w * d_prime) + 2.0 / 3.0 * d_prime * m;
+    return fabs(dm) > eps;
+}
+
 /* One pass of the cut search. Returns true if it found a cut (and dropped the
- * oldest bucket). O(buckets). */
+ * oldest bucket). O(buckets); most candidates cost a few multiplications. */
 static bool find_cut(adwin *a)
 {
     const double min_len = a->p.min_window_length;
     const double offset = min_len - 1.0;
     const double d_prime = log(2.0 * log(a->width) / a->p.delta);
     const double var_w = a->variance / a->width;
+    const double two_v_dp = 2.0 * var_w * d_prime;
+    const double dp2_4_9 = 4.0 / 9.0 * d_prime * d_prime;
     double n0 = 0.0, n1 = a->width, u0 = 0.0, u1 = a->total;
 
     for (unsigned r = a->rows; r-- > 0;) {
@@ -248,10 +294,9 @@ static bool find_cut(adwin *a)
                 return false; /* W1 is empty: every cut was tried */
             if (n1 < min_len || n0 < min_len)
                 continue;
-            double dm = u0 / n0 - u1 / n1;
-            double m = 1.0 / (n0 - offset) + 1.0 / (n1 - offset);
-            double eps = sqrt(2.0 * m * var_w * d_prime) + 2.0 / 3.0 * d_prime * m;
-            if (fabs(dm) > eps) {
+            if (surely_no_cut(n0, u0, n1, u1, offset, two_v_dp, dp2_4_9))
+                continue;
+            if (significant(n0, u0, n1, u1, offset, var_w, d_prime)) {
                 drop_oldest(a);
                 return true;
             }
@@ -263,8 +308,10 @@ static bool find_cut(adwin *a)
 bool adwin_update(adwin *a, double x)
 {
     insert(a, x);
-    a->tick++;
-    if (a->tick % a->p.clock != 0 || !(a->width > a->p.grace_period))
+    if (--a->until_check != 0)
+        return false;
+    a->until_check = a->p.clock; /* a search at every clock-th update since the reset */
+    if (!(a->width > a->p.grace_period))
         return false;
     bool cut = false;
     while (a->width > 0.0 && find_cut(a))
@@ -385,6 +432,68 @@ static int ops_explain(const void *s, char *buf, size_t n)
                     a->width, adwin_mean(a), adwin_variance(a), a->buckets);
 }
 
+static size_t ops_values(const void *s, drift_value *out, size_t max)
+{
+    const adwin *a = s;
+    const drift_value v[] = {
+        {"width", a->width},
+        {"mean", adwin_mean(a)},
+        {"variance", adwin_variance(a)},
+    };
+    return drift_copy_values(v, DD_ARRAY_LEN(v), out, max);
+}
+
+static void ops_save(const void *s, ser_writer *w)
+{
+    const adwin *a = s;
+    ser_put_u32(w, a->rows);
+    for (unsigned r = 0; r < a->rows; r++) {
+        ser_put_u32(w, a->count[r]);
+        for (unsigned k = 0; k < a->count[r]; k++) {
+            ser_put_f64(w, a->sum[(size_t)r * a->stride + k]);
+            ser_put_f64(w, a->ssd[(size_t)r * a->stride + k]);
+        }
+    }
+    ser_put_f64(w, a->width);
+    ser_put_f64(w, a->total);
+    ser_put_f64(w, a->variance);
+    ser_put_u64(w, a->until_check);
+    ser_put_u64(w, a->dropped);
+}
+
+/* Reads a histogram; checks that its shape is one ADWIN can reach (rows of
+ * at most M buckets, the last one not empty, the width their total size). */
+static bool ops_load(void *s, ser_reader *r)
+{
+    adwin *a = s;
+    uint32_t rows = ser_get_u32(r);
+    if (r->failed || rows > ADWIN_MAX_ROWS || !grow_rows(a, rows))
+        return false;
+    double width = 0.0;
+    size_t buckets = 0;
+    for (unsigned row = 0; row < rows; row++) {
+        uint32_t c = ser_get_u32(r);
+        if (r->failed || c > a->p.max_buckets || (row + 1 == rows && c == 0))
+            return false;
+        a->count[row] = c;
+        for (unsigned k = 0; k < c; k++) {
+            a->sum[(size_t)row * a->stride + k] = ser_get_f64(r);
+            a->ssd[(size_t)row * a->stride + k] = ser_get_f64(r);
+        }
+        width += c * bucket_size(row);
+        buckets += c;
+    }
+    a->rows = rows;
+    a->buckets = buckets;
+    a->width = ser_get_f64(r);
+    a->total = ser_get_f64(r);
+    a->variance = ser_get_f64(r);
+    a->until_check = ser_get_u64(r);
+    a->dropped = (unsigned long)ser_get_u64(r);
+    return !r->failed && a->width == width && isfinite(a->total) && isfinite(a->variance) &&
+           a->until_check >= 1 && a->until_check <= a->p.clock;
+}
+
 const drift_ops drift_ops_adwin = {
     .kind = "adwin",
     .params = adwin_param_table,
@@ -396,6 +505,9 @@ const drift_ops drift_ops_adwin = {
     .memory = ops_memory,
     .statistic = ops_width,
     .explain = ops_explain,
+    .values = ops_values,
+    .save = ops_save,
+    .load = ops_load,
     .width = ops_width,
     .mean = ops_mean,
 };

@@ -1,6 +1,7 @@
 /*
  * dd.c: error strings and cause formatting shared by all of core/.
  */
+#define _GNU_SOURCE /* vasprintf */
 #include "dd.h"
 
 #include <stdarg.h>
@@ -32,17 +33,23 @@ const char *dd_strerror(dd_err err)
     return messages[err];
 }
 
-dd_err dd_fail(char **cause, dd_err err, const char *fmt, ...)
+void dd_set_cause(char **cause, const char *fmt, ...)
 {
     if (!cause)
-        return err;
+        return;
     va_list ap;
     va_start(ap, fmt);
+    dd_vset_cause(cause, fmt, ap);
+    va_end(ap);
+}
+
+void dd_vset_cause(char **cause, const char *fmt, va_list ap)
+{
+    if (!cause)
+        return;
     char *msg = NULL;
     if (vasprintf(&msg, fmt, ap) < 0)
         msg = NULL;
-    va_end(ap);
     free(*cause);
     *cause = msg;
-    return err;
 }

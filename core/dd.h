@@ -8,6 +8,7 @@
 #ifndef DD_H
 #define DD_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,10 +35,18 @@ typedef enum dd_err {
 const char *dd_strerror(dd_err err);
 
 /* If cause is not NULL, set *cause to a newly allocated formatted message
- * (replacing and freeing a previous one). Returns err, so a caller can write
- * `return dd_fail(cause, DD_EINVAL, "x must be > 0, got %g", x);` */
-dd_err dd_fail(char **cause, dd_err err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+ * (replacing and freeing a previous one). */
+void dd_set_cause(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dd_vset_cause(char **cause, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+/* dd_set_cause(), then evaluate to err, so a caller can write
+ * `return dd_fail(cause, DD_EINVAL, "x must be > 0, got %g", x);`. A macro so
+ * that static analyzers (which do not follow variadic calls) see the result. */
+#define dd_fail(cause, err, ...)                                                                  \
+    __extension__({                                                                               \
+        dd_set_cause((cause), __VA_ARGS__);                                                       \
+        (dd_err)(err);                                                                            \
+    })
 
 #define DD_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -13,6 +13,7 @@
 #define DD_DRIFT_H
 
 #include "dd.h"
+#include "serial.h"
 
 #include <stddef.h>
 
@@ -36,6 +37,13 @@ void drift_free(drift_detector *d);
  * DD_EINVAL out of range; the detector is unchanged on error. Resets the
  * detector's state (parameters are set before the stream starts). */
 dd_err drift_set_param(drift_detector *d, const char *name, double value, char **cause);
+
+/* Sets several parameters at once (for parameters that constrain each other,
+ * such as eddm's alpha >= beta or kswin's stat_size <= window_size / 2):
+ * each is checked as by drift_set_param(), then the detector is rebuilt once.
+ * On error the detector is unchanged. */
+dd_err drift_set_params(drift_detector *d, const char *const *names, const double *values, size_t n,
+                        char **cause);
 
 /* The parameter table of a kind (NULL-name terminated), or NULL if unknown. */
 const drift_param_info *drift_params_of(const char *kind);
@@ -66,5 +74,38 @@ int drift_explain(const drift_detector *d, char *buf, size_t n);
 /* ADWIN only (0 for others): the current window width and mean. */
 double drift_window_width(const drift_detector *d);
 double drift_window_mean(const drift_detector *d);
+
+/* A named statistic of a detector's state, for alarm records and logs. */
+typedef struct drift_value {
+    const char *name; /* static */
+    double value;
+} drift_value;
+
+/* Copies up to max of the detector's current statistics into out (ADWIN:
+ * width, mean, variance; Page-Hinkley: n, mean, rise, fall, threshold; DDM:
+ * p, s, p_min, s_min; EDDM: errors, ratio; KSWIN: statistic, p_value).
+ * Returns the number copied. This function can't fail. */
+size_t drift_values(const drift_detector *d, drift_value *out, size_t max);
+
+/* Parses the text of a parameter's value for the named kind: a number, or a
+ * symbolic value where the kind has one (pagehinkley mode: both, up, down).
+ * Checks the name, range and integrality as drift_set_param() does.
+ * DD_ENOTFOUND (unknown kind or name), DD_EPARSE, DD_EINVAL; *out is set only
+ * on success. */
+dd_err drift_param_parse(const char *kind, const char *name, const char *text, double *out,
+                         char **cause);
+
+/* Non-finite values the detector ignored since it was made. */
+unsigned long drift_nonfinite(const drift_detector *d);
+
+/* Appends the detector's kind, parameters and full state to a snapshot
+ * (w->failed on no memory). A restored detector continues exactly as this one
+ * would, bit for bit. */
+void drift_serialize(const drift_detector *d, ser_writer *w);
+
+/* Reads a detector written by drift_serialize() into *out (free with
+ * drift_free()). DD_ECORRUPT for truncated or inconsistent input, DD_EVERSION
+ * for a format this build cannot read, DD_ENOMEM; *out is NULL on error. */
+dd_err drift_deserialize(ser_reader *r, drift_detector **out, char **cause);
 
 #endif

@@ -14,6 +14,8 @@
 
 #include "drift.h"
 
+#include <stdbool.h>
+
 #define DRIFT_MAX_PARAMS 8
 
 typedef struct drift_ops {
@@ -29,11 +31,24 @@ typedef struct drift_ops {
     size_t (*memory)(const void *state);
     double (*statistic)(const void *state);
     int (*explain)(const void *state, char *buf, size_t n);
+    size_t (*values)(const void *state, drift_value *out, size_t max);
+    /* The algorithm's state (not the parameters); load fills a state just
+     * made from the saved parameters and returns false if what it read is
+     * inconsistent (the reader's own failure is checked by the caller). */
+    void (*save)(const void *state, ser_writer *w);
+    bool (*load)(void *state, ser_reader *r);
     /* Optional (NULL: 0): ADWIN's window. */
     double (*width)(const void *state);
     double (*mean)(const void *state);
 } drift_ops;
 
+/* Copies min(n, max) values to out; returns the number copied. */
+size_t drift_copy_values(const drift_value *v, size_t n, drift_value *out, size_t max);
+
 extern const drift_ops drift_ops_adwin;
+extern const drift_ops drift_ops_pagehinkley;
+extern const drift_ops drift_ops_ddm;
+extern const drift_ops drift_ops_eddm;
+extern const drift_ops drift_ops_kswin;
 
 #endif

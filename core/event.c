@@ -11,11 +11,14 @@
  * Rules (see doc/FORMATS.md): numbers must be finite and |x| <= 1e15; true /
  * false are 1 / 0; null is a missing value; nested objects in x flatten to
  * dotted names, arrays to name.index; a feature name that appears twice is an
- * error (cJSON keeps duplicates, which would count a feature twice).
+ * error (cJSON keeps duplicates, which would count a feature twice). Where
+ * each part is found (id, ts, label, ..., the features) is the schema's
+ * business (schema.h); a NULL schema is the default shape.
  */
 #include "event.h"
 
 #include "hash.h"
+#include "schema.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -212,6 +215,8 @@ typedef struct builder {
     event_limits lim;
     char *path;     /* the dotted name being built (heap, grows) */
     size_t path_cap;
+    const schema *sch; /* which flattened names are features */
+    bool flat;
 } builder;
 
 static dd_err check_number(double v, const char *what, char **cause)
@@ -271,11 +276,13 @@ static dd_err add_feature(builder *b, const cJSON *v, char **cause)
     return DD_OK;
 }
 
-/* Append ".key" (or "key" at the top) to the path; returns the old length. */
+/* Append ".key" (or "key" at the top). *old is the length to cut back to,
+ * set even on failure (then the path is unchanged). */
 static dd_err path_push(builder *b, const char *key, size_t *old, char **cause)
 {
     size_t have = strlen(b->path), klen = strlen(key);
     size_t need = have + klen + 2;
+    *old = have; /* set before any failure: callers restore path[*old] either way */
     if (need > b->lim.max_string)
         return dd_fail(cause, DD_ELIMIT, "feature name longer than %u bytes", b->lim.max_string);
     if (need > b->path_cap) {
@@ -285,7 +292,6 @@ static dd_err path_push(builder *b, const char *key, size_t *old, char **cause)
         b->path = p;
         b->path_cap = need * 2;
     }
-    *old = have;
     if (have)
         b->path[have++] = '.';
     memcpy(b->path + have, key, klen + 1);
@@ -295,7 +301,7 @@ static dd_err path_push(builder *b, const char *key, size_t *old, char **cause)
 static dd_err add_tree(builder *b, const cJSON *v, char **cause)
 {
     if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
-        return add_feature(b, v, cause);
+        return schema_keeps(b->sch, b->path, b->flat) ? add_feature(b, v, cause) : DD_OK;
     int i = 0;
     for (const cJSON *c = v->child; c; c = c->next, i++) {
         char idx[16];
@@ -306,8 +312,9 @@ static dd_err add_tree(builder *b, const cJSON *v, char **cause)
         }
         size_t old;
         dd_err err = path_push(b, key ? key : "", &old, cause);
-        if (!err)
-            err = add_tree(b, c, cause);
+        if (err)
+            return err;
+        err = add_tree(b, c, cause);
         b->path[old] = '\0';
         if (err)
             return err;
@@ -369,31 +376,25 @@ static dd_err scalar_string(builder *b, const cJSON *v, const char *what, const 
     return dd_fail(cause, DD_ETYPE, "%s must be a string or a number", what);
 }
 
-static dd_err read_label(builder *b, const cJSON *v, char **cause)
+static dd_err read_label(builder *b, const schema *sch, const cJSON *v, char **cause)
 {
     dd_label *y = &b->ev->y;
-    if (!v || cJSON_IsNull(v)) {
+    if (!v) {
         y->kind = DD_LABEL_NONE;
         return DD_OK;
     }
-    if (cJSON_IsBool(v)) {
-        y->kind = DD_LABEL_NUM;
-        y->num = cJSON_IsTrue(v) ? 1.0 : 0.0;
-        return DD_OK;
-    }
-    if (cJSON_IsNumber(v)) {
-        dd_err err = check_number(v->valuedouble, "label y", cause);
-        if (err)
-            return err;
-        y->kind = DD_LABEL_NUM;
-        y->num = v->valuedouble;
-        return DD_OK;
-    }
-    if (cJSON_IsString(v)) {
-        y->kind = DD_LABEL_STR;
-        return copy_string(b, v->valuestring, "label y", &y->str, cause);
-    }
-    return dd_fail(cause, DD_ETYPE, "label y must be a number, a boolean or a string");
+    char num[40];
+    dd_label l = {0};
+    dd_err err = schema_label(sch, v, &l, num, sizeof num, cause);
+    if (err)
+        return err;
+    if (l.kind == DD_LABEL_NUM)
+        err = check_number(l.num, "label y", cause);
+    else
+        err = copy_string(b, l.str, "label y", &l.str, cause);
+    if (!err)
+        *y = l;
+    return err;
 }
 
 static dd_err read_emb(builder *b, const cJSON *v, char **cause)
@@ -420,83 +421,67 @@ static dd_err read_emb(builder *b, const cJSON *v, char **cause)
     return DD_OK;
 }
 
-/* Keys with a meaning of their own; everything else is a feature when the
- * message has no "x" object. */
-static int is_reserved(const char *k)
-{
-    static const char *const names[] = {"id", "ts", "time", "timestamp", "y", "label", "target",
-                                        "group", "text", "emb", "op"};
-    for (size_t i = 0; i < DD_ARRAY_LEN(names); i++)
-        if (!strcmp(k, names[i]))
-            return 1;
-    return 0;
-}
-
-static const cJSON *first_of(const cJSON *obj, const char *a, const char *b2, const char *c)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, a);
-    if (!v && b2)
-        v = cJSON_GetObjectItemCaseSensitive(obj, b2);
-    if (!v && c)
-        v = cJSON_GetObjectItemCaseSensitive(obj, c);
-    return v;
-}
-
-static dd_err read_meta(builder *b, const cJSON *obj, char **cause)
+static dd_err read_meta(builder *b, const schema *sch, const cJSON *obj, char **cause)
 {
     dd_event *ev = b->ev;
-    dd_err err = DD_OK;
-    const cJSON *v;
-    if ((v = cJSON_GetObjectItemCaseSensitive(obj, "id")) && !cJSON_IsNull(v) &&
-        (err = scalar_string(b, v, "id", &ev->id, cause)))
-        return err;
-    if ((v = first_of(obj, "ts", "time", "timestamp")) && !cJSON_IsNull(v)) {
-        if (!cJSON_IsNumber(v))
-            return dd_fail(cause, DD_ETYPE, "ts must be a number of seconds");
-        if ((err = check_number(v->valuedouble, "ts", cause)))
+    const cJSON *v[SCHEMA_ROLE__COUNT];
+    for (int r = 0; r < SCHEMA_ROLE__COUNT; r++) {
+        dd_err err = schema_find(sch, obj, (schema_role)r, &v[r], cause);
+        if (err)
             return err;
-        ev->ts = v->valuedouble;
+    }
+    dd_err err = DD_OK;
+    if (v[SCHEMA_ID] && (err = scalar_string(b, v[SCHEMA_ID], "id", &ev->id, cause)))
+        return err;
+    if (v[SCHEMA_TS]) {
+        if ((err = schema_ts(sch, v[SCHEMA_TS], &ev->ts, cause)))
+            return err;
+        if ((err = check_number(ev->ts, "ts", cause)))
+            return err;
         ev->has_ts = true;
     }
-    if ((err = read_label(b, first_of(obj, "y", "label", "target"), cause)))
+    if ((err = read_label(b, sch, v[SCHEMA_LABEL], cause)))
         return err;
-    if ((v = cJSON_GetObjectItemCaseSensitive(obj, "group")) && !cJSON_IsNull(v) &&
-        (err = scalar_string(b, v, "group", &ev->group, cause)))
+    if (v[SCHEMA_GROUP] && (err = scalar_string(b, v[SCHEMA_GROUP], "group", &ev->group, cause)))
         return err;
-    if ((v = cJSON_GetObjectItemCaseSensitive(obj, "text")) && !cJSON_IsNull(v)) {
-        if (!cJSON_IsString(v))
+    if ((v[SCHEMA_TEXT])) {
+        if (!cJSON_IsString(v[SCHEMA_TEXT]))
             return dd_fail(cause, DD_ETYPE, "text must be a string");
-        if ((err = copy_string(b, v->valuestring, "text", &ev->text, cause)))
+        if ((err = copy_string(b, v[SCHEMA_TEXT]->valuestring, "text", &ev->text, cause)))
             return err;
     }
-    if ((v = cJSON_GetObjectItemCaseSensitive(obj, "emb")) && !cJSON_IsNull(v) &&
-        (err = read_emb(b, v, cause)))
+    if (v[SCHEMA_EMB] && (err = read_emb(b, v[SCHEMA_EMB], cause)))
         return err;
-    if ((v = cJSON_GetObjectItemCaseSensitive(obj, "op")) && !cJSON_IsNull(v)) {
-        if (!cJSON_IsString(v) ||
-            (strcmp(v->valuestring, "upsert") && strcmp(v->valuestring, "delete")))
+    const cJSON *op = v[SCHEMA_OP];
+    if (op) {
+        if (!cJSON_IsString(op) ||
+            (strcmp(op->valuestring, "upsert") != 0 && strcmp(op->valuestring, "delete") != 0))
             return dd_fail(cause, DD_ETYPE, "op must be \"upsert\" or \"delete\"");
-        if (!strcmp(v->valuestring, "delete"))
+        if (strcmp(op->valuestring, "delete") == 0)
             ev->kind = DD_EV_DELETE;
     }
     return DD_OK;
 }
 
-static dd_err read_features(builder *b, const cJSON *obj, char **cause)
+/* The features: the members of the container the schema names, flattened,
+ * minus role keys (flat shape) and names the schema's lists leave out. */
+static dd_err read_features(builder *b, const schema *sch, const cJSON *obj, char **cause)
 {
-    const cJSON *x = cJSON_GetObjectItemCaseSensitive(obj, "x");
-    if (x) {
-        if (!cJSON_IsObject(x))
-            return dd_fail(cause, DD_ETYPE, "x must be an object of features");
-        return add_tree(b, x, cause);
-    }
-    for (const cJSON *c = obj->child; c; c = c->next) {
-        if (!c->string || is_reserved(c->string))
+    const cJSON *box;
+    bool flat;
+    dd_err err = schema_features(sch, obj, &box, &flat, cause);
+    if (err || !box)
+        return err;
+    b->sch = sch;
+    b->flat = flat;
+    for (const cJSON *c = box->child; c; c = c->next) {
+        if (!c->string || (flat && schema_is_role_key(sch, c->string)))
             continue;
         size_t old;
-        dd_err err = path_push(b, c->string, &old, cause);
-        if (!err)
-            err = add_tree(b, c, cause);
+        err = path_push(b, c->string, &old, cause);
+        if (err)
+            return err;
+        err = add_tree(b, c, cause);
         b->path[old] = '\0';
         if (err)
             return err;
@@ -504,7 +489,8 @@ static dd_err read_features(builder *b, const cJSON *obj, char **cause)
     return DD_OK;
 }
 
-dd_err event_from_json(const cJSON *obj, const event_limits *lim, dd_event **out, char **cause)
+dd_err event_from_json(const cJSON *obj, const event_limits *lim, const schema *sch,
+                       dd_event **out, char **cause)
 {
     *out = NULL;
     if (!cJSON_IsObject(obj))
@@ -516,9 +502,9 @@ dd_err event_from_json(const cJSON *obj, const event_limits *lim, dd_event **out
     b.path_cap = 64;
     dd_err err = (b.ev && b.path) ? DD_OK : dd_fail(cause, DD_ENOMEM, "out of memory");
     if (!err)
-        err = read_meta(&b, obj, cause);
+        err = read_meta(&b, sch, obj, cause);
     if (!err && b.ev->kind != DD_EV_DELETE)
-        err = read_features(&b, obj, cause);
+        err = read_features(&b, sch, obj, cause);
     if (!err && b.ev->kind == DD_EV_DATA && b.ev->nfeat == 0) {
         /* No features: a delayed label when it has an id and a label. */
         if (b.ev->id && b.ev->y.kind != DD_LABEL_NONE)
@@ -539,17 +525,17 @@ dd_err event_from_json(const cJSON *obj, const event_limits *lim, dd_event **out
     return DD_OK;
 }
 
-dd_err event_parse_json(const char *buf, size_t len, const event_limits *lim, dd_event **out,
-                        char **cause)
+dd_err event_parse_json(const char *buf, size_t len, const event_limits *lim, const schema *sch,
+                        dd_event **out, char **cause)
 {
     cJSON *root;
     *out = NULL;
     dd_err err = event_json_parse(buf, len, lim, &root, cause);
     if (err)
         return err;
-    err = event_from_json(root, lim, out, cause);
+    err = event_from_json(root, lim, sch, out, cause);
     cJSON_Delete(root);
-    if (!err)
+    if (!err && *out)
         (*out)->raw_len = (uint32_t)len;
     return err;
 }

@@ -80,6 +80,7 @@ typedef struct event_limits {
 #define EVENT_MAX_ABS_VALUE 1e15
 
 struct cJSON;
+struct schema;
 
 /* Check one raw message (size, nesting depth, UTF-8) and parse it with cJSON.
  * On success *root is a new cJSON tree (free with cJSON_Delete()). On error
@@ -87,16 +88,16 @@ struct cJSON;
 dd_err event_json_parse(const char *buf, size_t len, const event_limits *lim,
                         struct cJSON **root, char **cause);
 
-/* Build an event from one parsed JSON object in the default shape. Borrows
- * obj; copies what it keeps. On success *out is a new event (free with
+/* Build an event from one parsed JSON object, mapped by sch (schema.h; NULL:
+ * the default shape). Borrows obj and sch; copies what it keeps. On success *out is a new event (free with
  * event_free()); seq, recv_ts, src_pos and raw_len are left 0 for the
  * source to set. */
-dd_err event_from_json(const struct cJSON *obj, const event_limits *lim, dd_event **out,
-                       char **cause);
+dd_err event_from_json(const struct cJSON *obj, const event_limits *lim,
+                       const struct schema *sch, dd_event **out, char **cause);
 
 /* event_json_parse() + event_from_json() for a message holding one object. */
-dd_err event_parse_json(const char *buf, size_t len, const event_limits *lim, dd_event **out,
-                        char **cause);
+dd_err event_parse_json(const char *buf, size_t len, const event_limits *lim,
+                        const struct schema *sch, dd_event **out, char **cause);
 
 /* True when buf holds valid UTF-8 with no NUL byte (the parser's own check). */
 bool event_utf8_valid(const char *buf, size_t len);

@@ -74,7 +74,7 @@ static int32_t find(const labels *l, const char *name, uint64_t h, uint32_t *pos
 
 static dd_err add(labels *l, const char *name, uint64_t h, uint32_t pos, int32_t *cls)
 {
-    char *copy = strdup(name);
+    char *copy = name ? strdup(name) : NULL;
     if (!copy)
         return DD_ENOMEM;
     *cls = (int32_t)l->n++;
@@ -207,6 +207,12 @@ dd_err labels_deserialize(ser_reader *r, labels **out, char **cause)
     labels *l = labels_new((model_task)task, max);
     if (!l)
         return dd_fail(cause, DD_ENOMEM, "out of memory");
+    if (n > l->max) { /* a binary encoder holds 2 classes whatever max says */
+        uint32_t cap = l->max;
+        labels_free(l);
+        return dd_fail(cause, DD_ECORRUPT, "label encoder snapshot has %u classes, at most %u",
+                       n, cap);
+    }
     for (uint32_t i = 0; i < n; i++) {
         char *name = ser_get_str(r, LABELS_MAX_NAME);
         uint32_t pos;

@@ -17,6 +17,7 @@ static dd_err linear_init(model *m, char **cause)
     if (pblock_alloc(&m->b[0], &m->p, m->dim + 1, model_out_width(m), true))
         return dd_fail(cause, DD_ENOMEM, "no memory for a linear model of dimension %u", m->dim);
     m->nblocks = 1;
+    m->ncols = 1;
     return DD_OK;
 }
 

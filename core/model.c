@@ -7,6 +7,7 @@
  */
 #include "model_impl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -278,6 +279,8 @@ dd_err pblock_widen(pblock *b, uint32_t width)
 
 void pblock_catch_up(const model *m, pblock *b, uint64_t now)
 {
+    if (b->frozen)
+        return;
     step_ctx c;
     model_step_ctx(m, now, &c);
     for (uint32_t r = 0; r < b->rows; r++) {

@@ -129,6 +129,8 @@ static inline double pblock_value(const step_ctx *c, const pblock *b, uint64_t n
                                   uint32_t j)
 {
     size_t i = (size_t)r * b->stride + j;
+    if (b->frozen)
+        return b->w[i];
     uint64_t k = now - b->last[r];
     return k ? pull_k(c, b, i, b->w[i], k, r + 1 < b->rows) : b->w[i];
 }

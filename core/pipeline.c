@@ -4,8 +4,17 @@
  * One pass per event: the feature pipeline updates its statistics and
  * writes the sparse input once; the active model predicts; a labelled event
  * is scored before learning (prequential), its 0/1 error (or absolute error)
- * feeds the error-stream detector, then the model learns. No allocation per
- * event in steady state: the input vector and the alarm array are reused.
+ * feeds the error watch point, then the model learns. The prediction and each
+ * numeric feature (raw value) feed their watch points too (watch.c). No
+ * allocation per event in steady state: the input vector and the alarm array
+ * are reused.
+ *
+ * Delayed labels: an unlabelled event with an id is held in the pending
+ * table with its input vector and prediction; when {"id","y"} comes, the held
+ * input goes back into p->x and the same scoring and learning path runs, so
+ * a delayed label counts exactly as an immediate one would have (except the
+ * loss, which is the current model's on the held input). Pending entries
+ * expire by event time, checked on every event.
  */
 #include "pipeline.h"
 
@@ -17,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PIPELINE_MAX_ALARMS 8
 
 struct pipeline {
     pipeline_params p;
@@ -25,11 +33,11 @@ struct pipeline {
     labels *lab;
     model *active;
     metrics *met;
-    drift_detector *err_det;
+    watch *watch;
+    pending *pend;
     dd_sparse x;
     bool learning;
     pipeline_stats st;
-    pipeline_alarm alarms[PIPELINE_MAX_ALARMS];
 };
 
 void pipeline_params_default(pipeline_params *p)
@@ -38,7 +46,8 @@ void pipeline_params_default(pipeline_params *p)
     featpipe_params_default(&p->feat);
     model_params_default(&p->model);
     p->rolling_window = 1000;
-    snprintf(p->error_detector, sizeof p->error_detector, "%s", "adwin");
+    watch_params_default(&p->watch);
+    pending_params_default(&p->pending);
 }
 
 pipeline *pipeline_new(const pipeline_params *pp, char **cause)
@@ -58,7 +67,9 @@ pipeline *pipeline_new(const pipeline_params *pp, char **cause)
         goto fail;
     if (!(p->active = model_new(&pp->model, featpipe_dim(p->fp), cause)))
         goto fail;
-    if (!(p->err_det = drift_new(pp->error_detector, cause)))
+    if (!(p->watch = watch_new(&pp->watch, cause)))
+        goto fail;
+    if (!(p->pend = pending_new(&pp->pending, cause)))
         goto fail;
     p->lab = labels_new(pp->model.task, pp->model.max_classes);
     p->met = metrics_new(pp->model.task, pp->rolling_window);
@@ -80,25 +91,24 @@ void pipeline_free(pipeline *p)
     labels_free(p->lab);
     model_free(p->active);
     metrics_free(p->met);
-    drift_free(p->err_det);
+    watch_free(p->watch);
+    pending_free(p->pend);
     sparse_free(&p->x);
     free(p);
 }
 
-static void raise_alarm(pipeline *p, pipeline_result *res, const char *watch,
-                        const drift_detector *d, drift_state level)
+/* Feeds the event's numeric features to their watch points (raw values:
+ * drift of the data, not of the standardized inputs). */
+static void watch_features(pipeline *p, const dd_event *ev)
 {
-    if (res->nalarms == PIPELINE_MAX_ALARMS)
-        return;
-    pipeline_alarm *a = &p->alarms[res->nalarms++];
-    a->watch = watch;
-    a->feature = NULL;
-    a->detector = drift_kind(d);
-    a->level = level;
-    a->event = p->st.events - 1;
-    a->statistic = drift_statistic(d);
-    a->width = drift_window_width(d);
-    a->mean = drift_window_mean(d);
+    for (uint32_t i = 0; i < ev->nfeat; i++) {
+        const dd_feature *f = &ev->feat[i];
+        if (f->kind != DD_VAL_NUM)
+            continue;
+        int32_t slot = featpipe_slot(p->fp, f);
+        if (slot >= 0)
+            watch_feature(p->watch, (uint32_t)slot, f->name, f->num);
+    }
 }
 
 /* Score, detect and learn one labelled event whose input is in p->x. */
@@ -116,14 +126,11 @@ static void evaluate_and_learn(pipeline *p, double target, pipeline_result *res)
         res->correct = (double)res->out.cls == target;
         err = res->correct ? 0.0 : 1.0;
     }
-    drift_state s = drift_update(p->err_det, err);
-    if (s != DRIFT_NONE) {
-        raise_alarm(p, res, "error", p->err_det, s);
-        if (s == DRIFT_DRIFT)
-            p->st.drifts++;
-        else
-            p->st.warnings++;
-    }
+    drift_state s = watch_error(p->watch, err);
+    if (s == DRIFT_DRIFT)
+        p->st.drifts++;
+    else if (s == DRIFT_WARNING)
+        p->st.warnings++;
     if (!p->learning)
         return;
     dd_err e = model_learn(p->active, &p->x, target, 1.0, NULL);
@@ -133,25 +140,12 @@ static void evaluate_and_learn(pipeline *p, double target, pipeline_result *res)
         p->st.refused++;
 }
 
-dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
+/* Encode a label and score (and learn from) the input in p->x, whose
+ * prediction is in res->out. */
+static dd_err score_label(pipeline *p, const dd_label *y, pipeline_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->alarms = p->alarms;
-    if (ev->kind == DD_EV_LABEL) {
-        p->st.unmatched++; /* no pending table yet: nothing to join */
-        return DD_OK;
-    }
-    if (ev->kind != DD_EV_DATA)
-        return DD_OK;
-    if (featpipe_learn_transform(p->fp, ev, &p->x))
-        return DD_ENOMEM;
-    p->st.events++;
-    model_predict(p->active, &p->x, &res->out);
-    res->predicted = true;
-    if (ev->y.kind == DD_LABEL_NONE)
-        return DD_OK;
     double target;
-    res->label_err = labels_encode(p->lab, &ev->y, &target, NULL);
+    res->label_err = labels_encode(p->lab, y, &target, NULL);
     if (res->label_err) {
         p->st.bad_labels++;
         return DD_OK;
@@ -161,6 +155,67 @@ dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
             return DD_ENOMEM;
     evaluate_and_learn(p, target, res);
     return DD_OK;
+}
+
+/* A delayed label: score the held event with the prediction made then. */
+static dd_err join_label(pipeline *p, const dd_event *ev, pipeline_result *res)
+{
+    pending_entry e;
+    if (!ev->id || pending_take(p->pend, ev->id, &e)) {
+        p->st.unmatched++;
+        return DD_OK;
+    }
+    p->st.joined++;
+    res->joined = true;
+    res->predicted = true;
+    res->out = e.npred ? e.pred[0].out : (model_output){0};
+    dd_sparse now = p->x; /* lend the held input to the scoring path */
+    p->x = e.x;
+    e.x = now;
+    dd_err err = score_label(p, &ev->y, res);
+    now = p->x;
+    p->x = e.x;
+    e.x = now;
+    pending_entry_clear(&e);
+    return err;
+}
+
+/* A data event: features, prediction, the watch points, then scoring (or
+ * holding the event for its delayed label). */
+static dd_err process_data(pipeline *p, const dd_event *ev, pipeline_result *res)
+{
+    if (featpipe_learn_transform(p->fp, ev, &p->x))
+        return DD_ENOMEM;
+    watch_begin(p->watch, p->st.events); /* this event's 0-based index */
+    p->st.events++;
+    model_predict(p->active, &p->x, &res->out);
+    res->predicted = true;
+    watch_features(p, ev);
+    watch_prediction(p->watch, res->out.score);
+    if (ev->y.kind != DD_LABEL_NONE)
+        return score_label(p, &ev->y, res);
+    if (ev->id) {
+        pending_pred pred = {0, res->out}; /* version 0: the active model */
+        if (pending_add(p->pend, ev->id, ev->group, ev->ts, ev->seq, &p->x, &pred, 1))
+            return DD_ENOMEM;
+        res->held = true;
+    }
+    return DD_OK;
+}
+
+dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
+{
+    memset(res, 0, sizeof *res);
+    /* Alarms raised by a delayed label carry the index of the last data event. */
+    watch_begin(p->watch, p->st.events ? p->st.events - 1 : 0);
+    pending_expire(p->pend, ev->ts, ev->seq);
+    dd_err err = DD_OK;
+    if (ev->kind == DD_EV_LABEL)
+        err = join_label(p, ev, res);
+    else if (ev->kind == DD_EV_DATA)
+        err = process_data(p, ev, res);
+    res->alarms = watch_alarms(p->watch, &res->nalarms);
+    return err;
 }
 
 void pipeline_set_learning(pipeline *p, bool on)
@@ -200,5 +255,15 @@ const featpipe *pipeline_features(const pipeline *p)
 
 const drift_detector *pipeline_error_detector(const pipeline *p)
 {
-    return p->err_det;
+    return watch_error_detector(p->watch);
+}
+
+const watch *pipeline_watch(const pipeline *p)
+{
+    return p->watch;
+}
+
+const pending *pipeline_pending(const pipeline *p)
+{
+    return p->pend;
 }

@@ -18,6 +18,8 @@
 #include "featpipe.h"
 #include "model.h"
 #include "model_params.h"
+#include "pending.h"
+#include "watch.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,20 +28,16 @@ typedef struct pipeline_params {
     featpipe_params feat;
     model_params model;
     uint32_t rolling_window;    /* events in the rolling metrics, default 1000 */
-    char error_detector[16];    /* drift detector on the error stream, default "adwin" */
+    watch_params watch;         /* drift watch points: error, prediction, features */
+    pending_params pending;     /* events waiting for a delayed label */
 } pipeline_params;
 
 void pipeline_params_default(pipeline_params *p);
 
-typedef struct pipeline_alarm {
-    const char *watch;     /* "error", "prediction" or "feature" */
-    const char *feature;   /* the feature's name for feature watch points, else NULL */
-    const char *detector;  /* the detector's kind */
-    drift_state level;     /* DRIFT_WARNING or DRIFT_DRIFT */
-    uint64_t event;        /* 0-based index of the data event that raised it */
-    double statistic;      /* drift_statistic() at the alarm */
-    double width, mean;    /* ADWIN's window at the alarm (0 for others) */
-} pipeline_alarm;
+/* A warning or drift of a watch point (watch.h): the watch point and feature
+ * name, the detector, the level, the event index and the detector's
+ * statistics at the alarm. */
+typedef watch_alarm pipeline_alarm;
 
 typedef struct pipeline_result {
     bool predicted;        /* a data event: out holds the active model's prediction */
@@ -50,6 +48,9 @@ typedef struct pipeline_result {
     bool correct;          /* classification: the prediction was right */
     dd_err label_err;      /* DD_OK, or why its label was refused (counted) */
     bool learned;          /* the model took a learning step */
+    bool joined;           /* a delayed label found its event: out is the prediction
+                              made then, and it was scored (and learned) now */
+    bool held;             /* an unlabelled event with an id: held for its label */
     uint32_t nalarms;
     const pipeline_alarm *alarms; /* valid until the next pipeline_process() */
 } pipeline_result;
@@ -60,6 +61,7 @@ typedef struct pipeline_stats {
     uint64_t bad_labels;   /* labels refused (wrong type, too many classes) */
     uint64_t refused;      /* learning steps refused as non-finite */
     uint64_t unmatched;    /* delayed labels that matched no pending event */
+    uint64_t joined;       /* delayed labels that joined their pending event */
     uint64_t warnings, drifts; /* error-stream alarms */
 } pipeline_stats;
 
@@ -87,5 +89,9 @@ double pipeline_rolling_score(const pipeline *p);
 const model *pipeline_model(const pipeline *p);
 const featpipe *pipeline_features(const pipeline *p);
 const drift_detector *pipeline_error_detector(const pipeline *p);
+/* The watch points (detectors for the charts, alert counters). */
+const watch *pipeline_watch(const pipeline *p);
+/* The table of events waiting for their label (for its counters). */
+const pending *pipeline_pending(const pipeline *p);
 
 #endif

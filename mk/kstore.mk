@@ -28,3 +28,15 @@ nodist_EXTRA_tests_test_kstore_SOURCES = dummy.cxx
 
 TESTS += tests/test_kstore_http.sh
 EXTRA_DIST += tests/test_kstore_http.sh
+
+# In a --enable-tsan build, hnswlib's internal lock order is suppressed (see
+# the file); other TSAN_OPTIONS the caller sets are kept.
+EXTRA_DIST += tests/tsan.supp
+AM_TESTS_ENVIRONMENT += TSAN_OPTIONS="suppressions=$(abs_top_srcdir)/tests/tsan.supp $${TSAN_OPTIONS:-}"; \
+	export TSAN_OPTIONS;
+
+DD_BENCHES += bench/bench_kstore
+bench_bench_kstore_SOURCES = bench/bench_kstore.c
+bench_bench_kstore_CPPFLAGS = $(TEST_CPPFLAGS)
+bench_bench_kstore_LDADD = $(SRC_LIBS)
+nodist_EXTRA_bench_bench_kstore_SOURCES = dummy.cxx

@@ -152,6 +152,13 @@ static int open_kstore(const dd_config *cfg, kstore **ks, http_search **hs)
     return 0;
 }
 
+/* The worker's output that hands every processed event to the store. */
+static void kstore_on_event(void *ctx, const dd_event *ev, const pipeline_result *res)
+{
+    (void)res;
+    kstore_submit(ctx, ev); /* copies what it keeps; drops are counted there */
+}
+
 /* The bundled demo stream: $DRIFTDECK_DATA, the source tree, or the installed copy. */
 static void demo_source(char *buf, size_t n)
 {
@@ -176,7 +183,8 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     snprintf(dl, sizeof dl, "%s/driftdeck.deadletter.jsonl", cfg->workspace);
     source_options so = {.speed = cfg->speed < 0 ? (headless_mode ? 0 : 1) : cfg->speed};
     queue *q = queue_new(cfg->queue_capacity);
-    ingest *ing = q ? ingest_new(q, &cfg->limits, NULL, dl, &cause) : NULL;
+    schema *sch = q ? schema_new(&cfg->schema, &cause) : NULL;
+    ingest *ing = sch ? ingest_new(q, &cfg->limits, sch, dl, &cause) : NULL;
     source *src = ing ? source_open(spec, &so, ing, &cause) : NULL;
     headless *h = src ? headless_new(stdout) : NULL;
     worker_output out = headless_output(h);
@@ -190,7 +198,12 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     }
     if (open_kstore(cfg, &ks, &hs))
         goto done;
-    worker_set_kstore(w, ks);
+    worker_output kout = {.ctx = ks, .event = kstore_on_event};
+    if (ks && worker_add_output(w, &kout) != DD_OK) {
+        fprintf(stderr, "driftdeck: too many worker outputs\n");
+        goto done;
+    }
+    headless_set_kstore(h, ks);
     running_worker = w;
     if (worker_start(w, &cause) || src->ops->start(src, &cause)) {
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "cannot start");
@@ -213,6 +226,7 @@ done:
     worker_free(w);
     headless_free(h);
     ingest_free(ing);
+    schema_free(sch);
     queue_free(q, (void (*)(void *))event_free);
     free(cause);
     return rc;

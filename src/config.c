@@ -15,7 +15,7 @@
 #define CONFIG_MAX_FILE (1u << 20)
 #define CONFIG_MAX_LINE 199 /* inih silently splits longer lines (INI_MAX_LINE 200) */
 
-typedef enum ctype { CT_U32, CT_DOUBLE, CT_BOOL, CT_STR, CT_ENUM, CT_SPEED } ctype;
+typedef enum ctype { CT_U32, CT_DOUBLE, CT_BOOL, CT_STR, CT_ENUM, CT_SPEED, CT_LIST } ctype;
 
 typedef struct setting {
     const char *section, *key;
@@ -33,6 +33,8 @@ typedef struct setting {
 #define BOOL(s, k, f, d, h) {s, k, CT_BOOL, OFF(f), 0, 0, 1, NULL, d, h}
 #define STR(s, k, f, d, h) {s, k, CT_STR, OFF(f), sizeof(((dd_config *)0)->f), 0, 0, NULL, d, h}
 #define ENUM(s, k, f, n, d, h) {s, k, CT_ENUM, OFF(f), 0, 0, 0, n, d, h}
+/* A comma-separated list; setting it again appends (long lists span lines). */
+#define LIST(s, k, f, d, h) {s, k, CT_LIST, OFF(f), sizeof(((dd_config *)0)->f), 0, 0, NULL, d, h}
 
 static const char *const task_names[] = {"binary", "multiclass", "regression", NULL};
 static const char *const kind_names[] = {"linear", "mlp", NULL};
@@ -40,6 +42,8 @@ static const char *const optim_names[] = {"sgd", "adagrad", "adam", "ftrl", NULL
 static const char *const schedule_names[] = {"constant", "invscaling", "invtime", NULL};
 static const char *const loss_names[] = {"squared", "huber", NULL};
 static const char *const act_names[] = {"relu", "tanh", NULL};
+static const char *const label_type_names[] = {"auto", "number", "class", "regression", NULL};
+static const char *const ts_unit_names[] = {"s", "ms", "us", "ns", NULL};
 
 static const char *const embed_names[] = {"features", "ngram", "carried", "mlp", NULL};
 static const char *const space_names[] = {"cosine", "ip", "l2", NULL};
@@ -138,10 +142,64 @@ static const setting settings[] = {
     /* [eval] */
     U32("eval", "rolling_window", pipe.rolling_window, 1, 1000000, "1000",
         "events in the rolling accuracy / error"),
+    U32("eval", "pending_capacity", pipe.pending.capacity, 1, 1u << 26, "100000",
+        "unlabelled events held for a delayed label; the oldest is evicted (counted)"),
+    DBL("eval", "pending_max_age", pipe.pending.max_age, 0, 1e9, "86400",
+        "seconds of event time a held event waits for its label; 0 = no limit"),
+    U32("eval", "pending_max_events", pipe.pending.max_events, 0, 4000000000u, "0",
+        "events after which a held event expires; 0 = no limit"),
 
     /* [drift] */
-    STR("drift", "error_detector", pipe.error_detector, "adwin",
-        "detector on the error stream: adwin, pagehinkley, ddm, eddm, kswin"),
+    STR("drift", "error_detector", pipe.watch.error.detector, "adwin",
+        "detector on the error stream (concept drift): adwin, pagehinkley, ddm, eddm, kswin, "
+        "none"),
+    STR("drift", "error_params", pipe.watch.error.params, "delta=0.002",
+        "its parameters: name=value, ... (`driftdeck detect --help` lists them)"),
+    STR("drift", "prediction_detector", pipe.watch.prediction.detector, "pagehinkley",
+        "detector on the predicted probability or value (output drift), or none"),
+    STR("drift", "prediction_params", pipe.watch.prediction.params,
+        "delta=0.1, threshold=50, alpha=1",
+        "its parameters: name=value, ... (for standardized values)"),
+    BOOL("drift", "prediction_standardize", pipe.watch.prediction.standardize, "true",
+         "feed the detector z-scores by the prediction's running mean and deviation"),
+    U32("drift", "prediction_quiet", pipe.watch.prediction.quiet, 0, 4000000000.0, "1000",
+        "events after a prediction alert during which alerts of that level are held back"),
+    STR("drift", "feature_detector", pipe.watch.feature.detector, "pagehinkley",
+        "detector on each numeric feature (data drift): pagehinkley, kswin, ..., or none"),
+    STR("drift", "feature_params", pipe.watch.feature.params,
+        "delta=0.1, threshold=50, alpha=1",
+        "its parameters: name=value, ... (for standardized values)"),
+    BOOL("drift", "feature_standardize", pipe.watch.feature.standardize, "true",
+         "feed each feature's detector z-scores by its running mean and deviation"),
+    U32("drift", "feature_quiet", pipe.watch.feature.quiet, 0, 4000000000.0, "1000",
+        "events after a feature's alert during which its alerts of that level are held back"),
+    U32("drift", "max_features", pipe.watch.max_features, 0, 65536, "64",
+        "numeric features with a drift detector of their own; others are counted, not watched"),
+
+    /* [schema]: where an event's parts are in a message (core/schema.h) */
+    STR("schema", "features", schema.features, "",
+        "the features: empty = x when present, else every top-level field but the roles; "
+        "\".\" = top level; or a dotted path to an object"),
+    STR("schema", "id", schema.field[SCHEMA_ID], "",
+        "dotted path of the event id; empty = \"id\"; \"-\" = none"),
+    STR("schema", "ts", schema.field[SCHEMA_TS], "",
+        "dotted path of the event time (number or ISO 8601); empty = ts, time or timestamp"),
+    ENUM("schema", "ts_unit", schema.ts_unit, ts_unit_names, "s", "unit of numeric times"),
+    STR("schema", "label", schema.field[SCHEMA_LABEL], "",
+        "dotted path of the label; empty = y, label or target"),
+    ENUM("schema", "label_type", schema.label_type, label_type_names, "auto",
+         "auto: numbers and strings as they come; number; class (names); regression"),
+    STR("schema", "group", schema.field[SCHEMA_GROUP], "",
+        "dotted path of the group (per-group metrics); empty = \"group\""),
+    STR("schema", "text", schema.field[SCHEMA_TEXT], "",
+        "dotted path of the text (knowledge store); empty = \"text\""),
+    STR("schema", "embedding", schema.field[SCHEMA_EMB], "",
+        "dotted path of a carried embedding (array of numbers); empty = \"emb\""),
+    STR("schema", "op", schema.field[SCHEMA_OP], "",
+        "dotted path of the operation (upsert or delete); empty = \"op\""),
+    LIST("schema", "include", schema.include, "",
+         "features to keep by flattened name (a name covers a.*, pre* a prefix); empty = all"),
+    LIST("schema", "exclude", schema.exclude, "", "features to leave out (same forms)"),
 
     /* [limits] */
     U32("limits", "max_message_bytes", limits.max_bytes, 64, 1u << 30, "1048576",
@@ -257,6 +315,18 @@ static dd_err set_one(const setting *s, dd_config *cfg, const char *v, char **ca
         return set_enum(s, at, v, cause);
     case CT_SPEED:
         return set_speed(s, at, v, cause);
+    case CT_LIST: {
+        size_t have = strlen(at), n = strlen(v);
+        if (n == 0)
+            return DD_OK;
+        if (have + n + 2 > s->size)
+            return dd_fail(cause, DD_EINVAL, "[%s] %s: list longer than %zu bytes", s->section,
+                           s->key, s->size - 1);
+        if (have)
+            ((char *)at)[have++] = ',';
+        memcpy((char *)at + have, v, n + 1);
+        return DD_OK;
+    }
     }
     return DD_EINVAL;
 }
@@ -405,9 +475,16 @@ dd_err config_check(const dd_config *cfg, char **cause)
     dd_err err = featpipe_params_check(&cfg->pipe.feat, cause);
     if (!err)
         err = model_params_check(&cfg->pipe.model, cause);
-    if (!err && !drift_params_of(cfg->pipe.error_detector))
-        err = dd_fail(cause, DD_EINVAL, "[drift] error_detector = %s: unknown detector",
-                      cfg->pipe.error_detector);
+    if (!err) { /* the schema's paths and lists compile */
+        schema *sch = schema_new(&cfg->schema, cause);
+        err = sch ? DD_OK : DD_EINVAL;
+        schema_free(sch);
+    }
+    char *why = NULL;
+    if (!err && watch_params_check(&cfg->pipe.watch, &why) != DD_OK) {
+        err = dd_fail(cause, DD_EINVAL, "[drift] %s", why ? why : "bad watch point");
+        free(why);
+    }
     return err;
 }
 
@@ -451,6 +528,7 @@ static void format_value(const setting *s, const dd_config *cfg, char *buf, size
         snprintf(buf, n, "%s", *(const bool *)at ? "true" : "false");
         break;
     case CT_STR:
+    case CT_LIST:
         snprintf(buf, n, "%s", (const char *)at);
         break;
     case CT_ENUM:
@@ -469,6 +547,28 @@ static void format_value(const setting *s, const dd_config *cfg, char *buf, size
     }
 }
 
+/* A list as repeated "key = a,b" lines, each under inih's line limit. */
+static void print_list(FILE *out, const char *key, const char *v)
+{
+    if (!*v) {
+        fprintf(out, "%s =\n", key);
+        return;
+    }
+    while (*v) {
+        size_t take = strlen(v), cut = 0;
+        if (take > 150) {
+            for (size_t i = 0; i < 150; i++)
+                if (v[i] == ',')
+                    cut = i;
+            take = cut ? cut : take;
+        }
+        fprintf(out, "%s = %.*s\n", key, (int)take, v);
+        v += take;
+        if (*v == ',')
+            v++;
+    }
+}
+
 void config_print(const dd_config *cfg, FILE *out)
 {
     const char *section = NULL;
@@ -482,9 +582,12 @@ void config_print(const dd_config *cfg, FILE *out)
             section = s->section;
             fprintf(out, "\n[%s]\n", section);
         }
-        char v[CONFIG_PATH_MAX + 8];
+        char v[SCHEMA_LIST_MAX + 8];
         format_value(s, cfg, v, sizeof v);
-        fprintf(out, "%s = %s\n", s->key, v);
+        if (s->type == CT_LIST)
+            print_list(out, s->key, v);
+        else
+            fprintf(out, "%s = %s\n", s->key, v);
     }
 }
 
@@ -502,6 +605,9 @@ static const char *type_name(const setting *s, char *buf, size_t n)
         break;
     case CT_STR:
         snprintf(buf, n, "text");
+        break;
+    case CT_LIST:
+        snprintf(buf, n, "list a,b,... (repeat the key to add)");
         break;
     case CT_SPEED:
         snprintf(buf, n, "max|auto|FACTORx");

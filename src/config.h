@@ -15,6 +15,7 @@
 #include "event.h"
 #include "kstore.h"
 #include "pipeline.h"
+#include "schema.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,6 +26,7 @@
 typedef struct dd_config {
     pipeline_params pipe;              /* [features] [model] [drift] [eval] */
     event_limits limits;               /* [limits] */
+    schema_params schema;              /* [schema] */
     /* [run] */
     char source[CONFIG_PATH_MAX];      /* "" = the bundled demo stream */
     double speed;                      /* replay pace factor; 0 = max; < 0 = by mode */

@@ -17,7 +17,13 @@ struct headless {
     FILE *out;
     uint64_t *drifts;
     size_t ndrifts;
+    kstore *ks; /* the knowledge store whose lag status lines show, or NULL */
 };
+
+void headless_set_kstore(headless *h, kstore *ks)
+{
+    h->ks = ks;
+}
 
 headless *headless_new(FILE *out)
 {
@@ -65,8 +71,18 @@ static void add_counters(cJSON *o, const worker_status *st)
     cJSON_AddNumberToObject(o, "bad_labels", (double)st->bad_labels);
     cJSON_AddNumberToObject(o, "refused_steps", (double)st->refused_steps);
     cJSON_AddNumberToObject(o, "unmatched_labels", (double)st->unmatched_labels);
+    cJSON_AddNumberToObject(o, "joined_labels", (double)st->joined_labels);
+    cJSON_AddNumberToObject(o, "pending", (double)st->pending_held);
+    cJSON_AddNumberToObject(o, "pending_expired", (double)st->pending_expired);
+    cJSON_AddNumberToObject(o, "pending_evicted", (double)st->pending_evicted);
     if (st->deadletter_failures)
         cJSON_AddNumberToObject(o, "deadletter_failures", (double)st->deadletter_failures);
+    cJSON_AddNumberToObject(o, "alerts", (double)st->alerts);
+    cJSON_AddNumberToObject(o, "alerts_suppressed", (double)st->alerts_suppressed);
+    if (st->alarms_dropped)
+        cJSON_AddNumberToObject(o, "alarms_dropped", (double)st->alarms_dropped);
+    if (st->unwatched_features)
+        cJSON_AddNumberToObject(o, "unwatched_features", (double)st->unwatched_features);
 }
 
 static void on_status(void *ctx, const worker_status *st)
@@ -77,14 +93,17 @@ static void on_status(void *ctx, const worker_status *st)
     cJSON_AddNumberToObject(o, "queue", (double)st->queue_len);
     cJSON_AddNumberToObject(o, "queue_capacity", (double)st->queue_cap);
     cJSON_AddBoolToObject(o, "learning", st->learning);
-    if (st->has_kstore) {
+    headless *h = ctx;
+    if (h->ks) {
+        kstore_stats ks;
+        kstore_get_stats(h->ks, &ks);
         cJSON *k = cJSON_AddObjectToObject(o, "kstore");
-        cJSON_AddNumberToObject(k, "entries", (double)st->kstore.entries);
-        cJSON_AddNumberToObject(k, "queued", (double)st->kstore.queued);
-        cJSON_AddNumberToObject(k, "newest_age", st->kstore.newest_age);
-        cJSON_AddNumberToObject(k, "dropped", (double)st->kstore.dropped);
-        cJSON_AddNumberToObject(k, "skipped", (double)st->kstore.skipped);
-        cJSON_AddNumberToObject(k, "errors", (double)st->kstore.errors);
+        cJSON_AddNumberToObject(k, "entries", (double)ks.entries);
+        cJSON_AddNumberToObject(k, "queued", (double)ks.queued);
+        cJSON_AddNumberToObject(k, "newest_age", ks.newest_age);
+        cJSON_AddNumberToObject(k, "dropped", (double)ks.dropped);
+        cJSON_AddNumberToObject(k, "skipped", (double)ks.skipped);
+        cJSON_AddNumberToObject(k, "errors", (double)ks.errors);
     }
     emit(ctx, o);
 }
@@ -108,6 +127,11 @@ static void on_alarm(void *ctx, const pipeline_alarm *a, const dd_event *ev)
         cJSON_AddNumberToObject(o, "width", a->width);
         cJSON_AddNumberToObject(o, "mean", a->mean);
     }
+    cJSON *values = a->nvalues ? cJSON_AddObjectToObject(o, "values") : NULL;
+    for (uint32_t i = 0; values && i < a->nvalues; i++)
+        cJSON_AddNumberToObject(values, a->values[i].name, a->values[i].value);
+    if (a->suppressed)
+        cJSON_AddNumberToObject(o, "suppressed", (double)a->suppressed);
     if (a->level == DRIFT_DRIFT && !a->feature && h->ndrifts < HEADLESS_MAX_DRIFTS &&
         a->watch[0] == 'e')
         h->drifts[h->ndrifts++] = a->event;

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #define INGEST_DEADLETTER_MAX (64ull << 20)
 #define INGEST_RAW_KEEP (64u << 10) /* bytes of a raw message kept in a dead letter */
@@ -85,9 +87,14 @@ static FILE *deadletter_file(ingest *ing, size_t incoming)
         }
     }
     if (!ing->dl) {
-        ing->dl = fopen(ing->dl_path, "a");
-        if (!ing->dl)
+        /* 0600: dead letters hold raw stream data, which may be private. */
+        int fd = open(ing->dl_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        ing->dl = fd >= 0 ? fdopen(fd, "a") : NULL;
+        if (!ing->dl) {
+            if (fd >= 0)
+                close(fd);
             return NULL;
+        }
         struct stat st;
         ing->dl_bytes = fstat(fileno(ing->dl), &st) == 0 ? (uint64_t)st.st_size : 0;
     }
@@ -187,7 +194,7 @@ static dd_event *build(ingest *ing, const cJSON *obj, double recv_ts, uint64_t p
                        char **cause)
 {
     dd_event *ev = NULL;
-    if (event_from_json(obj, &ing->lim, &ev, cause))
+    if (event_from_json(obj, &ing->lim, ing->sch, &ev, cause))
         return NULL;
     event_default_ts(ev, recv_ts);
     ev->src_pos = pos;

@@ -1254,7 +1254,6 @@ static int cmp_double(const void *a, const void *b)
 void kstore_get_stats(kstore *s, kstore_stats *o)
 {
     memset(o, 0, sizeof *o);
-    o->submitted = ATOMIC_GET(s->submitted);
     o->filtered = ATOMIC_GET(s->filtered);
     o->dropped = ATOMIC_GET(s->dropped);
     o->skipped = ATOMIC_GET(s->skipped);
@@ -1269,6 +1268,7 @@ void kstore_get_stats(kstore *s, kstore_stats *o)
     o->slots = vindex_capacity(s->index);
     o->memory = vindex_memory(s->index);
     pthread_mutex_lock(&s->stat_lock);
+    o->submitted = s->submitted;
     o->newest_age = s->newest_submit > 0 ? mono_now() - s->newest_submit : -1;
     pthread_mutex_unlock(&s->stat_lock);
     snprintf(o->version, sizeof o->version, "%s", s->version);

@@ -18,6 +18,8 @@ static const struct command commands[] = {
     {"run", cmd_run, "run the pipeline (the default; see --help)"},
     {"gen", cmd_gen, "write a generated drifting stream (sea, hyperplane, agrawal, stagger)"},
     {"search", cmd_search, "query the knowledge store of a workspace (JSON Lines)"},
+    {"schema", cmd_schema, "print the [schema] mapping inferred from a file's first lines"},
+    {"detect", cmd_detect, "run one drift detector over numbers, one per line (tuning)"},
 };
 
 static void usage(FILE *out)

@@ -15,6 +15,7 @@ struct queue {
     pthread_cond_t not_empty;
     pthread_cond_t not_full;
     size_t cap, head, len;
+    size_t pop_waiters, push_waiters; /* signal only when someone waits */
     uint64_t dropped;
     bool closed;
     void **slots;
@@ -86,8 +87,10 @@ queue_result queue_push(queue *q, void *item, int timeout_ms)
     struct timespec dl = deadline_after(timeout_ms < 0 ? 0 : timeout_ms);
     pthread_mutex_lock(&q->lock);
     while (q->len == q->cap && !q->closed) {
-        if (!wait_until(&q->not_full, &q->lock, timeout_ms, &dl) && q->len == q->cap &&
-            !q->closed) {
+        q->push_waiters++;
+        bool woke = wait_until(&q->not_full, &q->lock, timeout_ms, &dl);
+        q->push_waiters--;
+        if (!woke && q->len == q->cap && !q->closed) {
             pthread_mutex_unlock(&q->lock);
             return QUEUE_TIMEOUT;
         }
@@ -98,7 +101,8 @@ queue_result queue_push(queue *q, void *item, int timeout_ms)
     }
     q->slots[(q->head + q->len) % q->cap] = item;
     q->len++;
-    pthread_cond_signal(&q->not_empty);
+    if (q->pop_waiters)
+        pthread_cond_signal(&q->not_empty);
     pthread_mutex_unlock(&q->lock);
     return QUEUE_OK;
 }
@@ -119,7 +123,8 @@ queue_result queue_push_drop_oldest(queue *q, void *item, void **evicted)
     }
     q->slots[(q->head + q->len) % q->cap] = item;
     q->len++;
-    pthread_cond_signal(&q->not_empty);
+    if (q->pop_waiters)
+        pthread_cond_signal(&q->not_empty);
     pthread_mutex_unlock(&q->lock);
     return QUEUE_OK;
 }
@@ -129,8 +134,10 @@ queue_result queue_pop(queue *q, void **item, int timeout_ms)
     struct timespec dl = deadline_after(timeout_ms < 0 ? 0 : timeout_ms);
     pthread_mutex_lock(&q->lock);
     while (q->len == 0 && !q->closed) {
-        if (!wait_until(&q->not_empty, &q->lock, timeout_ms, &dl) && q->len == 0 &&
-            !q->closed) {
+        q->pop_waiters++;
+        bool woke = wait_until(&q->not_empty, &q->lock, timeout_ms, &dl);
+        q->pop_waiters--;
+        if (!woke && q->len == 0 && !q->closed) {
             pthread_mutex_unlock(&q->lock);
             return QUEUE_TIMEOUT;
         }
@@ -142,7 +149,8 @@ queue_result queue_pop(queue *q, void **item, int timeout_ms)
     *item = q->slots[q->head];
     q->head = (q->head + 1) % q->cap;
     q->len--;
-    pthread_cond_signal(&q->not_full);
+    if (q->push_waiters)
+        pthread_cond_signal(&q->not_full);
     pthread_mutex_unlock(&q->lock);
     return QUEUE_OK;
 }

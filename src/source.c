@@ -4,6 +4,10 @@
  */
 #include "source.h"
 
+#ifdef DD_HAVE_KAFKA
+#include "kafka.h"
+#endif
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +29,13 @@ source *source_open(const char *spec, const source_options *opt, struct ingest *
         s = source_file_open(spec + 5, opt, cause);
     } else if (!strcmp(spec, "-")) {
         s = source_file_open("-", opt, cause);
+    } else if (!strncmp(spec, "kafka://", 8)) {
+#ifdef DD_HAVE_KAFKA
+        s = source_kafka_open(spec, opt, cause);
+#else
+        dd_fail(cause, DD_EINVAL, "this driftdeck was built without Kafka (librdkafka-dev)");
+        return NULL;
+#endif
     } else {
         dd_fail(cause, DD_EINVAL,
                 "unsupported source '%s' (expected file:PATH, -, ws://, wss:// or kafka://)",

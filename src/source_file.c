@@ -9,22 +9,38 @@
  * single-step block the reader before the next event, so a paused replay
  * reads nothing. Waits are on a condition variable, so stop, resume and speed
  * changes take effect at once.
+ *
+ * Gzip: a file that starts with the gzip magic bytes (1f 8b) is read through
+ * zlib, whatever its name; positions are then offsets in the uncompressed
+ * stream (resume seeks there with gzseek) and the size is unknown. CSV: a
+ * PATH ending in .csv or .csv.gz (.tsv: tab-separated) is read by the CSV
+ * reader (core/csv.c); its header names the columns, each row becomes a JSON
+ * object and goes through ingest like a JSON line, a malformed row is
+ * dead-lettered with its line number. Resuming a CSV reads the header first.
  */
 #include "source.h"
 
+#include "csv.h"
 #include "ingest.h"
+
+#include <cJSON.h>
+#include <zlib.h>
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
 typedef struct file_impl {
     FILE *f;
+    gzFile gz;      /* set instead of f for gzip files */
     bool is_stdin;
+    char csv_delim; /* 0: JSON Lines; ',' or '\t': CSV with a header row */
+    uint64_t start_offset;
     pthread_t thread;
     bool started;
     pthread_mutex_t lock;
@@ -94,17 +110,31 @@ static void file_pace(source *s, const dd_event *ev)
     pthread_mutex_unlock(&fi->lock);
 }
 
+static inline int next_byte(file_impl *fi)
+{
+    return fi->gz ? gzgetc(fi->gz) : getc_unlocked(fi->f);
+}
+
+static bool read_failed(file_impl *fi)
+{
+    int zerr = Z_OK;
+    if (fi->gz)
+        gzerror(fi->gz, &zerr);
+    /* Z_BUF_ERROR at the end: the compressed stream was cut short. */
+    return fi->gz ? zerr != Z_OK : ferror(fi->f) != 0;
+}
+
 /* Read one line into *buf (NUL-terminated, without its newline). Returns its
  * length, -1 at end of file, or -2 for a line longer than max (skipped to its
  * end; *len_seen says how long it was). *consumed: bytes read from f. */
-static long read_line(FILE *f, char **buf, size_t *cap, uint32_t max, uint64_t *consumed,
+static long read_line(file_impl *fi, char **buf, size_t *cap, uint32_t max, uint64_t *consumed,
                       uint64_t *len_seen)
 {
     size_t n = 0;
     int c;
     bool too_long = false;
     *len_seen = 0;
-    while ((c = getc_unlocked(f)) != EOF) {
+    while ((c = next_byte(fi)) != EOF) {
         (*consumed)++;
         if (c == '\n')
             break;
@@ -141,10 +171,133 @@ static bool should_stop(file_impl *fi)
     return stop;
 }
 
+static double wall_now(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
+}
+
+/* ---- CSV ------------------------------------------------------------------------ */
+
+typedef struct csv_ctx {
+    source *s;
+    csv_header *h;
+    uint64_t base;   /* file offset of byte 0 as the reader counts (resume) */
+    bool skip_rows;  /* resuming: the header is read from the start, then seek */
+    bool ended;      /* the run is ending, or the header was bad */
+} csv_ctx;
+
+static int csv_row(void *ctx, const csv_record *rec)
+{
+    csv_ctx *c = ctx;
+    source *s = c->s;
+    file_impl *fi = s->impl;
+    char *cause = NULL;
+    s->line = rec->line;
+    uint64_t pos = c->base + rec->end;
+    if (!c->h) {
+        if (csv_header_new(rec, &c->h, &cause)) {
+            snprintf(s->last_error, sizeof s->last_error, "%s", cause ? cause : "bad header");
+            c->ended = true;
+        }
+        free(cause);
+        return c->ended || c->skip_rows;
+    }
+    cJSON *obj = NULL;
+    if (csv_row_json(c->h, rec, &obj, &cause)) {
+        const char *why = cause ? cause : "malformed row";
+        ingest_reject(s->ing, s, NULL, 0, why, pos);
+    } else {
+        char *text = cJSON_PrintUnformatted(obj);
+        if (!text)
+            ingest_reject(s->ing, s, NULL, 0, "out of memory for a CSV row", pos);
+        else if (ingest_message(s->ing, s, text, strlen(text), false, wall_now(), pos,
+                                INGEST_BLOCK) < 0)
+            c->ended = true;
+        free(text);
+    }
+    cJSON_Delete(obj);
+    free(cause);
+    atomic_store(&s->stats.position, pos);
+    return c->ended || should_stop(fi);
+}
+
+static long read_chunk(file_impl *fi, char *buf, size_t n)
+{
+    if (fi->gz) {
+        int r = gzread(fi->gz, buf, (unsigned)n);
+        return r < 0 ? -1 : r;
+    }
+    size_t r = fread(buf, 1, n, fi->f);
+    return r == 0 && ferror(fi->f) ? -1 : (long)r;
+}
+
+static dd_err seek_to(file_impl *fi, uint64_t off)
+{
+    if (fi->gz)
+        return gzseek(fi->gz, (z_off_t)off, SEEK_SET) < 0 ? DD_EIO : DD_OK;
+    return fseeko(fi->f, (off_t)off, SEEK_SET) ? DD_EIO : DD_OK;
+}
+
+/* Read the whole file as CSV. Returns false on a read error or a bad header. */
+static bool csv_loop(source *s)
+{
+    file_impl *fi = s->impl;
+    csv_ctx c = {.s = s, .skip_rows = fi->start_offset > 0};
+    csv *r = csv_new(fi->csv_delim, fi->max_line, 0);
+    char *buf = malloc(1 << 16);
+    bool ok = r && buf;
+    if (!ok)
+        snprintf(s->last_error, sizeof s->last_error, "out of memory");
+    if (ok && c.skip_rows) { /* the header first, then where we left off */
+        long n;
+        dd_err e = DD_OK;
+        while (!c.h && !c.ended && (n = read_chunk(fi, buf, 1 << 16)) > 0)
+            e = csv_feed(r, buf, (size_t)n, csv_row, &c);
+        (void)e;
+        ok = c.h && seek_to(fi, fi->start_offset) == DD_OK;
+        if (!ok && !c.ended)
+            snprintf(s->last_error, sizeof s->last_error, "cannot resume the CSV at %llu",
+                     (unsigned long long)fi->start_offset);
+        csv_free(r);
+        r = csv_new(fi->csv_delim, fi->max_line, 0);
+        ok = ok && r;
+        c.base = fi->start_offset;
+        c.skip_rows = false;
+    }
+    while (ok && !c.ended && !should_stop(fi)) {
+        long n = read_chunk(fi, buf, 1 << 16);
+        if (n < 0 || (n == 0 && read_failed(fi))) {
+            snprintf(s->last_error, sizeof s->last_error, "read error: %s",
+                     fi->gz ? gzerror(fi->gz, &(int){0}) : strerror(errno));
+            ok = false;
+        } else if (n == 0) {
+            csv_finish(r, csv_row, &c);
+            break;
+        } else if (csv_feed(r, buf, (size_t)n, csv_row, &c) == DD_ENOMEM) {
+            ingest_reject(s->ing, s, NULL, 0, "out of memory for a CSV record",
+                          c.base + csv_lines(r));
+        }
+    }
+    if (c.ended && !c.h)
+        ok = false;
+    csv_free(r);
+    csv_header_free(c.h);
+    free(buf);
+    return ok;
+}
+
 static void *file_thread(void *arg)
 {
     source *s = arg;
     file_impl *fi = s->impl;
+    if (fi->csv_delim) {
+        atomic_store(&s->stats.state, SOURCE_CONNECTED);
+        bool ok = csv_loop(s);
+        atomic_store(&s->stats.state, ok ? SOURCE_ENDED : SOURCE_FAILED);
+        return NULL;
+    }
     char *buf = NULL;
     size_t cap = 0;
     uint64_t pos = atomic_load(&s->stats.position), seen;
@@ -152,7 +305,7 @@ static void *file_thread(void *arg)
     while (!should_stop(fi)) {
         uint64_t start = pos;
         s->line++;
-        long n = read_line(fi->f, &buf, &cap, fi->max_line, &pos, &seen);
+        long n = read_line(fi, &buf, &cap, fi->max_line, &pos, &seen);
         if (n == -1)
             break;
         if (n == -2 || n == -3) {
@@ -162,18 +315,18 @@ static void *file_thread(void *arg)
                      (unsigned long long)seen, fi->max_line);
             ingest_reject(s->ing, s, NULL, 0, why, start);
         } else { /* an empty line is a malformed message too: counted, dead-lettered */
-            struct timespec now;
-            clock_gettime(CLOCK_REALTIME, &now);
-            double recv = (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
-            if (ingest_message(s->ing, s, buf, (size_t)n, false, recv, start, INGEST_BLOCK) < 0)
+            if (ingest_message(s->ing, s, buf, (size_t)n, false, wall_now(), start,
+                               INGEST_BLOCK) < 0)
                 break; /* the run is ending */
         }
         atomic_store(&s->stats.position, pos);
     }
-    if (ferror(fi->f))
-        snprintf(s->last_error, sizeof s->last_error, "read error: %s", strerror(errno));
+    bool failed = read_failed(fi);
+    if (failed)
+        snprintf(s->last_error, sizeof s->last_error, "read error: %s",
+                 fi->gz ? gzerror(fi->gz, &(int){0}) : strerror(errno));
     free(buf);
-    atomic_store(&s->stats.state, ferror(fi->f) ? SOURCE_FAILED : SOURCE_ENDED);
+    atomic_store(&s->stats.state, failed ? SOURCE_FAILED : SOURCE_ENDED);
     return NULL;
 }
 
@@ -204,7 +357,9 @@ static void file_destroy(source *s)
     file_impl *fi = s->impl;
     if (!fi)
         return;
-    if (fi->f && !fi->is_stdin)
+    if (fi->gz)
+        gzclose(fi->gz);
+    else if (fi->f && !fi->is_stdin)
         fclose(fi->f);
     pthread_cond_destroy(&fi->wake);
     pthread_mutex_destroy(&fi->lock);
@@ -246,6 +401,48 @@ static const struct source_ops file_ops = {
     .ack = NULL,
 };
 
+/* ',' for .csv / .csv.gz, '\t' for .tsv / .tsv.gz, 0 for anything else. */
+static char csv_kind(const char *path)
+{
+    size_t n = strlen(path);
+    if (n > 3 && !strcasecmp(path + n - 3, ".gz"))
+        n -= 3;
+    if (n > 4 && !strncasecmp(path + n - 4, ".csv", 4))
+        return ',';
+    if (n > 4 && !strncasecmp(path + n - 4, ".tsv", 4))
+        return '\t';
+    return 0;
+}
+
+/* Switch to zlib when the file starts with the gzip magic bytes. */
+static dd_err open_gzip_if_compressed(file_impl *fi, source *s, const char *path, char **cause)
+{
+    unsigned char magic[2] = {0};
+    size_t got = fread(magic, 1, 2, fi->f);
+    rewind(fi->f);
+    if (got < 2 || magic[0] != 0x1f || magic[1] != 0x8b)
+        return DD_OK;
+    fclose(fi->f);
+    fi->f = NULL;
+    fi->gz = gzopen(path, "rb");
+    if (!fi->gz)
+        return dd_fail(cause, DD_EIO, "cannot open %s: %s", path, strerror(errno));
+    gzbuffer(fi->gz, 1 << 17);
+    atomic_store(&s->stats.size, 0); /* the uncompressed size is not known */
+    return DD_OK;
+}
+
+static source *open_failed(source *s, file_impl *fi)
+{
+    if (fi->gz)
+        gzclose(fi->gz);
+    else if (fi->f && !fi->is_stdin)
+        fclose(fi->f);
+    free(fi);
+    free(s);
+    return NULL;
+}
+
 source *source_file_open(const char *path, const source_options *opt, char **cause)
 {
     source *s = calloc(1, sizeof *s);
@@ -260,29 +457,28 @@ source *source_file_open(const char *path, const source_options *opt, char **cau
     fi->f = fi->is_stdin ? stdin : fopen(path, "rb");
     if (!fi->f) {
         dd_fail(cause, DD_EIO, "cannot open %s: %s", path, strerror(errno));
-        free(fi);
-        free(s);
-        return NULL;
+        return open_failed(s, fi);
     }
     struct stat st;
     if (!fi->is_stdin && fstat(fileno(fi->f), &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
             dd_fail(cause, DD_EIO, "cannot read %s: it is a directory", path);
-            fclose(fi->f);
-            free(fi);
-            free(s);
-            return NULL;
+            return open_failed(s, fi);
         }
         atomic_store(&s->stats.size, (uint64_t)st.st_size);
     }
+    if (!fi->is_stdin) {
+        if (open_gzip_if_compressed(fi, s, path, cause))
+            return open_failed(s, fi);
+        fi->csv_delim = csv_kind(path);
+    }
     if (opt && opt->start_offset && !fi->is_stdin) {
-        if (fseeko(fi->f, (off_t)opt->start_offset, SEEK_SET)) {
+        /* A CSV seeks after reading its header (csv_loop). */
+        fi->start_offset = opt->start_offset;
+        if (!fi->csv_delim && seek_to(fi, opt->start_offset)) {
             dd_fail(cause, DD_EIO, "cannot seek %s to %llu", path,
                     (unsigned long long)opt->start_offset);
-            fclose(fi->f);
-            free(fi);
-            free(s);
-            return NULL;
+            return open_failed(s, fi);
         }
         atomic_store(&s->stats.position, opt->start_offset);
     }

@@ -25,13 +25,13 @@ struct worker {
     source **sources;
     size_t nsources;
     struct ingest *ing;
-    worker_output out;
+    worker_output out[WORKER_MAX_OUTPUTS];
+    size_t nout;
     double status_interval;
     pthread_t thread;
     bool started;
     atomic_bool stop;
     struct timespec t_start;
-    kstore *ks;               /* the knowledge store, or NULL */
 };
 
 static double now_s(void)
@@ -58,7 +58,7 @@ worker *worker_new(const dd_config *cfg, struct queue *q, source **sources, size
     w->sources = sources;
     w->nsources = nsources;
     w->ing = ing;
-    w->out = *out;
+    w->out[w->nout++] = *out;
     w->status_interval = cfg->status_interval;
     return w;
 }
@@ -94,8 +94,19 @@ static void fill_status(worker *w, worker_status *st, double rate, double t0)
     st->bad_labels = ps->bad_labels;
     st->refused_steps = ps->refused;
     st->unmatched_labels = ps->unmatched;
+    st->joined_labels = ps->joined;
+    pending_stats pend;
+    pending_get_stats(pipeline_pending(w->pipe), &pend);
+    st->pending_held = pend.held;
+    st->pending_expired = pend.expired;
+    st->pending_evicted = pend.evicted;
     st->warnings = ps->warnings;
     st->drifts = ps->drifts;
+    const watch_stats *ws = watch_get_stats(pipeline_watch(w->pipe));
+    st->alerts = ws->alerts;
+    st->alerts_suppressed = ws->suppressed;
+    st->alarms_dropped = ws->dropped;
+    st->unwatched_features = ws->unwatched;
     for (size_t i = 0; i < w->nsources; i++) {
         st->malformed += atomic_load(&w->sources[i]->stats.malformed);
         st->dropped += atomic_load(&w->sources[i]->stats.dropped);
@@ -105,31 +116,41 @@ static void fill_status(worker *w, worker_status *st, double rate, double t0)
     st->queue_cap = queue_capacity(w->q);
     st->learning = pipeline_learning(w->pipe);
     st->ended = sources_ended(w);
-    if ((st->has_kstore = w->ks != NULL))
-        kstore_get_stats(w->ks, &st->kstore);
 }
 
-void worker_set_kstore(worker *w, kstore *ks)
+dd_err worker_add_output(worker *w, const worker_output *out)
 {
-    w->ks = ks;
+    if (w->nout == WORKER_MAX_OUTPUTS)
+        return DD_EFULL;
+    w->out[w->nout++] = *out;
+    return DD_OK;
 }
 
 static void process(worker *w, dd_event *ev)
 {
     pipeline_result res;
     dd_err err = pipeline_process(w->pipe, ev, &res);
-    if (err == DD_OK && w->out.alarm)
-        for (uint32_t i = 0; i < res.nalarms; i++)
-            w->out.alarm(w->out.ctx, &res.alarms[i], ev);
-    if (w->ks && (err == DD_OK || ev->kind == DD_EV_DELETE))
-        kstore_submit(w->ks, ev); /* copies what it keeps; drops are counted there */
+    if (err == DD_OK) {
+        for (size_t k = 0; k < w->nout; k++) {
+            const worker_output *o = &w->out[k];
+            for (uint32_t i = 0; o->alarm && i < res.nalarms; i++)
+                o->alarm(o->ctx, &res.alarms[i], ev);
+            if (o->event)
+                o->event(o->ctx, ev, &res);
+        }
+    }
+    /* Processed: a source that commits (Kafka) may now count it done. With
+     * several sources an event does not say which one it came from, so acks
+     * go out only for a single source. */
+    if (!err && w->nsources == 1 && w->sources[0]->ops->ack)
+        w->sources[0]->ops->ack(w->sources[0], ev->src_pos);
     event_free(ev);
 }
 
 static void *worker_thread(void *arg)
 {
     worker *w = arg;
-    double t0 = now_s(), t_status = t0;
+    double t0 = now_s(), t_status = t0, t_tick = t0, rate = 0;
     uint64_t events_at_status = 0;
     worker_status st;
     while (!atomic_load(&w->stop)) {
@@ -141,18 +162,29 @@ static void *worker_thread(void *arg)
         else if (ended || r == QUEUE_CLOSED)
             break;
         double t = now_s();
-        if (t - t_status >= w->status_interval && w->out.status) {
+        if (t - t_tick >= WORKER_POP_TIMEOUT_MS * 1e-3 || t - t_status >= w->status_interval) {
             uint64_t n = pipeline_get_stats(w->pipe)->events;
-            fill_status(w, &st, (double)(n - events_at_status) / (t - t_status), t0);
-            w->out.status(w->out.ctx, &st);
-            t_status = t;
-            events_at_status = n;
+            fill_status(w, &st, rate, t0);
+            for (size_t k = 0; k < w->nout; k++)
+                if (w->out[k].tick)
+                    w->out[k].tick(w->out[k].ctx, w->pipe, &st);
+            t_tick = t;
+            if (t - t_status >= w->status_interval) {
+                rate = (double)(n - events_at_status) / (t - t_status);
+                st.events_per_s = rate;
+                for (size_t k = 0; k < w->nout; k++)
+                    if (w->out[k].status)
+                        w->out[k].status(w->out[k].ctx, &st);
+                t_status = t;
+                events_at_status = n;
+            }
         }
     }
     double secs = now_s() - t0;
     fill_status(w, &st, secs > 0 ? (double)pipeline_get_stats(w->pipe)->events / secs : 0, t0);
-    if (w->out.summary)
-        w->out.summary(w->out.ctx, &st);
+    for (size_t k = 0; k < w->nout; k++)
+        if (w->out[k].summary)
+            w->out[k].summary(w->out[k].ctx, &st);
     return NULL;
 }
 

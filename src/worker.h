@@ -12,7 +12,6 @@
 #define DD_WORKER_H
 
 #include "config.h"
-#include "kstore.h"
 #include "pipeline.h"
 #include "source.h"
 
@@ -34,21 +33,35 @@ typedef struct worker_status {
     uint64_t bad_labels;
     uint64_t refused_steps;
     uint64_t unmatched_labels;
+    uint64_t joined_labels;   /* delayed labels that found their event */
+    uint64_t pending_held, pending_expired, pending_evicted; /* events waiting for a label */
     uint64_t deadletter_failures;
     uint64_t warnings, drifts;
+    uint64_t alerts;             /* prediction and feature drift alerts reported */
+    uint64_t alerts_suppressed;  /* ... held back by the quiet periods (watch.h) */
+    uint64_t alarms_dropped;     /* alarms beyond the per-event record array */
+    uint64_t unwatched_features; /* feature values beyond [drift] max_features */
     size_t queue_len, queue_cap;
     bool learning;
     bool ended;               /* every source has ended */
-    bool has_kstore;          /* a knowledge store is attached: kstore holds its status */
-    kstore_stats kstore;
 } worker_status;
 
+/* Where the worker reports, all called in the worker thread; any member may
+ * be NULL. A worker has up to WORKER_MAX_OUTPUTS (headless printer, sinks,
+ * the console's snapshot publisher, the knowledge store's indexer...). */
 typedef struct worker_output {
     void *ctx;
     void (*status)(void *ctx, const worker_status *st);
     void (*alarm)(void *ctx, const pipeline_alarm *a, const dd_event *ev);
+    /* Every processed event with what the pipeline did with it. */
+    void (*event)(void *ctx, const dd_event *ev, const pipeline_result *res);
+    /* Called every loop turn (at least every 50 ms) with the pipeline, for
+     * periodic work of the worker's thread such as publishing snapshots. */
+    void (*tick)(void *ctx, pipeline *p, const worker_status *st);
     void (*summary)(void *ctx, const worker_status *st);
 } worker_output;
+
+#define WORKER_MAX_OUTPUTS 8
 
 typedef struct worker worker;
 
@@ -59,9 +72,9 @@ worker *worker_new(const dd_config *cfg, struct queue *q, source **sources, size
                    struct ingest *ing, const worker_output *out, char **cause);
 void worker_free(worker *w);
 
-/* Hand every processed event (and op: delete) to the knowledge store ks
- * (borrowed; it must outlive the worker). Call before worker_start(). */
-void worker_set_kstore(worker *w, kstore *ks);
+/* Add another output (copied); before worker_start(). DD_EFULL past
+ * WORKER_MAX_OUTPUTS. */
+dd_err worker_add_output(worker *w, const worker_output *out);
 
 dd_err worker_start(worker *w, char **cause);
 /* Wait for the worker to finish (end of stream, or after worker_stop()). */

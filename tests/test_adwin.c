@@ -14,6 +14,10 @@
 #include "drift.h"
 #include "rng.h"
 
+/* The cut search's fast bound is file-local: the test compiles adwin.c in to
+ * check it against the exact test (the library's copy is then not linked). */
+#include "adwin.c"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,6 +212,37 @@ static void test_memory_logarithmic_after_10m_values(void **state)
     adwin_free(a);
 }
 
+/* The division-free bound must never rule out a cut River's exact test would
+ * make: random candidates of every size, many close to the boundary. */
+static void test_fast_bound_never_hides_a_cut(void **state)
+{
+    (void)state;
+    rng_t r;
+    rng_seed(&r, 11);
+    long ruled_out = 0, cuts = 0, checked = 0;
+    for (long t = 0; t < 2000000; t++) {
+        double n0 = 1.0 + (double)rng_below(&r, 1ull << (1 + rng_below(&r, 24)));
+        double n1 = 1.0 + (double)rng_below(&r, 1ull << (1 + rng_below(&r, 24)));
+        if (n0 < 5 || n1 < 5)
+            continue;
+        double p0 = rng_uniform(&r);
+        double p1 = p0 + (rng_uniform(&r) - 0.5) * pow(10.0, -(double)rng_below(&r, 6));
+        double var = rng_below(&r, 10) ? 0.3 * rng_uniform(&r) : 0.0;
+        double dp = log(2.0 * log(n0 + n1) / 0.002);
+        bool fast =
+            surely_no_cut(n0, n0 * p0, n1, n1 * p1, 4.0, 2.0 * var * dp, 4.0 / 9.0 * dp * dp);
+        bool exact = significant(n0, n0 * p0, n1, n1 * p1, 4.0, var, dp);
+        if (fast && exact)
+            fail_msg("bound ruled out a cut: n0 %.0f n1 %.0f p0 %.17g p1 %.17g var %.17g", n0, n1,
+                     p0, p1, var);
+        ruled_out += fast;
+        cuts += exact;
+        checked++;
+    }
+    printf("# %ld candidates: %ld ruled out by the bound, %ld cuts\n", checked, ruled_out, cuts);
+    assert_true(ruled_out > checked / 2 && cuts > 1000);
+}
+
 static void test_params_checked_and_unchanged_on_error(void **state)
 {
     (void)state;
@@ -275,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_window_shrinks_at_drift_then_restarts),
         cmocka_unit_test(test_reset_replays_identically),
         cmocka_unit_test(test_memory_logarithmic_after_10m_values),
+        cmocka_unit_test(test_fast_bound_never_hides_a_cut),
         cmocka_unit_test(test_params_checked_and_unchanged_on_error),
         cmocka_unit_test(test_nonfinite_values_ignored),
     };

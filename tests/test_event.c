@@ -15,7 +15,7 @@ static dd_event *parse_ok(const char *s)
 {
     dd_event *ev = NULL;
     char *cause = NULL;
-    dd_err err = event_parse_json(s, strlen(s), NULL, &ev, &cause);
+    dd_err err = event_parse_json(s, strlen(s), NULL, NULL, &ev, &cause);
     if (err)
         fail_msg("parse of %s failed: %s", s, cause ? cause : "?");
     free(cause);
@@ -26,7 +26,7 @@ static dd_err parse_err(const char *s, size_t len, const event_limits *lim)
 {
     dd_event *ev = NULL;
     char *cause = NULL;
-    dd_err err = event_parse_json(s, len, lim, &ev, &cause);
+    dd_err err = event_parse_json(s, len, lim, NULL, &ev, &cause);
     assert_null(ev);
     if (err)
         assert_non_null(cause); /* every error says why */
@@ -168,7 +168,8 @@ static void deep_nesting(void **state)
     buf[n] = '\0';
     assert_int_equal(parse_err(buf, n, NULL), DD_ELIMIT);
     event_limits lim = {.max_depth = 3};
-    assert_int_equal(parse_err("{\"x\":{\"a\":{\"b\":{\"c\":1}}}}", 27, &lim), DD_ELIMIT);
+    const char *deep = "{\"x\":{\"a\":{\"b\":{\"c\":1}}}}";
+    assert_int_equal(parse_err(deep, strlen(deep), &lim), DD_ELIMIT);
 }
 
 static void invalid_utf8(void **state)
@@ -225,7 +226,7 @@ static void json_array_of_events(void **state)
     int n = 0;
     for (cJSON *c = root->child; c; c = c->next) {
         dd_event *ev = NULL;
-        assert_int_equal(event_from_json(c, NULL, &ev, NULL), DD_OK);
+        assert_int_equal(event_from_json(c, NULL, NULL, &ev, NULL), DD_OK);
         assert_close(ev->feat[0].num, ++n, 0);
         event_free(ev);
     }

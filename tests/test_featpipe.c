@@ -14,7 +14,7 @@
 static dd_event *ev_of(const char *json)
 {
     dd_event *ev = NULL;
-    if (event_parse_json(json, strlen(json), NULL, &ev, NULL))
+    if (event_parse_json(json, strlen(json), NULL, NULL, &ev, NULL))
         fail_msg("bad test event %s", json);
     return ev;
 }

@@ -28,7 +28,7 @@ acc=$(echo "$summary" | field accuracy)
 events=$(echo "$summary" | field events)
 [ "$events" = 10000 ] || fail "summary events = $events, expected 10000"
 awk -v a="$acc" 'BEGIN { exit !(a > 0.80) }' || fail "accuracy $acc is not above 0.80"
-first=$(grep '"type":"drift"' out.jsonl | field event | awk '$1 >= 5000' | head -n 1)
+first=$(grep '"type":"drift"' out.jsonl | grep '"watch":"error"' | field event | awk '$1 >= 5000' | head -n 1)
 [ -n "$first" ] || fail "no drift reported after the true drift at 5000"
 [ -n "$first" ] && { [ "$first" -le 6000 ] || fail "first drift after 5000 is late: $first"; }
 grep -q '"drifts":\[[0-9,]*'"$first" out.jsonl || fail "summary drifts do not list $first"
@@ -45,6 +45,7 @@ dl=driftdeck.deadletter.jsonl
 [ "$(wc -l < $dl)" = 4 ] || fail "dead-letter lines: $(cat $dl)"
 grep -q '"line":101,"reason":"invalid JSON' $dl || fail "dead letter lacks line/reason: $(cat $dl)"
 grep -q '"line":104,.*"raw_base64"' $dl || fail "binary garbage not kept as base64: $(cat $dl)"
+[ "$(stat -c %a $dl)" = 600 ] || fail "dead-letter file mode is $(stat -c %a $dl), expected 600"
 
 # Usage errors: one line on stderr, exit code 2.
 "$DD" --headless --source file:nope.jsonl > /dev/null 2> e1.txt; rc=$?

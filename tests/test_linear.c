@@ -11,36 +11,13 @@
 
 #include <cmocka.h>
 
-#include "model_impl.h"
-#include "rng.h"
-
-#include <math.h>
-#include <string.h>
-
-static void assert_close(double a, double b, double tol)
-{
-    if (!(fabs(a - b) <= tol * (1.0 + fabs(b))))
-        fail_msg("%.12g != %.12g (tolerance %g)", a, b, tol);
-}
-
-static void make_input(dd_sparse *x, const uint32_t *idx, const double *val, uint32_t n)
-{
-    memset(x, 0, sizeof *x);
-    assert_int_equal(sparse_reserve(x, n), DD_OK);
-    for (uint32_t i = 0; i < n; i++)
-        sparse_push(x, idx[i], val[i]);
-}
+#include "learn_util.h"
 
 /* Fill every weight of the model with small random values. */
 static void randomize(model *m, uint64_t seed)
 {
-    rng_t r;
-    rng_seed(&r, seed);
-    for (uint32_t i = 0; i < m->nblocks; i++) {
-        pblock *b = &m->b[i];
-        for (size_t k = 0; k < (size_t)b->rows * b->stride; k++)
-            b->w[k] = 0.5 * rng_normal(&r);
-    }
+    for (uint32_t i = 0; i < m->nblocks; i++)
+        randomize_block(m, i, 0.5, seed + i);
 }
 
 /* The gradient one SGD step applied to parameter k of block 0 equals the
@@ -114,16 +91,6 @@ static void test_regression_gradients(void **state)
     check_gradient(&p, 3.0, 1); /* |residual| > delta: linear part */
     p.huber_delta = 50;
     check_gradient(&p, 0.3, 1); /* quadratic part */
-}
-
-/* A linearly separable stream: y = [x0 + 2 x1 > 0.3]. */
-static double separable(rng_t *r, dd_sparse *x)
-{
-    sparse_clear(x);
-    double a = 2 * rng_uniform(r) - 1, b = 2 * rng_uniform(r) - 1;
-    sparse_push(x, 0, a);
-    sparse_push(x, 1, b);
-    return a + 2 * b > 0.3 ? 1.0 : 0.0;
 }
 
 static void test_learns_separable(void **state)

@@ -44,13 +44,13 @@ static run_result run(gen_kind kind, const uint32_t *variants, uint32_t nv, uint
         size_t len;
         assert_int_equal(gen_next_line(g, line, cap, &len), DD_OK);
         dd_event *ev = NULL;
-        assert_int_equal(event_parse_json(line, len, NULL, &ev, NULL), DD_OK);
+        assert_int_equal(event_parse_json(line, len, NULL, NULL, &ev, NULL), DD_OK);
         pipeline_result res;
         assert_int_equal(pipeline_process(p, ev, &res), DD_OK);
         r.score_sum += res.out.score;
         for (uint32_t k = 0; k < res.nalarms; k++)
-            if (res.alarms[k].level == DRIFT_DRIFT && res.alarms[k].event >= after &&
-                !r.first_drift_after)
+            if (res.alarms[k].point == WATCH_ERROR && res.alarms[k].level == DRIFT_DRIFT &&
+                res.alarms[k].event >= after && !r.first_drift_after)
                 r.first_drift_after = res.alarms[k].event;
         event_free(ev);
     }
@@ -106,7 +106,7 @@ static void same_stream_same_results(void **state)
 static dd_event *ev_of(const char *json)
 {
     dd_event *ev = NULL;
-    assert_int_equal(event_parse_json(json, strlen(json), NULL, &ev, NULL), DD_OK);
+    assert_int_equal(event_parse_json(json, strlen(json), NULL, NULL, &ev, NULL), DD_OK);
     return ev;
 }
 
