@@ -119,7 +119,7 @@ static dd_event **make_events(const float *base, size_t n)
         for (int j = 0; j < DIM; j++)
             at += snprintf(buf + at, 64, "%s%.9g", j ? "," : "", base[i * DIM + j]);
         snprintf(buf + at, 8, "]}");
-        if (event_parse_json(buf, strlen(buf), NULL, &ev[i], NULL) != DD_OK) {
+        if (event_parse_json(buf, strlen(buf), NULL, NULL, &ev[i], NULL) != DD_OK) {
             fprintf(stderr, "bench: event %zu does not parse\n", i);
             exit(1);
         }

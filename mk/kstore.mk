@@ -1,9 +1,13 @@
 # mk/kstore.mk: sources, tests and benchmarks of this area (included by Makefile.am).
 # The knowledge store: embeddings (core/embed), the hnswlib wrapper (the only
 # C++ file, src/vindex.cpp), the store with its indexer thread, search.
+# src/vindex.cpp is C++: anything linking libddsrc.a (config.c refers to the
+# store's parameters) needs the C++ runtime, whichever linker automake picks.
+SRC_LIBS += -lstdc++
+
 libddcore_a_SOURCES += core/embed.c core/embed.h
 libddsrc_a_SOURCES += src/vindex.cpp src/vindex.h src/kstore.c src/kstore.h src/cmd_search.c src/http_search.c src/http_search.h
-EXTRA_DIST += tests/vecgen.h
+EXTRA_DIST += tests/vecgen.h doc/KSTORE.md
 
 check_PROGRAMS += tests/test_vindex
 TESTS += tests/test_vindex

@@ -609,7 +609,7 @@ static dd_event *embed_item(kstore *s, const kitem *it, float **raw)
 {
     dd_event *ev = NULL;
     *raw = NULL;
-    if (event_parse_json(it->payload, strlen(it->payload), NULL, &ev, NULL))
+    if (event_parse_json(it->payload, strlen(it->payload), NULL, NULL, &ev, NULL))
         return NULL;
     float *v = malloc(embed_dim(s->emb) * sizeof *v);
     if (v && embed_raw(s->emb, ev, v, NULL) == DD_OK)

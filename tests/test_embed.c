@@ -15,7 +15,7 @@ static dd_event *ev(const char *json)
 {
     dd_event *e = NULL;
     char *cause = NULL;
-    dd_err err = event_parse_json(json, strlen(json), NULL, &e, &cause);
+    dd_err err = event_parse_json(json, strlen(json), NULL, NULL, &e, &cause);
     if (err != DD_OK)
         fail_msg("parse %s: %s", json, cause ? cause : "?");
     return e;

@@ -43,7 +43,7 @@ static void submit_json(kstore *s, const char *json)
 {
     dd_event *ev = NULL;
     char *cause = NULL;
-    if (event_parse_json(json, strlen(json), NULL, &ev, &cause) != DD_OK)
+    if (event_parse_json(json, strlen(json), NULL, NULL, &ev, &cause) != DD_OK)
         fail_msg("parse %s: %s", json, cause);
     assert_int_equal(kstore_submit(s, ev), DD_OK);
     event_free(ev);
