@@ -963,6 +963,9 @@ static dd_err freeze_stats(kstore *s, char **cause)
     if (!err) {
         s->unfrozen_rows = 0;
         err = compact(s, cause);
+        pthread_mutex_lock(&s->stat_lock); /* status readers copy it */
+        snprintf(s->version, sizeof s->version, "%s", embed_version(s->emb));
+        pthread_mutex_unlock(&s->stat_lock);
     }
     return err;
 }
@@ -1270,8 +1273,8 @@ void kstore_get_stats(kstore *s, kstore_stats *o)
     pthread_mutex_lock(&s->stat_lock);
     o->submitted = s->submitted;
     o->newest_age = s->newest_submit > 0 ? mono_now() - s->newest_submit : -1;
-    pthread_mutex_unlock(&s->stat_lock);
     snprintf(o->version, sizeof o->version, "%s", s->version);
+    pthread_mutex_unlock(&s->stat_lock);
 }
 
 dd_err kstore_freshness(kstore *s, double *p50, double *p99)

@@ -498,5 +498,7 @@ int main(void)
         cmocka_unit_test(test_carried_vectors_and_vector_search),
         cmocka_unit_test(test_search_beside_the_indexer),
     };
+    if (getenv("DD_TEST_FILTER")) /* e.g. '*beside*' for a ThreadSanitizer run */
+        cmocka_set_test_filter(getenv("DD_TEST_FILTER"));
     return cmocka_run_group_tests(tests, setup, NULL);
 }

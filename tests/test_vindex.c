@@ -295,5 +295,7 @@ int main(void)
         cmocka_unit_test(test_swap),
         cmocka_unit_test(test_search_beside_inserts),
     };
+    if (getenv("DD_TEST_FILTER")) /* e.g. '*beside*' for a ThreadSanitizer run */
+        cmocka_set_test_filter(getenv("DD_TEST_FILTER"));
     return cmocka_run_group_tests(tests, make_tmpdir, NULL);
 }
