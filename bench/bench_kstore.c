@@ -1,11 +1,14 @@
 /*
  * bench_kstore.c: the knowledge store against the bare index, in one run.
  *
- * Data: issue #9's recipe, N unit vectors of dimension 64 from a seeded
- * Gaussian mixture (1000 centres, noise 0.3 per dimension, normalized) and
- * 1000 queries from the same mixture; then uniform random directions (the
- * known worst case for graph indexes). Parameters: M=16, ef_construction=100
- * for both; searches with ef=200 (the default) unless stated.
+ * Data, each with 1000 queries drawn the same way: "mixture", issue #9's
+ * recipe, N unit vectors of dimension 64 from a seeded Gaussian mixture
+ * (1000 centres N(0,1), noise 0.3 per dimension, then normalized; see
+ * tests/vecgen.h); "mix-unit", the same with unit-norm centres, where the
+ * noise swamps the centres (nearly uniform); "uniform", random directions
+ * (the known worst case for graph indexes). Parameters: M=16,
+ * ef_construction=100 for both; searches with ef=200 (the default) unless
+ * stated.
  *
  * "bare" is hnswlib 0.6.2 through vindex (src/vindex.cpp: a read-write lock
  * and a copy around addPoint/searchKnn; the project keeps C++ to that one
@@ -192,8 +195,8 @@ static void freshness(kstore *s, const float *extra, size_t n, double rate)
     kstore_flush(s, 600000);
     double p50, p99;
     if (kstore_freshness(s, &p50, &p99) == DD_OK)
-        printf("freshness at %.0f events/s (%zu events, store of %zu): submit->searchable p50 "
-               "%.2f ms  p99 %.2f ms\n", rate, n, n, p50 * 1e3, p99 * 1e3);
+        printf("freshness at %.0f events/s (%zu new events into the store above): "
+               "submit->searchable p50 %.2f ms  p99 %.2f ms\n", rate, n, p50 * 1e3, p99 * 1e3);
     for (size_t i = 0; i < n; i++) {
         free((char *)ev[i]->id);
         event_free(ev[i]);
@@ -262,6 +265,8 @@ int main(void)
     float *base = malloc((n + NQ) * DIM * sizeof *base);
     vecgen_mixture(base, n + NQ, DIM, 1000, 0.3, 2024); /* queries: the last NQ draws */
     run("mixture", base, n, base + n * DIM, true);
+    vecgen_mixture_unit(base, n + NQ, DIM, 1000, 0.3, 2024);
+    run("mix-unit", base, n, base + n * DIM, false);
     vecgen_uniform(base, n + NQ, DIM, 2025);
     run("uniform", base, n, base + n * DIM, false);
     free(base);
