@@ -12,7 +12,9 @@
  * the input does not touch these pulls have a closed form over k steps
  * (w_k = w* + (w - w*) c^k with c = 1 - lr (l2 + 2 lambda F) and the fixed
  * point w* = 2 lambda F a / (l2 + 2 lambda F)), so each row keeps the step it
- * was last brought up to date (`last`) and is caught up when it is read.
+ * was last brought up to date (`last`) and is caught up when it is read
+ * (at the current learning rate: exact for a constant rate, a close
+ * approximation while a schedule decays).
  * Predicting reads caught-up values without storing them; learning stores
  * them. Adam's moments decay lazily the same way (m *= beta1^k). The cost of
  * one event follows its non-zeros, never the 2^18 rows of a hashed input.
@@ -111,11 +113,15 @@ static inline double pull_k(const step_ctx *c, const pblock *b, size_t i, double
     double s = l2 + f;
     if (s > 0.0) {
         double cc = 1.0 - c->lr * s;
-        if (cc < 0.0)
-            cc = 0.0;
-        double fix = f > 0.0 ? f * b->anchor[i] / s : 0.0;
-        double ck = k == 1 ? cc : pow(cc, (double)k);
-        w = fix + (w - fix) * ck;
+        if (k == 1 && cc >= 0.0) {
+            /* one step: w (1 - lr s) + lr f a, the fixed-point form without a division */
+            w = w * cc + (f > 0.0 ? c->lr * f * b->anchor[i] : 0.0);
+        } else {
+            if (cc < 0.0)
+                cc = 0.0;
+            double fix = f > 0.0 ? f * b->anchor[i] / s : 0.0;
+            w = fix + (w - fix) * pow(cc, (double)k);
+        }
     }
     if (reg && c->l1 > 0.0) {
         double shrink = c->lr * c->l1 * (double)k;
