@@ -44,3 +44,6 @@ bench_bench_kstore_SOURCES = bench/bench_kstore.c
 bench_bench_kstore_CPPFLAGS = $(TEST_CPPFLAGS)
 bench_bench_kstore_LDADD = $(SRC_LIBS)
 nodist_EXTRA_bench_bench_kstore_SOURCES = dummy.cxx
+
+TESTS += tests/test_kstore_console.sh
+EXTRA_DIST += tests/test_kstore_console.sh

@@ -287,9 +287,11 @@ static void run_ui_close(run_ui *u)
 }
 
 /* Console mode: the UI thread is this one; the worker runs until the user quits. */
-static int run_console(worker *w, run_ui *u)
+static int run_console(worker *w, run_ui *u, kstore *ks)
 {
     console_link *link = console_link_local_new(u->board, u->cmdq);
+    if (link)
+        console_link_local_set_kstore(link, ks); /* the `s` key */
     char *cause = NULL;
     console_end end = CONSOLE_QUIT;
     dd_err err = link ? console_run(link, NULL, &end, &cause) : DD_ENOMEM;
@@ -366,7 +368,7 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
         goto done;
     }
     if (!headless_mode)
-        rc = run_console(w, &ui);
+        rc = run_console(w, &ui, ks);
     worker_join(w);
     running_worker = NULL;
     if (headless_mode)
