@@ -404,7 +404,7 @@ static void sock_destroy(console_link *l)
 }
 
 static const struct console_link_ops sock_ops = {sock_latest, sock_send, sock_closed,
-                                                 sock_destroy};
+                                                 sock_destroy, NULL /* search: not yet */};
 
 console_link *control_attach(const char *path, char **cause)
 {

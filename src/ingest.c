@@ -161,6 +161,13 @@ void ingest_reject(ingest *ing, struct source *src, const char *buf, size_t len,
     deadletter(ing, src, buf, len, reason, pos);
 }
 
+void ingest_drop(ingest *ing, struct source *src, const char *buf, size_t len,
+                 const char *reason, uint64_t pos)
+{
+    atomic_fetch_add(&src->stats.dropped, 1);
+    deadletter(ing, src, buf, len, reason, pos);
+}
+
 /* Push one event by the flow policy. Returns 1 pushed, -1 queue closed. */
 static int push(ingest *ing, struct source *src, dd_event *ev, ingest_flow flow)
 {

@@ -58,6 +58,12 @@ int ingest_object(ingest *ing, struct source *src, const struct cJSON *obj, size
 void ingest_reject(ingest *ing, struct source *src, const char *buf, size_t len,
                    const char *reason, uint64_t pos);
 
+/* Record a message that the source dropped by its flow policy before
+ * parsing (a live source whose own buffer overflowed under drop-oldest):
+ * counted as dropped on src and dead-lettered with reason. */
+void ingest_drop(ingest *ing, struct source *src, const char *buf, size_t len,
+                 const char *reason, uint64_t pos);
+
 /* Dead letters that could not be written (the file failed): counted. */
 uint64_t ingest_deadletter_failures(ingest *ing);
 

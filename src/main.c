@@ -20,10 +20,12 @@ static const struct command commands[] = {
     {"audit", cmd_audit, "verify the workspace's hash-chained audit log (audit verify)"},
     {"rollback", cmd_rollback, "make a clone of an earlier version the active one"},
     {"export", cmd_export, "export a session as JSON Lines, CSV or a self-contained HTML report"},
+    {"search", cmd_search, "query the knowledge store of a workspace (JSON Lines)"},
     {"attach", cmd_attach, "open the console on a running instance (--workspace DIR)"},
     {"replay", cmd_replay, "run on a recorded file: replay FILE is --source file:FILE"},
     {"schema", cmd_schema, "print the [schema] mapping inferred from a file's first lines"},
     {"detect", cmd_detect, "run one drift detector over numbers, one per line (tuning)"},
+    {"record", cmd_record, "record a live ws:// or wss:// stream to a JSON Lines file"},
 };
 
 static void usage(FILE *out)

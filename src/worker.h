@@ -54,6 +54,12 @@ typedef struct worker_status {
     uint64_t writer_failures, records_refused;
     char audit_head[65];      /* audit head at the last committed checkpoint */
     char writer_error[256];
+    /* the first source's connection (live sources) */
+    int source_state;         /* source_state */
+    uint32_t source_attempt;  /* reconnection attempt, 0 when connected */
+    int64_t source_next_retry_ms;
+    uint64_t source_reconnects;
+    uint64_t source_messages, source_bytes;
 } worker_status;
 
 /* Where the worker reports, all called in the worker thread; any member may
