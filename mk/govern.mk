@@ -60,3 +60,5 @@ DD_BENCHES += bench/bench_govern
 bench_bench_govern_SOURCES = bench/bench_govern.c
 bench_bench_govern_CPPFLAGS = $(TEST_CPPFLAGS)
 bench_bench_govern_LDADD = $(TEST_LIBS)
+TESTS += tests/test_console_govern.sh
+EXTRA_DIST += tests/test_console_govern.sh
