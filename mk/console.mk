@@ -45,3 +45,7 @@ DD_BENCHES += bench/bench_console
 bench_bench_console_SOURCES = bench/bench_console.c
 bench_bench_console_CPPFLAGS = $(libddsrc_a_CPPFLAGS)
 bench_bench_console_LDADD = $(SRC_LIBS)
+
+# The manual page (make install puts it in man1) and the console's guide.
+dist_man1_MANS = doc/driftdeck.1
+EXTRA_DIST += doc/CONSOLE.md
