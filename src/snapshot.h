@@ -113,6 +113,7 @@ typedef struct snap_replay {
     uint32_t capacity, fill;
     uint32_t hist[SNAP_HIST_BINS]; /* counts of priorities, bins evenly over [pmin, pmax] */
     float pmin, pmax;
+    uint32_t reachable;            /* rows the table can show (the highest priorities) */
     uint32_t offset;               /* index (by priority, highest first) of rows[0] */
     uint32_t nrows;
     snap_replay_row rows[SNAP_REPLAY_ROWS];

@@ -12,7 +12,9 @@
 #include "worker_view.h"
 
 #include "drift.h"
+#include "learner.h"
 #include "queue.h"
+#include "replay.h"
 
 #include <errno.h>
 #include <math.h>
@@ -23,6 +25,9 @@
 #include <time.h>
 
 #define EMA_ALPHA 0.01
+#define REPLAY_TOP_MAX 1024  /* the table reaches the 1024 highest priorities */
+#define REPLAY_HIST_SAMPLE 1024 /* entries read for the histogram */
+#define REPLAY_EVERY_TICKS 10   /* refresh the replay panel twice a second */
 
 struct wview {
     snap_board *board;
@@ -40,6 +45,9 @@ struct wview {
     drift_detector *ph; /* chart only; NULL when the build has no Page-Hinkley */
     cmd_view view;
     double last_ts;     /* event time of the last event */
+    uint64_t ticks;
+    bool replay_stale;  /* the view asked for other rows */
+    replay_info *top;   /* REPLAY_TOP_MAX rows, allocated on first use */
 };
 
 static bool sources_live(const wview *v)
@@ -82,6 +90,7 @@ void wview_free(wview *v)
     if (!v)
         return;
     drift_free(v->ph);
+    free(v->top);
     free(v);
 }
 
@@ -195,6 +204,7 @@ static void answer(wview *v, const dd_command *c, dd_err err, const char *fmt, .
 
 static void set_view(wview *v, const cmd_view *view)
 {
+    v->replay_stale |= view->replay_offset != v->view.replay_offset;
     v->view = *view;
     v->s.replay.offset = view->replay_offset;
     v->s.detail_version = view->detail_version;
@@ -231,6 +241,57 @@ static void publish(wview *v, const worker_status *st)
     s->active_metrics.accuracy = st->accuracy;
     s->active_metrics.n = st->labelled;
     snap_board_publish(v->board, s);
+}
+
+/* The replay panel: a histogram of priorities from an even sample of the
+ * entries (O(REPLAY_HIST_SAMPLE)), and the rows the view asks for among the
+ * REPLAY_TOP_MAX highest priorities (replay_top: O(size * rows) at worst).
+ * Twice a second, or at once when the view moves: never per event. */
+static void fill_replay(wview *v, const pipeline *p)
+{
+    snap_replay *out = &v->s.replay;
+    const learner *l = pipeline_learner(p);
+    const replay *r = l ? learner_replay(l) : NULL;
+    if (!r)
+        return;
+    if (!v->top && !(v->top = malloc(REPLAY_TOP_MAX * sizeof *v->top)))
+        return; /* no memory: the panel keeps its last rows */
+    out->capacity = replay_capacity(r);
+    out->fill = replay_size(r);
+    out->reachable = out->fill < REPLAY_TOP_MAX ? out->fill : REPLAY_TOP_MAX;
+    memset(out->hist, 0, sizeof out->hist);
+    uint32_t n = out->fill, step = n > REPLAY_HIST_SAMPLE ? n / REPLAY_HIST_SAMPLE : 1;
+    double lo = INFINITY, hi = -INFINITY;
+    static double pr[REPLAY_HIST_SAMPLE]; /* worker thread only */
+    uint32_t k = 0;
+    replay_info info;
+    for (uint32_t pos = 0; pos < n && k < REPLAY_HIST_SAMPLE; pos += step)
+        if (replay_entry(r, pos, &info) == DD_OK) {
+            pr[k++] = info.priority;
+            lo = info.priority < lo ? info.priority : lo;
+            hi = info.priority > hi ? info.priority : hi;
+        }
+    for (uint32_t i = 0; i < k; i++) {
+        int bin = hi > lo ? (int)((pr[i] - lo) / (hi - lo) * SNAP_HIST_BINS) : 0;
+        out->hist[bin < SNAP_HIST_BINS ? bin : SNAP_HIST_BINS - 1]++;
+    }
+    out->pmin = k ? (float)lo : 0;
+    out->pmax = k ? (float)hi : 0;
+    uint32_t off = v->view.replay_offset;
+    if (off > REPLAY_TOP_MAX - SNAP_REPLAY_ROWS)
+        off = REPLAY_TOP_MAX - SNAP_REPLAY_ROWS;
+    uint32_t want = off + SNAP_REPLAY_ROWS, got = replay_top(r, v->top, want);
+    out->offset = off;
+    out->nrows = got > off ? got - off : 0;
+    for (uint32_t i = 0; i < out->nrows; i++) {
+        const replay_info *in = &v->top[off + i];
+        snap_replay_row *row = &out->rows[i];
+        row->priority = (float)in->priority;
+        row->loss = (float)in->loss;
+        row->label = in->target;
+        row->age = in->age;
+        snprintf(row->summary, sizeof row->summary, "%s", in->summary);
+    }
 }
 
 /* ---- commands ---- */
@@ -312,6 +373,10 @@ static void on_tick(void *ctx, pipeline *p, const worker_status *st)
     while (v->cmdq && queue_pop(v->cmdq, &item, 0) == QUEUE_OK) {
         handle_command(v, p, item);
         free(item);
+    }
+    if (v->replay_stale || v->ticks++ % REPLAY_EVERY_TICKS == 0) {
+        fill_replay(v, p);
+        v->replay_stale = false;
     }
     publish(v, st);
 }
