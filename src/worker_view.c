@@ -48,6 +48,7 @@ struct wview {
     uint64_t ticks;
     bool replay_stale;  /* the view asked for other rows */
     replay_info *top;   /* REPLAY_TOP_MAX rows, allocated on first use */
+    wview_decider decider;
 };
 
 static bool sources_live(const wview *v)
@@ -92,6 +93,11 @@ void wview_free(wview *v)
     drift_free(v->ph);
     free(v->top);
     free(v);
+}
+
+void wview_set_decider(wview *v, const wview_decider *d)
+{
+    v->decider = *d;
 }
 
 dd_snapshot *wview_snapshot(wview *v)
@@ -321,7 +327,10 @@ static void command_pause(wview *v, pipeline *p, const dd_command *c, bool pause
 static void command_export(wview *v, const dd_command *c)
 {
     char path[1200], *cause = NULL;
-    dd_err err = wview_export(v, v->workspace, c->format, path, sizeof path, &cause);
+    dd_err err = v->decider.export_session
+                     ? v->decider.export_session(v->decider.ctx, c->format, v->workspace,
+                                                 c->user, path, sizeof path, &cause)
+                     : wview_export(v, v->workspace, c->format, path, sizeof path, &cause);
     if (err) {
         answer(v, c, err, "%s", cause ? cause : dd_strerror(err));
     } else {
@@ -341,6 +350,30 @@ static void command_speed(wview *v, const dd_command *c)
         answer(v, c, DD_OK, "speed: as fast as possible");
 }
 
+/* The version decisions belong to governance (registry, audit). */
+static void command_decide(wview *v, pipeline *p, const dd_command *c)
+{
+    const wview_decider *d = &v->decider;
+    dd_err (*fn)(void *, pipeline *, uint64_t, const char *, char *, size_t, char **) =
+        c->kind == CMD_APPROVE ? d->approve : c->kind == CMD_REJECT ? d->reject : d->rollback;
+    const char *what = cmd_kind_name((cmd_kind)c->kind);
+    if (!fn) {
+        answer(v, c, DD_ESTATE, "%s: no model registry in this build", what);
+        return;
+    }
+    char text[160], *cause = NULL;
+    text[0] = '\0';
+    dd_err err = fn(d->ctx, p, c->version, c->user, text, sizeof text, &cause);
+    if (err) {
+        answer(v, c, err, "%s: %s", what, cause ? cause : dd_strerror(err));
+    } else {
+        answer(v, c, DD_OK, "%s", text[0] ? text : what);
+        wview_log(v, c->kind == CMD_ROLLBACK ? SNAP_LOG_ROLLBACK : SNAP_LOG_APPROVAL, "%s by %s: %s",
+                  what, c->user, text[0] ? text : "done");
+    }
+    free(cause);
+}
+
 static void handle_command(wview *v, pipeline *p, const dd_command *c)
 {
     switch ((cmd_kind)c->kind) {
@@ -353,11 +386,7 @@ static void handle_command(wview *v, pipeline *p, const dd_command *c)
     case CMD_SPEED: command_speed(v, c); break;
     case CMD_APPROVE:
     case CMD_REJECT:
-    case CMD_ROLLBACK:
-        /* the version decisions belong to governance (registry, audit) */
-        answer(v, c, DD_ESTATE, "%s: no model registry in this build",
-               cmd_kind_name((cmd_kind)c->kind));
-        break;
+    case CMD_ROLLBACK: command_decide(v, p, c); break;
     case CMD_EXPORT: command_export(v, c); break;
     case CMD_VIEW: set_view(v, &c->view); break;
     case CMD__END: break;
