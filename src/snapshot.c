@@ -93,9 +93,9 @@ const char *snap_log_kind_name(snap_log_kind k)
 
 const char *snap_series_name(snap_series k)
 {
-    static const char *const names[SNAP_S__COUNT] = {
-        "accuracy", "challenger accuracy", "error rate", "ADWIN width", "Page-Hinkley",
-        "prediction mean"};
+    static const char *const names[SNAP_S__COUNT] = {"accuracy",     "challenger accuracy",
+                                                     "error rate",   "ADWIN width",
+                                                     "Page-Hinkley", "prediction mean"};
     return (unsigned)k < SNAP_S__COUNT ? names[k] : "?";
 }
 

@@ -25,7 +25,7 @@
 #include <time.h>
 
 #define EMA_ALPHA 0.01
-#define REPLAY_TOP_MAX 1024  /* the table reaches the 1024 highest priorities */
+#define REPLAY_TOP_MAX 1024     /* the table reaches the 1024 highest priorities */
 #define REPLAY_HIST_SAMPLE 1024 /* entries read for the histogram */
 #define REPLAY_EVERY_TICKS 10   /* refresh the replay panel twice a second */
 
@@ -44,10 +44,10 @@ struct wview {
     bool have_error, have_pred;
     drift_detector *ph; /* chart only; NULL when the build has no Page-Hinkley */
     cmd_view view;
-    double last_ts;     /* event time of the last event */
+    double last_ts; /* event time of the last event */
     uint64_t ticks;
-    bool replay_stale;  /* the view asked for other rows */
-    replay_info *top;   /* REPLAY_TOP_MAX rows, allocated on first use */
+    bool replay_stale; /* the view asked for other rows */
+    replay_info *top;  /* REPLAY_TOP_MAX rows, allocated on first use */
     wview_decider decider;
 };
 
@@ -81,8 +81,8 @@ wview *wview_new(snap_board *board, queue *cmdq, source **sources, size_t nsourc
     /* until governance fills the table: the one version that serves */
     v->s.active_version = 1;
     v->s.nversions = 1;
-    v->s.versions[0] = (snap_version){.id = 1, .trigger = "start", .status = "active",
-                                      .accuracy = NAN, .created = NAN};
+    v->s.versions[0] = (snap_version){
+        .id = 1, .trigger = "start", .status = "active", .accuracy = NAN, .created = NAN};
     return v;
 }
 
@@ -134,8 +134,8 @@ static void on_event(void *ctx, const dd_event *ev, const pipeline_result *res)
     if (res->predicted)
         ema(&v->ema_pred, &v->have_pred, res->out.score);
     if (res->labelled) {
-        double err = model_get_task(pipeline_model(p)) == TASK_REGRESSION ? fabs(res->loss)
-                                                                          : !res->correct;
+        double err =
+            model_get_task(pipeline_model(p)) == TASK_REGRESSION ? fabs(res->loss) : !res->correct;
         ema(&v->ema_error, &v->have_error, err);
         if (v->ph)
             drift_update(v->ph, err);
@@ -149,7 +149,7 @@ static void feature_score(wview *v, const char *name, double statistic)
 {
     dd_snapshot *s = &v->s;
     uint32_t i = 0;
-    while (i < s->nfeatures && strcmp(s->features[i].name, name))
+    while (i < s->nfeatures && strcmp(s->features[i].name, name) != 0)
         i++;
     if (i == s->nfeatures) {
         if (s->nfeatures < SNAP_FEATURE_CAP)
@@ -328,8 +328,8 @@ static void command_export(wview *v, const dd_command *c)
 {
     char path[1200], *cause = NULL;
     dd_err err = v->decider.export_session
-                     ? v->decider.export_session(v->decider.ctx, c->format, v->workspace,
-                                                 c->user, path, sizeof path, &cause)
+                     ? v->decider.export_session(v->decider.ctx, c->format, v->workspace, c->user,
+                                                 path, sizeof path, &cause)
                      : wview_export(v, v->workspace, c->format, path, sizeof path, &cause);
     if (err) {
         answer(v, c, err, "%s", cause ? cause : dd_strerror(err));
@@ -355,7 +355,9 @@ static void command_decide(wview *v, pipeline *p, const dd_command *c)
 {
     const wview_decider *d = &v->decider;
     dd_err (*fn)(void *, pipeline *, uint64_t, const char *, char *, size_t, char **) =
-        c->kind == CMD_APPROVE ? d->approve : c->kind == CMD_REJECT ? d->reject : d->rollback;
+        c->kind == CMD_APPROVE  ? d->approve
+        : c->kind == CMD_REJECT ? d->reject
+                                : d->rollback;
     const char *what = cmd_kind_name((cmd_kind)c->kind);
     if (!fn) {
         answer(v, c, DD_ESTATE, "%s: no model registry in this build", what);
@@ -368,8 +370,8 @@ static void command_decide(wview *v, pipeline *p, const dd_command *c)
         answer(v, c, err, "%s: %s", what, cause ? cause : dd_strerror(err));
     } else {
         answer(v, c, DD_OK, "%s", text[0] ? text : what);
-        wview_log(v, c->kind == CMD_ROLLBACK ? SNAP_LOG_ROLLBACK : SNAP_LOG_APPROVAL, "%s by %s: %s",
-                  what, c->user, text[0] ? text : "done");
+        wview_log(v, c->kind == CMD_ROLLBACK ? SNAP_LOG_ROLLBACK : SNAP_LOG_APPROVAL,
+                  "%s by %s: %s", what, c->user, text[0] ? text : "done");
     }
     free(cause);
 }
@@ -377,19 +379,32 @@ static void command_decide(wview *v, pipeline *p, const dd_command *c)
 static void handle_command(wview *v, pipeline *p, const dd_command *c)
 {
     switch ((cmd_kind)c->kind) {
-    case CMD_PAUSE: command_pause(v, p, c, true); break;
-    case CMD_RESUME: command_pause(v, p, c, false); break;
+    case CMD_PAUSE:
+        command_pause(v, p, c, true);
+        break;
+    case CMD_RESUME:
+        command_pause(v, p, c, false);
+        break;
     case CMD_STEP:
         control_sources(v, SOURCE_CTL_STEP, 0);
         answer(v, c, DD_OK, "one event forward");
         break;
-    case CMD_SPEED: command_speed(v, c); break;
+    case CMD_SPEED:
+        command_speed(v, c);
+        break;
     case CMD_APPROVE:
     case CMD_REJECT:
-    case CMD_ROLLBACK: command_decide(v, p, c); break;
-    case CMD_EXPORT: command_export(v, c); break;
-    case CMD_VIEW: set_view(v, &c->view); break;
-    case CMD__END: break;
+    case CMD_ROLLBACK:
+        command_decide(v, p, c);
+        break;
+    case CMD_EXPORT:
+        command_export(v, c);
+        break;
+    case CMD_VIEW:
+        set_view(v, &c->view);
+        break;
+    case CMD__END:
+        break;
     }
 }
 
@@ -465,7 +480,7 @@ dd_err wview_export(wview *v, const char *dir, const char *format, char *path, s
                     char **cause)
 {
     bool csv = !strcmp(format, "csv");
-    if (!csv && strcmp(format, "jsonl"))
+    if (!csv && strcmp(format, "jsonl") != 0)
         return dd_fail(cause, DD_EINVAL, "export as '%s' needs the governance module's export",
                        format);
     time_t now = time(NULL);

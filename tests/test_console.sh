@@ -25,8 +25,9 @@ ME=$(id -un)
 start a 80 24 "cd $TMP && $DD --speed 10 --workspace $TMP"
 wait_whole a && ok "panels at 80x24"
 wait_for a 'drift +adwin drift on error' 60 && ok "a demo drift reaches the event log"
-# the marker row under the chart: only spaces and marker letters
-screen a | grep -Eq '^ {8,}[wDPR ]*D[wDPR ]*$' && ok "a drift marker under the chart" ||
+# the marker row under the chart (only spaces and marker letters): the
+# marker shows once a chart sample at or past the drift has come
+wait_for a '^ {8,}[wDPR ]*D[wDPR ]*$' 30 && ok "a drift marker under the chart" ||
     fail "no drift marker under the chart"
 
 keys a Space

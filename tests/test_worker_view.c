@@ -167,8 +167,8 @@ static dd_err fake_approve(void *ctx, pipeline *p, uint64_t version, const char 
     return DD_OK;
 }
 
-static dd_err fake_rollback(void *ctx, pipeline *p, uint64_t version, const char *user,
-                            char *text, size_t n, char **cause)
+static dd_err fake_rollback(void *ctx, pipeline *p, uint64_t version, const char *user, char *text,
+                            size_t n, char **cause)
 {
     (void)ctx;
     (void)p;
@@ -215,8 +215,12 @@ static void events_and_alarms_fill_the_charts_and_the_log(void **state)
     feed(f, 50);
     pipeline_alarm a = {.watch = "error", .detector = "adwin", .level = DRIFT_DRIFT, .event = 42};
     f->out.alarm(f->out.ctx, &a, NULL);
-    pipeline_alarm b = {.watch = "feature", .feature = "temp", .detector = "kswin",
-                        .level = DRIFT_WARNING, .event = 43, .statistic = 0.5};
+    pipeline_alarm b = {.watch = "feature",
+                        .feature = "temp",
+                        .detector = "kswin",
+                        .level = DRIFT_WARNING,
+                        .event = 43,
+                        .statistic = 0.5};
     f->out.alarm(f->out.ctx, &b, NULL);
     const dd_snapshot *s = tick(f);
     assert_int_equal(s->events, 50);

@@ -18,8 +18,8 @@
 #define KEY_TAB '\t'
 #define KEY_ESC 27
 
-static const panel_class *const focus_panels[UI_PANEL__COUNT] = {
-    &panel_chart, &panel_replay, &panel_versions, &panel_log};
+static const panel_class *const focus_panels[UI_PANEL__COUNT] = {&panel_chart, &panel_replay,
+                                                                 &panel_versions, &panel_log};
 
 void ui_say(ui_ctx *ui, bool bad, const char *fmt, ...)
 {
@@ -235,18 +235,22 @@ typedef struct key_binding {
 } key_binding;
 
 static const key_binding bindings[] = {
-    {' ', 0, "space", "pause", "pause / resume (a live source: freeze learning)", act_pause, NULL, true},
+    {' ', 0, "space", "pause", "pause / resume (a live source: freeze learning)", act_pause, NULL,
+     true},
     {'n', 0, "n", "step", "one event forward while a replay is paused", act_step, can_step, true},
     {'+', '=', "+/-", "speed", "replay speed up / down (x2)", act_faster, is_replay, true},
     {'-', 0, NULL, NULL, NULL, act_slower, NULL, false},
-    {'a', 0, "a", "approve", "approve the version awaiting approval", act_approve, has_pending, true},
+    {'a', 0, "a", "approve", "approve the version awaiting approval", act_approve, has_pending,
+     true},
     {'x', 0, "x", "reject", "reject the version awaiting approval", act_reject, has_pending, true},
     {'r', 0, "r", "rollback", "roll back (to the previous or the selected version)", act_rollback,
      can_rollback, true},
-    {'e', 0, "e", "export", "export the session log (JSON Lines, CSV, HTML)", act_export, NULL, true},
+    {'e', 0, "e", "export", "export the session log (JSON Lines, CSV, HTML)", act_export, NULL,
+     true},
     {'c', 0, "c", "chart", "next chart: accuracy, error, ADWIN, Page-Hinkley, mean, features",
      act_chart, NULL, true},
-    {KEY_TAB, 0, "Tab", "focus", "focus the next panel (Shift-Tab: previous)", act_focus_next, NULL, true},
+    {KEY_TAB, 0, "Tab", "focus", "focus the next panel (Shift-Tab: previous)", act_focus_next, NULL,
+     true},
     {KEY_BTAB, 0, NULL, NULL, NULL, act_focus_prev, NULL, false},
     {'/', 0, "/", "filter", "filter the event log", act_filter, log_focused, true},
     {'?', KEY_F(1), "?", "help", "this help", act_help, NULL, true},
@@ -384,8 +388,8 @@ void keys_draw_help(ui_ctx *ui)
 static void draw_metrics_row(ui_rect in, int row, const char *name, double a, double b)
 {
     char x[16], y[16];
-    ui_print(in, row, 1, term_attr(TERM_NORMAL), "%-10s %14s %14s", name,
-             ui_num(x, sizeof x, a, 4), ui_num(y, sizeof y, b, 4));
+    ui_print(in, row, 1, term_attr(TERM_NORMAL), "%-10s %14s %14s", name, ui_num(x, sizeof x, a, 4),
+             ui_num(y, sizeof y, b, 4));
 }
 
 static void draw_approve(ui_ctx *ui)
@@ -423,9 +427,15 @@ static void draw_details(ui_ctx *ui)
 void dialogs_draw(ui_ctx *ui)
 {
     switch (ui->dialog) {
-    case UI_DLG_HELP: keys_draw_help(ui); break;
-    case UI_DLG_APPROVE: draw_approve(ui); break;
-    case UI_DLG_DETAILS: draw_details(ui); break;
+    case UI_DLG_HELP:
+        keys_draw_help(ui);
+        break;
+    case UI_DLG_APPROVE:
+        draw_approve(ui);
+        break;
+    case UI_DLG_DETAILS:
+        draw_details(ui);
+        break;
     case UI_DLG_ROLLBACK: {
         ui_rect in = ui_dialog_box(5, 50, "Roll back?");
         if (ui->target)
@@ -456,6 +466,7 @@ void dialogs_draw(ui_ctx *ui)
                  ui->edit);
         break;
     }
-    case UI_DLG_NONE: break;
+    case UI_DLG_NONE:
+        break;
     }
 }

@@ -69,8 +69,7 @@ static void draw_cells(ui_ctx *ui, ui_rect plot, const uint8_t *a, const uint8_t
 }
 
 /* Column (cell) of each marker in plot, -1 where none; and the marker row. */
-static void place_markers(const dd_snapshot *s, ui_rect plot, int x0, ui_rect mrow,
-                          int *mark_col)
+static void place_markers(const dd_snapshot *s, ui_rect plot, int x0, ui_rect mrow, int *mark_col)
 {
     for (int x = 0; x < plot.w; x++)
         mark_col[x] = -1;

@@ -76,9 +76,9 @@ static void draw(ui_ctx *ui, ui_rect r, bool focused)
         }
         const snap_replay_row *row = &p->rows[at];
         char age[16];
-        ui_print(r, 3 + i, 0, attr, "%4d %6.3f %5.3g %5s %6.3f %s", idx + 1,
-                 (double)row->priority, row->label, ui_count(age, sizeof age, (double)row->age),
-                 (double)row->loss, row->summary);
+        ui_print(r, 3 + i, 0, attr, "%4d %6.3f %5.3g %5s %6.3f %s", idx + 1, (double)row->priority,
+                 row->label, ui_count(age, sizeof age, (double)row->age), (double)row->loss,
+                 row->summary);
     }
     if (n == 0)
         ui_print(r, 3, 2, term_attr(TERM_DIM), "empty");

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static bool active;      /* between term_init and term_end */
-static bool color;       /* colours in use */
-static bool utf8;        /* decided once in term_init */
+static bool active; /* between term_init and term_end */
+static bool color;  /* colours in use */
+static bool utf8;   /* decided once in term_init */
 static SCREEN *screen;
 static volatile sig_atomic_t interrupted;
 
