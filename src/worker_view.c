@@ -46,8 +46,9 @@ struct wview {
     cmd_view view;
     double last_ts; /* event time of the last event */
     uint64_t ticks;
-    bool replay_stale; /* the view asked for other rows */
-    replay_info *top;  /* REPLAY_TOP_MAX rows, allocated on first use */
+    bool replay_stale;               /* the view asked for other rows */
+    replay_info *top;                /* REPLAY_TOP_MAX rows, allocated on first use */
+    double prio[REPLAY_HIST_SAMPLE]; /* the histogram's sample */
     wview_decider decider;
 };
 
@@ -268,7 +269,7 @@ static void fill_replay(wview *v, const pipeline *p)
     memset(out->hist, 0, sizeof out->hist);
     uint32_t n = out->fill, step = n > REPLAY_HIST_SAMPLE ? n / REPLAY_HIST_SAMPLE : 1;
     double lo = INFINITY, hi = -INFINITY;
-    static double pr[REPLAY_HIST_SAMPLE]; /* worker thread only */
+    double *pr = v->prio;
     uint32_t k = 0;
     replay_info info;
     for (uint32_t pos = 0; pos < n && k < REPLAY_HIST_SAMPLE; pos += step)
