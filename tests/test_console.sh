@@ -6,6 +6,7 @@
 #  - e then j writes an export file, and the console says where;
 #  - resizing several times (down to too small and back) keeps the screen whole;
 #  - q exits with code 0 and the terminal restored; so does SIGTERM;
+#  - with the events on stdin, the keys come from the terminal;
 #  - a console attached to a headless instance pauses it (the log names the
 #    user), detaches with d, and the instance keeps running.
 # Not here: approve (a) and roll back (r) on the real binary need the
@@ -67,6 +68,12 @@ done
 keys a q
 wait_for a 'EXIT=0' 20 || fail "q did not exit with 0"
 restored a && ok "terminal restored after q" || fail "terminal not restored after q"
+
+# ---- events on stdin, keys from the terminal (/dev/tty) ----
+start p 80 24 "cd $TMP && cat $SRC/data/demo.jsonl | $DD --source - --speed 20 --workspace $TMP"
+wait_whole p && ok "console on stdin events" || fail "console on stdin events"
+keys p q
+wait_for p 'EXIT=0' 20 && restored p && ok "q with events on stdin" || fail "q with events on stdin"
 
 # ---- 200x50: side by side ----
 start b 200 50 "cd $TMP && $DD --speed 10 --workspace $TMP"
