@@ -351,6 +351,12 @@ static void command_speed(wview *v, const dd_command *c)
         answer(v, c, DD_OK, "speed: as fast as possible");
 }
 
+static void audit(wview *v, const dd_command *c, const char *detail)
+{
+    if (v->decider.audit)
+        v->decider.audit(v->decider.ctx, c->user, cmd_kind_name((cmd_kind)c->kind), detail);
+}
+
 /* The version decisions belong to governance (registry, audit). */
 static void command_decide(wview *v, pipeline *p, const dd_command *c)
 {
@@ -407,6 +413,10 @@ static void handle_command(wview *v, pipeline *p, const dd_command *c)
     case CMD__END:
         break;
     }
+    bool changes_run = c->kind != CMD_VIEW && c->kind != CMD_APPROVE && c->kind != CMD_REJECT &&
+                       c->kind != CMD_ROLLBACK;
+    if (changes_run && v->s.result_id == c->id && v->s.result_err == DD_OK)
+        audit(v, c, v->s.result_text);
 }
 
 /* Every worker tick: the commands, then a snapshot (at most every 50 ms). */

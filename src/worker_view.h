@@ -60,6 +60,10 @@ typedef struct wview_decider {
                        size_t n, char **cause);
     dd_err (*export_session)(void *ctx, const char *format, const char *dir, const char *user,
                              char *path, size_t n, char **cause);
+    /* Record an operator's action that changes the run (pause, resume,
+     * step, speed, export) in the audit log; decisions above audit
+     * themselves. NULL: not recorded beyond the event log. */
+    void (*audit)(void *ctx, const char *user, const char *action, const char *detail);
 } wview_decider;
 
 /* Install the decider (copied); before the worker starts. Without one,

@@ -179,6 +179,31 @@ static dd_err fake_rollback(void *ctx, pipeline *p, uint64_t version, const char
     return dd_fail(cause, DD_ENOTFOUND, "no earlier version");
 }
 
+static char audited[256];
+
+static void fake_audit(void *ctx, const char *user, const char *action, const char *detail)
+{
+    (void)ctx;
+    size_t n = strlen(audited);
+    snprintf(audited + n, sizeof audited - n, "%s:%s:%s;", user, action, detail);
+}
+
+static void run_changes_are_audited_with_the_user(void **state)
+{
+    (void)state;
+    fixture *f = setup(false);
+    wview_decider d = {.audit = fake_audit};
+    wview_set_decider(f->view, &d);
+    audited[0] = '\0';
+    tick(f);
+    send(f, CMD_PAUSE, 1, 0, NULL);
+    send(f, CMD_VIEW, 2, 0, NULL); /* looking changes nothing: not audited */
+    send(f, CMD_SPEED, 3, 0, NULL);
+    tick(f);
+    assert_string_equal(audited, "alice:pause:PAUSED;alice:speed:speed x4;");
+    teardown(f);
+}
+
 static void decisions_go_to_the_decider_with_the_user(void **state)
 {
     (void)state;
@@ -273,6 +298,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pause_stops_a_replay_and_freezes_a_live_stream),
         cmocka_unit_test(decisions_go_to_the_decider_with_the_user),
+        cmocka_unit_test(run_changes_are_audited_with_the_user),
         cmocka_unit_test(events_and_alarms_fill_the_charts_and_the_log),
         cmocka_unit_test(export_writes_and_says_where),
     };
