@@ -15,7 +15,7 @@
  * input goes back into p->x and the same scoring and learning path runs, so
  * a delayed label counts exactly as an immediate one would have (except the
  * loss, which is the current model's on the held input). Pending entries
- * expire by event time, checked on every event.
+ * expire by event time, checked on every data event.
  */
 #include "pipeline.h"
 
@@ -36,6 +36,8 @@ struct pipeline {
     metrics *met;
     watch *watch;
     pending *pend;
+    pending_entry joined; /* the last joined entry, until the next event */
+    bool has_joined;
     dd_sparse x;
     bool learning;
     pipeline_stats st;
@@ -95,6 +97,7 @@ void pipeline_free(pipeline *p)
     metrics_free(p->met);
     watch_free(p->watch);
     pending_free(p->pend);
+    pending_entry_clear(&p->joined);
     sparse_free(&p->x);
     free(p);
 }
@@ -180,7 +183,8 @@ static dd_err join_label(pipeline *p, const dd_event *ev, pipeline_result *res)
     now = p->x;
     p->x = e.x;
     e.x = now;
-    pending_entry_clear(&e);
+    p->joined = e; /* kept for pipeline_joined() until the next event */
+    p->has_joined = true;
     return err;
 }
 
@@ -210,9 +214,15 @@ static dd_err process_data(pipeline *p, const dd_event *ev, pipeline_result *res
 dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
 {
     memset(res, 0, sizeof *res);
+    pending_entry_clear(&p->joined);
+    p->has_joined = false;
     /* Alarms raised by a delayed label carry the index of the last data event. */
     watch_begin(p->watch, p->st.events ? p->st.events - 1 : 0);
-    pending_expire(p->pend, ev->ts, ev->seq);
+    /* Data events carry the stream's clock; a label without a time of its
+     * own has its receive time, which must not expire events of a replayed
+     * past, so only data events advance expiry. */
+    if (ev->kind == DD_EV_DATA)
+        pending_expire(p->pend, ev->ts, ev->seq);
     dd_err err = DD_OK;
     if (ev->kind == DD_EV_LABEL)
         err = join_label(p, ev, res);
@@ -275,4 +285,16 @@ const watch *pipeline_watch(const pipeline *p)
 const pending *pipeline_pending(const pipeline *p)
 {
     return p->pend;
+}
+
+dd_err pipeline_hold_prediction(pipeline *p, const char *id, uint64_t version,
+                                const model_output *out)
+{
+    pending_pred pred = {version, *out};
+    return pending_add_pred(p->pend, id, &pred);
+}
+
+const pending_entry *pipeline_joined(const pipeline *p)
+{
+    return p->has_joined ? &p->joined : NULL;
 }

@@ -97,4 +97,16 @@ const watch *pipeline_watch(const pipeline *p);
 /* The table of events waiting for their label (for its counters). */
 const pending *pipeline_pending(const pipeline *p);
 
+/* After a pipeline_process() that held an event (res->held): add the
+ * prediction of another live version on the same input, so it is scored on
+ * the same label later. DD_ENOTFOUND / DD_EFULL as pending_add_pred(). */
+dd_err pipeline_hold_prediction(pipeline *p, const char *id, uint64_t version,
+                                const model_output *out);
+
+/* After a pipeline_process() that joined a delayed label (res->joined): the
+ * held entry (its input vector as the models saw it, its group and every
+ * version's prediction), valid until the next pipeline_process(); NULL
+ * otherwise. Lets governance score and train a challenger on it. */
+const pending_entry *pipeline_joined(const pipeline *p);
+
 #endif

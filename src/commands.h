@@ -13,5 +13,6 @@ int cmd_attach(int argc, char **argv);  /* the console on a running instance */
 int cmd_replay(int argc, char **argv);  /* the pipeline on a recorded file */
 int cmd_schema(int argc, char **argv); /* print the [schema] inferred from a file */
 int cmd_detect(int argc, char **argv); /* run one drift detector over a series of numbers */
+int cmd_record(int argc, char **argv); /* record a live WebSocket stream to a file */
 
 #endif

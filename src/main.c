@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"replay", cmd_replay, "run on a recorded file: replay FILE is --source file:FILE"},
     {"schema", cmd_schema, "print the [schema] mapping inferred from a file's first lines"},
     {"detect", cmd_detect, "run one drift detector over numbers, one per line (tuning)"},
+    {"record", cmd_record, "record a live ws:// or wss:// stream to a JSON Lines file"},
 };
 
 static void usage(FILE *out)

@@ -117,6 +117,15 @@ static void fill_status(worker *w, worker_status *st, double rate, double t0)
     st->queue_cap = queue_capacity(w->q);
     st->learning = pipeline_learning(w->pipe);
     st->ended = sources_ended(w);
+    if (w->nsources) {
+        source_stats *ss = &w->sources[0]->stats;
+        st->source_state = atomic_load(&ss->state);
+        st->source_attempt = atomic_load(&ss->attempt);
+        st->source_next_retry_ms = atomic_load(&ss->next_retry_ms);
+        st->source_reconnects = atomic_load(&ss->reconnects);
+        st->source_messages = atomic_load(&ss->messages);
+        st->source_bytes = atomic_load(&ss->bytes);
+    }
 }
 
 dd_err worker_add_output(worker *w, const worker_output *out)

@@ -44,6 +44,12 @@ typedef struct worker_status {
     size_t queue_len, queue_cap;
     bool learning;
     bool ended;               /* every source has ended */
+    /* the first source's connection (live sources) */
+    int source_state;         /* source_state */
+    uint32_t source_attempt;  /* reconnection attempt, 0 when connected */
+    int64_t source_next_retry_ms;
+    uint64_t source_reconnects;
+    uint64_t source_messages, source_bytes;
 } worker_status;
 
 /* Where the worker reports, all called in the worker thread; any member may
