@@ -50,6 +50,7 @@ struct wview {
     replay_info *top;                /* REPLAY_TOP_MAX rows, allocated on first use */
     double prio[REPLAY_HIST_SAMPLE]; /* the histogram's sample */
     wview_decider decider;
+    int seen_state[8]; /* the sources' last states seen (source_state) */
 };
 
 static bool sources_live(const wview *v)
@@ -217,11 +218,41 @@ static void set_view(wview *v, const cmd_view *view)
     v->s.detail_version = view->detail_version;
 }
 
+/* A source's state changes go to the event log: reconnects, failures, the
+ * end. The source writes last_error before it stores the state, so the
+ * reason is complete once the state is seen. */
+static void log_source_change(wview *v, const source *src, int from, int to)
+{
+    switch (to) {
+    case SOURCE_RECONNECTING:
+        wview_log(v, SNAP_LOG_RECONNECT, "%s: reconnecting (%.60s)", src->spec, src->last_error);
+        break;
+    case SOURCE_CONNECTED:
+        if (from == SOURCE_RECONNECTING)
+            wview_log(v, SNAP_LOG_RECONNECT, "%s: connected again", src->spec);
+        break;
+    case SOURCE_FAILED:
+        wview_log(v, SNAP_LOG_ERROR, "%s failed: %.70s", src->spec, src->last_error);
+        break;
+    case SOURCE_ENDED:
+        wview_log(v, SNAP_LOG_INFO, "%s: end of stream", src->spec);
+        break;
+    default:
+        break;
+    }
+}
+
 static void fill_source(wview *v)
 {
     dd_snapshot *s = &v->s;
     if (!v->nsources)
         return;
+    for (size_t i = 0; i < v->nsources && i < DD_ARRAY_LEN(v->seen_state); i++) {
+        int st = atomic_load(&v->sources[i]->stats.state);
+        if (st != v->seen_state[i])
+            log_source_change(v, v->sources[i], v->seen_state[i], st);
+        v->seen_state[i] = st;
+    }
     const source_stats *ss = &v->sources[0]->stats;
     s->source_state = (uint8_t)atomic_load(&ss->state);
     uint64_t size = atomic_load(&ss->size);

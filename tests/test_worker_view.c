@@ -264,6 +264,30 @@ static void events_and_alarms_fill_the_charts_and_the_log(void **state)
     teardown(f);
 }
 
+static void source_changes_reach_the_log(void **state)
+{
+    (void)state;
+    fixture *f = setup(true);
+    atomic_store(&f->src.stats.state, SOURCE_CONNECTED);
+    tick(f);
+    snprintf(f->src.last_error, sizeof f->src.last_error, "connection refused");
+    atomic_store(&f->src.stats.state, SOURCE_RECONNECTING);
+    atomic_store(&f->src.stats.next_retry_ms, 3000);
+    const dd_snapshot *s = tick(f);
+    assert_int_equal(s->source_state, SOURCE_RECONNECTING);
+    assert_int_equal(s->retry_in_ms, 3000);
+    assert_int_equal(snap_log_newest(s, 0)->kind, SNAP_LOG_RECONNECT);
+    assert_non_null(strstr(snap_log_newest(s, 0)->text, "reconnecting (connection refused)"));
+    atomic_store(&f->src.stats.state, SOURCE_CONNECTED);
+    s = tick(f);
+    assert_non_null(strstr(snap_log_newest(s, 0)->text, "connected again"));
+    uint32_t n = s->log_count;
+    assert_int_equal(tick(f)->log_count, n); /* no change, no row */
+    atomic_store(&f->src.stats.state, SOURCE_FAILED);
+    assert_int_equal(snap_log_newest(tick(f), 0)->kind, SNAP_LOG_ERROR);
+    teardown(f);
+}
+
 static void export_writes_and_says_where(void **state)
 {
     (void)state;
@@ -300,6 +324,7 @@ int main(void)
         cmocka_unit_test(decisions_go_to_the_decider_with_the_user),
         cmocka_unit_test(run_changes_are_audited_with_the_user),
         cmocka_unit_test(events_and_alarms_fill_the_charts_and_the_log),
+        cmocka_unit_test(source_changes_reach_the_log),
         cmocka_unit_test(export_writes_and_says_where),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
