@@ -7,6 +7,8 @@
 #  - resizing several times (down to too small and back) keeps the screen whole;
 #  - q exits with code 0 and the terminal restored; so does SIGTERM;
 #  - with the events on stdin, the keys come from the terminal;
+#  - a live source that cannot connect shows "reconnecting" in the header and
+#    the log, and space freezes learning instead of pausing;
 #  - a console attached to a headless instance pauses it (the log names the
 #    user), detaches with d, and the instance keeps running.
 # Not here: approve (a) and roll back (r) on the real binary need the
@@ -74,6 +76,15 @@ start p 80 24 "cd $TMP && cat $SRC/data/demo.jsonl | $DD --source - --speed 20 -
 wait_whole p && ok "console on stdin events" || fail "console on stdin events"
 keys p q
 wait_for p 'EXIT=0' 20 && restored p && ok "q with events on stdin" || fail "q with events on stdin"
+
+# ---- a live source that cannot connect: reconnecting, and pause freezes learning ----
+start w 80 24 "cd $TMP && $DD --source ws://127.0.0.1:9/none --workspace $TMP"
+wait_for w '\[reconnecting' 30 && wait_for w 'reconnect +ws://127.0.0.1:9/none: reconnecting \(' &&
+    ok "reconnecting shows in the header and the log" || fail "reconnecting"
+keys w Space
+wait_for w 'LEARNING FROZEN' && ok "space on a live source freezes learning" || fail "live pause"
+keys w q
+wait_for w 'EXIT=0' 20 || fail "q on a live source"
 
 # ---- 200x50: side by side ----
 start b 200 50 "cd $TMP && $DD --speed 10 --workspace $TMP"

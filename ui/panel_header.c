@@ -73,8 +73,11 @@ static void draw(ui_ctx *ui, ui_rect r, bool focused)
         ui_print(r, 1, col, term_attr(TERM_BAD), "NOT LEARNING (writer full)");
         col += 28;
     }
-    snprintf(part, sizeof part, "speed %s  active v%llu", speed,
-             (unsigned long long)s->active_version);
+    if (s->source_live) /* a live stream has no pace to set */
+        snprintf(part, sizeof part, "active v%llu", (unsigned long long)s->active_version);
+    else
+        snprintf(part, sizeof part, "speed %s  active v%llu", speed,
+                 (unsigned long long)s->active_version);
     ui_print(r, 1, col, term_attr(TERM_NORMAL), "%s", part);
     col += (int)strlen(part) + 2;
     if (s->challenger_version) {

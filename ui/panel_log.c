@@ -44,8 +44,10 @@ static void time_text(double ts, char *buf, size_t n)
         struct tm tm;
         gmtime_r(&t, &tm);
         strftime(buf, n, "%H:%M:%S", &tm);
-    } else {
+    } else if (ts > 0) {
         snprintf(buf, n, "%8.1f", ts);
+    } else {
+        snprintf(buf, n, "%8s", "-"); /* before the first event: no event time yet */
     }
 }
 
