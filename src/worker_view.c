@@ -210,6 +210,27 @@ static void answer(wview *v, const dd_command *c, dd_err err, const char *fmt, .
     v->s.result_err = (int32_t)err;
 }
 
+/* Details of a version from the table, until governance (which knows the
+ * lineage and every transition) writes its own. */
+static void table_details(wview *v, uint64_t id)
+{
+    dd_snapshot *s = &v->s;
+    memset(s->detail_lines, 0, sizeof s->detail_lines);
+    for (uint32_t i = 0; i < s->nversions; i++) {
+        const snap_version *ver = &s->versions[i];
+        if (ver->id != id)
+            continue;
+        snprintf(s->detail_lines[0], SNAP_TEXT, "v%llu: %s, created by %s", (unsigned long long)id,
+                 ver->status, ver->trigger);
+        snprintf(s->detail_lines[1], SNAP_TEXT, "accuracy %.4f over %llu labelled events",
+                 s->active_metrics.accuracy, (unsigned long long)s->active_metrics.n);
+        snprintf(s->detail_lines[3], SNAP_TEXT,
+                 "lineage and transitions: kept by the model registry (not in this build)");
+        return;
+    }
+    snprintf(s->detail_lines[0], SNAP_TEXT, "v%llu is not in the table", (unsigned long long)id);
+}
+
 static void set_view(wview *v, const cmd_view *view)
 {
     v->replay_stale |= view->replay_offset != v->view.replay_offset;
@@ -278,6 +299,8 @@ static void publish(wview *v, const worker_status *st)
         s->versions[0].accuracy = st->accuracy; /* the placeholder row */
     s->active_metrics.accuracy = st->accuracy;
     s->active_metrics.n = st->labelled;
+    if (s->detail_version && !v->decider.approve)
+        table_details(v, s->detail_version); /* kept fresh while shown */
     snap_board_publish(v->board, s);
 }
 
