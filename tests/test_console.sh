@@ -4,6 +4,7 @@
 #  - a drift of the demo stream reaches the event log and the chart;
 #  - space shows PAUSED and the event counter stops; space again resumes;
 #  - e then j writes an export file, and the console says where;
+#  - ? shows the help; Enter on a version shows its details;
 #  - resizing several times (down to too small and back) keeps the screen whole;
 #  - q exits with code 0 and the terminal restored; so does SIGTERM;
 #  - with the events on stdin, the keys come from the terminal;
@@ -95,6 +96,12 @@ keys b '?'
 wait_for b 'Keys \(any key closes\)' || fail "? did not show the help"
 keys b Escape
 wait_gone b 'Keys \(any key closes\)' || fail "the help did not close"
+keys b Tab Tab # chart -> replay -> versions
+wait_for b 'Enter: details' || fail "Tab did not reach the versions panel"
+keys b Enter
+wait_for b 'v1: active, created by start' && ok "Enter shows the version's details" ||
+    fail "no version details"
+keys b Escape
 # SIGTERM: the console leaves the normal way and restores the terminal
 pid=$(T display-message -p -t b '#{pane_pid}')
 pkill -TERM -P "$pid" -x driftdeck 2>/dev/null || pkill -TERM -P "$pid" 2>/dev/null
