@@ -261,62 +261,79 @@ static const key_binding bindings[] = {
 
 /* ---- dialogs ---- */
 
-static unsigned dialog_key(ui_ctx *ui, int key)
+static bool is_no(int key)
+{
+    return key == 'n' || key == 'N' || key == KEY_ESC || key == 'q';
+}
+
+/* approve, rollback, quit: y confirms, n / Esc / q cancels, nothing else */
+static unsigned confirm_key(ui_ctx *ui, int key)
 {
     bool yes = key == 'y' || key == 'Y';
-    bool no = key == 'n' || key == 'N' || key == KEY_ESC || key == 'q';
+    if (!yes && !is_no(key))
+        return UI_HANDLED;
+    ui_dialog d = ui->dialog;
+    ui->dialog = UI_DLG_NONE;
+    if (!yes)
+        return UI_HANDLED | UI_REDRAW;
+    if (d == UI_DLG_QUIT)
+        return UI_HANDLED | UI_QUIT;
+    dd_command c = {.version = ui->target};
+    return ui_send(ui, d == UI_DLG_APPROVE ? CMD_APPROVE : CMD_ROLLBACK, &c);
+}
+
+static unsigned export_key(ui_ctx *ui, int key)
+{
+    const char *fmt = key == 'j' ? "jsonl" : key == 'c' ? "csv" : key == 'h' ? "html" : NULL;
+    if (!fmt && !is_no(key))
+        return UI_HANDLED;
+    ui->dialog = UI_DLG_NONE;
+    if (!fmt)
+        return UI_HANDLED | UI_REDRAW;
+    dd_command c = {0};
+    snprintf(c.format, sizeof c.format, "%s", fmt);
+    ui_say(ui, false, "exporting as %s...", fmt);
+    return ui_send(ui, CMD_EXPORT, &c);
+}
+
+/* The event-log filter's line editor: Enter applies, Esc leaves it as it was. */
+static unsigned filter_key(ui_ctx *ui, int key)
+{
+    size_t n = strlen(ui->edit);
+    if (key == '\n' || key == '\r' || key == KEY_ENTER) {
+        snprintf(ui->filter, sizeof ui->filter, "%s", ui->edit);
+        snprintf(ui->view.log_filter, sizeof ui->view.log_filter, "%s", ui->filter);
+        ui->sel[UI_LOG] = ui->top[UI_LOG] = 0;
+        ui->dialog = UI_DLG_NONE;
+        return ui_send(ui, CMD_VIEW, NULL);
+    }
+    if (key == KEY_ESC) {
+        ui->dialog = UI_DLG_NONE;
+    } else if (key == KEY_BACKSPACE || key == 127 || key == 8) {
+        if (n > 0)
+            ui->edit[n - 1] = '\0';
+    } else if (key >= 32 && key < 127 && n + 1 < sizeof ui->edit) {
+        ui->edit[n] = (char)key;
+        ui->edit[n + 1] = '\0';
+    }
+    return UI_HANDLED | UI_REDRAW;
+}
+
+static unsigned dialog_key(ui_ctx *ui, int key)
+{
     switch (ui->dialog) {
     case UI_DLG_HELP:
-    case UI_DLG_DETAILS:
+    case UI_DLG_DETAILS: /* any key closes */
         ui->dialog = UI_DLG_NONE;
         return UI_HANDLED | UI_REDRAW;
     case UI_DLG_APPROVE:
     case UI_DLG_ROLLBACK:
     case UI_DLG_QUIT:
-        if (!yes && !no)
-            return UI_HANDLED;
-        {
-            ui_dialog d = ui->dialog;
-            ui->dialog = UI_DLG_NONE;
-            if (no)
-                return UI_HANDLED | UI_REDRAW;
-            if (d == UI_DLG_QUIT)
-                return UI_HANDLED | UI_QUIT;
-            dd_command c = {.version = ui->target};
-            return ui_send(ui, d == UI_DLG_APPROVE ? CMD_APPROVE : CMD_ROLLBACK, &c);
-        }
-    case UI_DLG_EXPORT: {
-        const char *fmt = key == 'j' ? "jsonl" : key == 'c' ? "csv" : key == 'h' ? "html" : NULL;
-        if (!fmt && !no)
-            return UI_HANDLED;
-        ui->dialog = UI_DLG_NONE;
-        if (!fmt)
-            return UI_HANDLED | UI_REDRAW;
-        dd_command c = {0};
-        snprintf(c.format, sizeof c.format, "%s", fmt);
-        ui_say(ui, false, "exporting as %s...", fmt);
-        return ui_send(ui, CMD_EXPORT, &c);
-    }
-    case UI_DLG_FILTER: {
-        size_t n = strlen(ui->edit);
-        if (key == '\n' || key == '\r' || key == KEY_ENTER) {
-            snprintf(ui->filter, sizeof ui->filter, "%s", ui->edit);
-            snprintf(ui->view.log_filter, sizeof ui->view.log_filter, "%s", ui->filter);
-            ui->sel[UI_LOG] = ui->top[UI_LOG] = 0;
-            ui->dialog = UI_DLG_NONE;
-            return ui_send(ui, CMD_VIEW, NULL);
-        }
-        if (key == KEY_ESC) {
-            ui->dialog = UI_DLG_NONE;
-        } else if (key == KEY_BACKSPACE || key == 127 || key == 8) {
-            if (n > 0)
-                ui->edit[n - 1] = '\0';
-        } else if (key >= 32 && key < 127 && n + 1 < sizeof ui->edit) {
-            ui->edit[n] = (char)key;
-            ui->edit[n + 1] = '\0';
-        }
-        return UI_HANDLED | UI_REDRAW;
-    }
+        return confirm_key(ui, key);
+    case UI_DLG_EXPORT:
+        return export_key(ui, key);
+    case UI_DLG_FILTER:
+        return filter_key(ui, key);
     case UI_DLG_NONE:
         break;
     }
