@@ -8,12 +8,15 @@
  */
 #include "ui.h"
 
+#include "kstore.h"
+
 #include <curses.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define KEY_TAB '\t'
 #define KEY_ESC 27
@@ -196,6 +199,39 @@ static unsigned act_filter(ui_ctx *ui)
     return UI_HANDLED | UI_REDRAW;
 }
 
+static bool can_search(const ui_ctx *ui)
+{
+    return ui->link->ops->search != NULL;
+}
+
+static unsigned act_search(ui_ctx *ui)
+{
+    if (!can_search(ui))
+        return 0;
+    snprintf(ui->edit, sizeof ui->edit, "%s", ui->query);
+    ui->dialog = UI_DLG_SEARCH;
+    return UI_HANDLED | UI_REDRAW;
+}
+
+/* Run the typed query; the answer (or the reason) shows in UI_DLG_HITS. */
+static unsigned run_search(ui_ctx *ui)
+{
+    snprintf(ui->query, sizeof ui->query, "%s", ui->edit);
+    kstore_results_free(ui->hits);
+    if (!ui->hits && !(ui->hits = calloc(1, sizeof *ui->hits))) {
+        ui->dialog = UI_DLG_NONE;
+        return UI_HANDLED | UI_REDRAW;
+    }
+    char *cause = NULL;
+    dd_err err =
+        ui->query[0] ? ui->link->ops->search(ui->link, ui->query, 10, ui->hits, &cause) : DD_EINVAL;
+    ui->dialog = err ? UI_DLG_NONE : UI_DLG_HITS;
+    if (err)
+        ui_say(ui, true, "search: %s", cause ? cause : "type a query");
+    free(cause);
+    return UI_HANDLED | UI_REDRAW;
+}
+
 static unsigned act_help(ui_ctx *ui)
 {
     ui->dialog = UI_DLG_HELP;
@@ -253,6 +289,8 @@ static const key_binding bindings[] = {
      true},
     {KEY_BTAB, 0, NULL, NULL, NULL, act_focus_prev, NULL, false},
     {'/', 0, "/", "filter", "filter the event log", act_filter, log_focused, true},
+    {'s', 0, "s", "search", "search the knowledge store (hits with age and embedding version)",
+     act_search, can_search, true},
     {'?', KEY_F(1), "?", "help", "this help", act_help, NULL, true},
     {'d', 0, "d", "detach", "detach (the instance keeps running)", act_detach, is_attached, true},
     {'q', 0, "q", "quit", "quit (asks if a version awaits approval)", act_quit, NULL, true},
@@ -296,11 +334,15 @@ static unsigned export_key(ui_ctx *ui, int key)
     return ui_send(ui, CMD_EXPORT, &c);
 }
 
-/* The event-log filter's line editor: Enter applies, Esc leaves it as it was. */
-static unsigned filter_key(ui_ctx *ui, int key)
+/* The line editor of the event-log filter and of the knowledge-store search:
+ * Enter applies (or searches), Esc leaves things as they were. */
+static unsigned line_key(ui_ctx *ui, int key)
 {
     size_t n = strlen(ui->edit);
-    if (key == '\n' || key == '\r' || key == KEY_ENTER) {
+    bool enter = key == '\n' || key == '\r' || key == KEY_ENTER;
+    if (enter && ui->dialog == UI_DLG_SEARCH)
+        return run_search(ui);
+    if (enter) {
         snprintf(ui->filter, sizeof ui->filter, "%s", ui->edit);
         snprintf(ui->view.log_filter, sizeof ui->view.log_filter, "%s", ui->filter);
         ui->sel[UI_LOG] = ui->top[UI_LOG] = 0;
@@ -323,7 +365,8 @@ static unsigned dialog_key(ui_ctx *ui, int key)
 {
     switch (ui->dialog) {
     case UI_DLG_HELP:
-    case UI_DLG_DETAILS: /* any key closes */
+    case UI_DLG_DETAILS:
+    case UI_DLG_HITS: /* any key closes */
         ui->dialog = UI_DLG_NONE;
         return UI_HANDLED | UI_REDRAW;
     case UI_DLG_APPROVE:
@@ -332,8 +375,9 @@ static unsigned dialog_key(ui_ctx *ui, int key)
         return confirm_key(ui, key);
     case UI_DLG_EXPORT:
         return export_key(ui, key);
+    case UI_DLG_SEARCH:
     case UI_DLG_FILTER:
-        return filter_key(ui, key);
+        return line_key(ui, key);
     case UI_DLG_NONE:
         break;
     }
@@ -441,9 +485,47 @@ static void draw_details(ui_ctx *ui)
     ui_print(in, SNAP_DETAIL_LINES + 1, 1, term_attr(TERM_DIM), "any key closes");
 }
 
+/* The knowledge store's hits: where found, age, version, id, the text. */
+static void draw_hits(ui_ctx *ui)
+{
+    const kstore_results *r = ui->hits;
+    char title[96];
+    snprintf(title, sizeof title, "Knowledge store: \"%s\"", ui->query);
+    int rows = r && r->n ? (int)r->n : 1;
+    ui_rect in = ui_dialog_box(rows + 5, 100, title);
+    ui_print(in, 0, 1, term_attr(TERM_DIM), "%-6s %8s  %-28s %-16s %s", "index", "age", "version",
+             "id", "payload");
+    if (!r || !r->n)
+        ui_print(in, 1, 1, term_attr(TERM_NORMAL), "no hits");
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    for (uint32_t i = 0; r && i < r->n; i++) {
+        const kstore_hit *h = &r->hits[i];
+        double age = (double)now.tv_sec - h->ts;
+        const char *where = h->found == KSTORE_FOUND_BOTH  ? "both"
+                            : h->found == KSTORE_FOUND_FTS ? "fts"
+                                                           : "vector";
+        char agebuf[16];
+        if (age < 120)
+            snprintf(agebuf, sizeof agebuf, "%.0fs", age);
+        else if (age < 7200)
+            snprintf(agebuf, sizeof agebuf, "%.0fm", age / 60);
+        else if (age < 172800)
+            snprintf(agebuf, sizeof agebuf, "%.0fh", age / 3600);
+        else
+            snprintf(agebuf, sizeof agebuf, "%.0fd", age / 86400);
+        ui_print(in, 1 + (int)i, 1, term_attr(TERM_NORMAL), "%-6s %8s  %-28.28s %-16.16s %s", where,
+                 agebuf, h->version, h->id, h->payload);
+    }
+    ui_print(in, rows + 2, 1, term_attr(TERM_DIM), "any key closes");
+}
+
 void dialogs_draw(ui_ctx *ui)
 {
     switch (ui->dialog) {
+    case UI_DLG_HITS:
+        draw_hits(ui);
+        break;
     case UI_DLG_HELP:
         keys_draw_help(ui);
         break;
@@ -481,6 +563,13 @@ void dialogs_draw(ui_ctx *ui)
         ui_fill(line, 0, term_attr(TERM_SELECTED));
         ui_print(line, 0, 0, term_attr(TERM_SELECTED), "/ filter log: %s_  (Enter: apply, Esc)",
                  ui->edit);
+        break;
+    }
+    case UI_DLG_SEARCH: {
+        ui_rect line = {LINES - 2, 0, 1, COLS};
+        ui_fill(line, 0, term_attr(TERM_SELECTED));
+        ui_print(line, 0, 0, term_attr(TERM_SELECTED),
+                 "s search knowledge store: %s_  (Enter: search, Esc)", ui->edit);
         break;
     }
     case UI_DLG_NONE:

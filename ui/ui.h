@@ -53,6 +53,8 @@ typedef enum ui_dialog {
     UI_DLG_EXPORT,   /* j / c / h picks the format */
     UI_DLG_FILTER,   /* a line editor for the event-log filter */
     UI_DLG_DETAILS,  /* the selected version's details */
+    UI_DLG_SEARCH,   /* a line editor for a knowledge-store query */
+    UI_DLG_HITS,     /* the knowledge store's answer */
 } ui_dialog;
 
 typedef struct ui_ctx {
@@ -75,6 +77,8 @@ typedef struct ui_ctx {
     double speed_asked;  /* the last speed sent and not yet answered (NaN: none) */
     char status[200];
     bool status_bad;
+    struct kstore_results *hits; /* UI_DLG_HITS: the last search's answer (owned) */
+    char query[64];              /* ... and its query */
 } ui_ctx;
 
 typedef struct panel_class {
