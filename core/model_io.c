@@ -12,7 +12,7 @@
  * before use, the settings go through model_params_check(), the blob must be
  * large enough for the dimension it claims before anything that size is
  * allocated, the block shapes must be the ones the settings imply, and every
- * value must be finite. Anything else is DD_ECORRUPT.
+ * value must be finite and within +-1e30. Anything else is DD_ECORRUPT.
  */
 #include "model_impl.h"
 
@@ -94,9 +94,9 @@ static void put_params(wbuf *b, const model_params *p)
                     p->hidden[1], p->max_classes, p->max_columns};
     for (size_t i = 0; i < DD_ARRAY_LEN(u); i++)
         put_u32(b, u[i]);
-    double d[] = {p->lr,         p->lr_power,     p->lr_decay,   p->l1,        p->l2,
-                  p->adam_beta1, p->adam_beta2,   p->eps,        p->ftrl_beta, p->huber_delta,
-                  p->grad_clip,  p->column_decay, p->ewc_lambda, p->ewc_gamma};
+    double d[] = {p->lr_min,      p->lr,         p->lr_power,     p->lr_decay,   p->l1,
+                  p->l2,          p->adam_beta1, p->adam_beta2,   p->eps,        p->ftrl_beta,
+                  p->huber_delta, p->grad_clip,  p->column_decay, p->ewc_lambda, p->ewc_gamma};
     for (size_t i = 0; i < DD_ARRAY_LEN(d); i++)
         put_f64(b, d[i]);
     put_u64(b, p->seed);
@@ -224,13 +224,20 @@ static void get_params(rbuf *r, model_params *p)
     p->hidden[1] = get_u32(r);
     p->max_classes = get_u32(r);
     p->max_columns = get_u32(r);
-    double *d[] = {&p->lr,         &p->lr_power,     &p->lr_decay,   &p->l1,        &p->l2,
-                   &p->adam_beta1, &p->adam_beta2,   &p->eps,        &p->ftrl_beta, &p->huber_delta,
-                   &p->grad_clip,  &p->column_decay, &p->ewc_lambda, &p->ewc_gamma};
+    double *d[] = {&p->lr_min,       &p->lr,         &p->lr_power,    &p->lr_decay,
+                   &p->l1,           &p->l2,         &p->adam_beta1,  &p->adam_beta2,
+                   &p->eps,          &p->ftrl_beta,  &p->huber_delta, &p->grad_clip,
+                   &p->column_decay, &p->ewc_lambda, &p->ewc_gamma};
     for (size_t i = 0; i < DD_ARRAY_LEN(d); i++)
         *d[i] = get_f64(r);
     p->seed = get_u64(r);
 }
+
+/* No trained model comes near this magnitude; with every value of a blob
+ * under it, an MLP's activations stay finite for any input within the event
+ * limits (found by fuzz_model: weights near 1e308 were accepted and the
+ * model then predicted NaN). */
+#define MODEL_IO_MAX_ABS 1e30
 
 static bool get_array(rbuf *r, const pblock *k, double *a)
 {
@@ -239,7 +246,7 @@ static bool get_array(rbuf *r, const pblock *k, double *a)
     for (uint32_t row = 0; row < k->rows; row++)
         for (uint32_t j = 0; j < k->width; j++) {
             double v = get_f64(r);
-            if (!isfinite(v))
+            if (!(fabs(v) <= MODEL_IO_MAX_ABS))
                 return false;
             a[(size_t)row * k->stride + j] = v;
         }

@@ -8,19 +8,27 @@
  * finishes, then the queue closes (waking a source blocked on a full queue),
  * then the sources stop.
  */
+#include "command.h"
 #include "commands.h"
 #include "config.h"
+#include "console.h"
+#include "control.h"
 #include "headless.h"
 #include "ingest.h"
 #include "queue.h"
+#include "snapshot.h"
 #include "source.h"
 #include "worker.h"
+#include "worker_view.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#define CONSOLE_CMD_QUEUE 64
+#define DEMO_CONSOLE_SPEED 4.0 /* the demo's first drift (event 5000) at 12.5 s */
 
 typedef struct run_opts {
     bool headless, print_config, help_config, help;
@@ -134,24 +142,92 @@ static void demo_source(char *buf, size_t n)
     snprintf(buf, n, "file:%s/demo.jsonl", DD_PKGDATADIR);
 }
 
+/* The console, or the headless control socket, on the worker's snapshots.
+ * Returns with the console closed (console mode) or the socket listening. */
+typedef struct run_ui {
+    snap_board *board;
+    queue *cmdq;
+    wview *view;
+    control *ctl;
+} run_ui;
+
+static dd_err run_ui_open(run_ui *u, const dd_config *cfg, worker *w, source **srcs,
+                          size_t nsrcs, double speed, bool headless_mode, char **cause)
+{
+    u->board = snap_board_new();
+    u->cmdq = queue_new(CONSOLE_CMD_QUEUE);
+    wview_params vp = {.speed = speed, .workspace = cfg->workspace};
+    u->view = u->board && u->cmdq ? wview_new(u->board, u->cmdq, srcs, nsrcs, &vp) : NULL;
+    if (!u->view)
+        return dd_fail(cause, DD_ENOMEM, "out of memory");
+    worker_output out = wview_output(u->view);
+    if (worker_add_output(w, &out))
+        return dd_fail(cause, DD_EFULL, "too many worker outputs");
+    /* a console still shows the run after the stream ends */
+    worker_set_linger(w, !headless_mode);
+    if (!headless_mode)
+        return DD_OK;
+    /* headless: serve attached consoles; a run without one still works */
+    char path[CONFIG_PATH_MAX + 32], *why = NULL;
+    if (control_path(cfg->workspace, path, sizeof path, &why) == DD_OK)
+        u->ctl = control_new(path, u->board, u->cmdq, &why);
+    if (!u->ctl)
+        fprintf(stderr, "driftdeck: no control socket (attach will not work): %s\n",
+                why ? why : "?");
+    free(why);
+    return DD_OK;
+}
+
+/* After the worker has stopped. */
+static void run_ui_close(run_ui *u)
+{
+    control_free(u->ctl);
+    wview_free(u->view);
+    if (u->cmdq)
+        queue_close(u->cmdq);
+    queue_free(u->cmdq, free);
+    snap_board_free(u->board);
+}
+
+/* Console mode: the UI thread is this one; the worker runs until the user quits. */
+static int run_console(worker *w, run_ui *u)
+{
+    console_link *link = console_link_local_new(u->board, u->cmdq);
+    char *cause = NULL;
+    console_end end = CONSOLE_QUIT;
+    dd_err err = link ? console_run(link, NULL, &end, &cause) : DD_ENOMEM;
+    worker_stop(w);
+    console_link_free(link);
+    if (err) {
+        fprintf(stderr, "driftdeck: %s\n", cause ? cause : dd_strerror(err));
+        free(cause);
+        return 2;
+    }
+    return end == CONSOLE_INTERRUPT ? 130 : 0;
+}
+
 static int run_pipeline(const dd_config *cfg, bool headless_mode)
 {
     char spec[CONFIG_PATH_MAX + 8], dl[CONFIG_PATH_MAX + 32], *cause = NULL;
-    if (cfg->source[0])
+    bool demo = !cfg->source[0];
+    if (!demo)
         snprintf(spec, sizeof spec, "%s", cfg->source);
     else
         demo_source(spec, sizeof spec);
     snprintf(dl, sizeof dl, "%s/driftdeck.deadletter.jsonl", cfg->workspace);
-    source_options so = {.speed = cfg->speed < 0 ? (headless_mode ? 0 : 1) : cfg->speed};
+    double speed = cfg->speed >= 0 ? cfg->speed : headless_mode ? 0 : demo ? DEMO_CONSOLE_SPEED : 1;
+    source_options so = {.speed = speed};
     queue *q = queue_new(cfg->queue_capacity);
     schema *sch = q ? schema_new(&cfg->schema, &cause) : NULL;
     ingest *ing = sch ? ingest_new(q, &cfg->limits, sch, dl, &cause) : NULL;
     source *src = ing ? source_open(spec, &so, ing, &cause) : NULL;
-    headless *h = src ? headless_new(stdout) : NULL;
-    worker_output out = headless_output(h);
-    worker *w = h ? worker_new(cfg, q, &src, 1, ing, &out, &cause) : NULL;
+    headless *h = src && headless_mode ? headless_new(stdout) : NULL;
+    worker_output out = headless_mode ? headless_output(h) : (worker_output){0};
+    worker *w = src && (h || !headless_mode) ? worker_new(cfg, q, &src, 1, ing, &out, &cause)
+                                             : NULL;
+    run_ui ui = {0};
     int rc = 2;
-    if (!w) {
+    if (!w || run_ui_open(&ui, cfg, w, &src, 1, speed, headless_mode, &cause)) {
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "out of memory");
         goto done;
     }
@@ -162,16 +238,20 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
         worker_join(w);
         goto done;
     }
+    if (!headless_mode)
+        rc = run_console(w, &ui);
     worker_join(w);
     running_worker = NULL;
-    rc = atomic_load(&src->stats.state) == SOURCE_FAILED ? 1 : 0;
-    if (rc)
+    if (headless_mode)
+        rc = atomic_load(&src->stats.state) == SOURCE_FAILED ? 1 : 0;
+    if (atomic_load(&src->stats.state) == SOURCE_FAILED)
         fprintf(stderr, "driftdeck: source %s failed: %s\n", spec, src->last_error);
 done:
     running_worker = NULL;
     if (q)
         queue_close(q);
     source_free(src);
+    run_ui_close(&ui);
     worker_free(w);
     headless_free(h);
     ingest_free(ing);
@@ -207,6 +287,5 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    /* Until the console lands, every run is headless. */
-    return run_pipeline(&cfg, true);
+    return run_pipeline(&cfg, o.headless);
 }

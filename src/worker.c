@@ -31,6 +31,7 @@ struct worker {
     pthread_t thread;
     bool started;
     atomic_bool stop;
+    bool linger; /* stay up at the end of the stream (a console shows it) */
     struct timespec t_start;
 };
 
@@ -156,10 +157,11 @@ static void *worker_thread(void *arg)
     while (!atomic_load(&w->stop)) {
         bool ended = sources_ended(w); /* read before popping: see the header comment */
         void *item;
-        queue_result r = queue_pop(w->q, &item, ended ? 0 : WORKER_POP_TIMEOUT_MS);
+        bool finish = ended && !w->linger;
+        queue_result r = queue_pop(w->q, &item, finish ? 0 : WORKER_POP_TIMEOUT_MS);
         if (r == QUEUE_OK)
             process(w, item);
-        else if (ended || r == QUEUE_CLOSED)
+        else if (finish || r == QUEUE_CLOSED)
             break;
         double t = now_s();
         if (t - t_tick >= WORKER_POP_TIMEOUT_MS * 1e-3 || t - t_status >= w->status_interval) {
@@ -186,6 +188,11 @@ static void *worker_thread(void *arg)
         if (w->out[k].summary)
             w->out[k].summary(w->out[k].ctx, &st);
     return NULL;
+}
+
+void worker_set_linger(worker *w, bool linger)
+{
+    w->linger = linger;
 }
 
 dd_err worker_start(worker *w, char **cause)

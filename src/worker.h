@@ -76,6 +76,11 @@ void worker_free(worker *w);
  * WORKER_MAX_OUTPUTS. */
 dd_err worker_add_output(worker *w, const worker_output *out);
 
+/* Keep the worker up at the end of the stream, ticking, until worker_stop():
+ * a console still shows the run and takes commands (export). Before
+ * worker_start(). */
+void worker_set_linger(worker *w, bool linger);
+
 dd_err worker_start(worker *w, char **cause);
 /* Wait for the worker to finish (end of stream, or after worker_stop()). */
 void worker_join(worker *w);
