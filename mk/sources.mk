@@ -55,13 +55,7 @@ TESTS += tests/test_kafka_run.sh
 endif
 EXTRA_DIST += tests/test_kafka_run.sh
 
-# The schema mapping's fuzz harness (tests/fuzz/, run by `make fuzz`), replayed over its
-# seeds and regression inputs in `make check`.
-check_PROGRAMS += tests/fuzz_replay_schema
-TESTS += tests/fuzz_replay_schema
-tests_fuzz_replay_schema_SOURCES = tests/fuzz/fuzz_schema.c tests/fuzz/replay_main.c
-tests_fuzz_replay_schema_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"schema"'
-tests_fuzz_replay_schema_LDADD = $(TEST_LIBS)
+# The schema mapping's fuzz harness is tests/fuzz/fuzz_schema.c (listed in reliability.mk).
 
 DD_BENCHES += bench/bench_schema
 bench_bench_schema_SOURCES = bench/bench_schema.c
