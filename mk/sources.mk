@@ -43,7 +43,6 @@ libddsrc_a_CPPFLAGS += -DDD_HAVE_KAFKA
 libddsrc_a_SOURCES += src/kafka.h src/source_kafka.c src/sink_kafka.c
 check_PROGRAMS += tests/test_kafka
 TESTS += tests/test_kafka
-SLOW_TESTS += tests/test_kafka
 tests_test_kafka_SOURCES = tests/test_kafka.c
 tests_test_kafka_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_kafka_LDADD = $(TEST_LIBS)
@@ -54,8 +53,6 @@ tests_kafka_mock_LDADD = $(RDKAFKA_LIBS)
 TESTS += tests/test_kafka_run.sh
 endif
 EXTRA_DIST += tests/test_kafka_run.sh
-
-# The schema mapping's fuzz harness is tests/fuzz/fuzz_schema.c (listed in reliability.mk).
 
 DD_BENCHES += bench/bench_schema
 bench_bench_schema_SOURCES = bench/bench_schema.c
