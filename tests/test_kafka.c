@@ -289,12 +289,15 @@ static void brokers_down_then_back(void **state)
         rd_kafka_mock_broker_set_down(c.mc, b);
     assert_true(wait_state(r.src, SOURCE_RECONNECTING, 60));
     assert_true(r.src->last_error[0] != '\0');
+    assert_true(atomic_load(&r.src->stats.attempt) >= 1);
     printf("# kafka: while the brokers are down: %s\n", r.src->last_error);
     for (int b = 1; b <= 3; b++)
         rd_kafka_mock_broker_set_up(c.mc, b);
     produce_range(&c, "live", 100, 200);
     assert_true(wait_for(&processed, 200, 60));
     assert_true(wait_state(r.src, SOURCE_CONNECTED, 10));
+    assert_true(atomic_load(&r.src->stats.reconnects) >= 1);
+    assert_int_equal(atomic_load(&r.src->stats.attempt), 0);
     run_stop(&r, false);
     for (int i = 0; i < 200; i++)
         assert_true(seen[i] >= 1);
