@@ -146,6 +146,8 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     queue *q = queue_new(cfg->queue_capacity);
     schema *sch = q ? schema_new(&cfg->schema, &cause) : NULL;
     ingest *ing = sch ? ingest_new(q, &cfg->limits, sch, dl, &cause) : NULL;
+    if (ing)
+        ingest_set_deadletter_max(ing, cfg->deadletter_max_bytes);
     source *src = ing ? source_open(spec, &so, ing, &cause) : NULL;
     headless *h = src ? headless_new(stdout) : NULL;
     worker_output out = headless_output(h);
