@@ -33,8 +33,20 @@ const char *dd_strerror(dd_err err)
     return messages[err];
 }
 
+void dd_set_cause(char **cause, const char *fmt, ...)
+{
+    if (!cause)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    dd_vset_cause(cause, fmt, ap);
+    va_end(ap);
+}
+
 void dd_vset_cause(char **cause, const char *fmt, va_list ap)
 {
+    if (!cause)
+        return;
     char *msg = NULL;
     if (vasprintf(&msg, fmt, ap) < 0)
         msg = NULL;

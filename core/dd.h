@@ -36,22 +36,17 @@ const char *dd_strerror(dd_err err);
 
 /* If cause is not NULL, set *cause to a newly allocated formatted message
  * (replacing and freeing a previous one). */
+void dd_set_cause(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void dd_vset_cause(char **cause, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
-/* dd_vset_cause(), then return err, so a caller can write
- * `return dd_fail(cause, DD_EINVAL, "x must be > 0, got %g", x);`. Inline so
- * that static analyzers see it returns err. */
-static inline __attribute__((format(printf, 3, 4))) dd_err dd_fail(char **cause, dd_err err,
-                                                                   const char *fmt, ...)
-{
-    if (cause) {
-        va_list ap;
-        va_start(ap, fmt);
-        dd_vset_cause(cause, fmt, ap);
-        va_end(ap);
-    }
-    return err;
-}
+/* dd_set_cause(), then evaluate to err, so a caller can write
+ * `return dd_fail(cause, DD_EINVAL, "x must be > 0, got %g", x);`. A macro so
+ * that static analyzers (which do not follow variadic calls) see the result. */
+#define dd_fail(cause, err, ...)                                                                  \
+    __extension__({                                                                               \
+        dd_set_cause((cause), __VA_ARGS__);                                                       \
+        (dd_err)(err);                                                                            \
+    })
 
 #define DD_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -276,11 +276,13 @@ static dd_err add_feature(builder *b, const cJSON *v, char **cause)
     return DD_OK;
 }
 
-/* Append ".key" (or "key" at the top) to the path; returns the old length. */
+/* Append ".key" (or "key" at the top). *old is the length to cut back to,
+ * set even on failure (then the path is unchanged). */
 static dd_err path_push(builder *b, const char *key, size_t *old, char **cause)
 {
     size_t have = strlen(b->path), klen = strlen(key);
     size_t need = have + klen + 2;
+    *old = have;
     if (need > b->lim.max_string)
         return dd_fail(cause, DD_ELIMIT, "feature name longer than %u bytes", b->lim.max_string);
     if (need > b->path_cap) {
@@ -290,7 +292,6 @@ static dd_err path_push(builder *b, const char *key, size_t *old, char **cause)
         b->path = p;
         b->path_cap = need * 2;
     }
-    *old = have;
     if (have)
         b->path[have++] = '.';
     memcpy(b->path + have, key, klen + 1);
@@ -311,8 +312,9 @@ static dd_err add_tree(builder *b, const cJSON *v, char **cause)
         }
         size_t old;
         dd_err err = path_push(b, key ? key : "", &old, cause);
-        if (!err)
-            err = add_tree(b, c, cause);
+        if (err)
+            return err;
+        err = add_tree(b, c, cause);
         b->path[old] = '\0';
         if (err)
             return err;
@@ -453,9 +455,9 @@ static dd_err read_meta(builder *b, const schema *sch, const cJSON *obj, char **
     const cJSON *op = v[SCHEMA_OP];
     if (op) {
         if (!cJSON_IsString(op) ||
-            (strcmp(op->valuestring, "upsert") && strcmp(op->valuestring, "delete")))
+            (strcmp(op->valuestring, "upsert") != 0 && strcmp(op->valuestring, "delete") != 0))
             return dd_fail(cause, DD_ETYPE, "op must be \"upsert\" or \"delete\"");
-        if (!strcmp(op->valuestring, "delete"))
+        if (strcmp(op->valuestring, "delete") == 0)
             ev->kind = DD_EV_DELETE;
     }
     return DD_OK;
@@ -477,8 +479,9 @@ static dd_err read_features(builder *b, const schema *sch, const cJSON *obj, cha
             continue;
         size_t old;
         err = path_push(b, c->string, &old, cause);
-        if (!err)
-            err = add_tree(b, c, cause);
+        if (err)
+            return err;
+        err = add_tree(b, c, cause);
         b->path[old] = '\0';
         if (err)
             return err;
@@ -532,7 +535,7 @@ dd_err event_parse_json(const char *buf, size_t len, const event_limits *lim, co
         return err;
     err = event_from_json(root, lim, sch, out, cause);
     cJSON_Delete(root);
-    if (!err)
+    if (!err && *out)
         (*out)->raw_len = (uint32_t)len;
     return err;
 }

@@ -74,7 +74,7 @@ static int32_t find(const labels *l, const char *name, uint64_t h, uint32_t *pos
 
 static dd_err add(labels *l, const char *name, uint64_t h, uint32_t pos, int32_t *cls)
 {
-    char *copy = strdup(name);
+    char *copy = name ? strdup(name) : NULL;
     if (!copy)
         return DD_ENOMEM;
     *cls = (int32_t)l->n++;

@@ -46,4 +46,26 @@ TESTS += tests/test_kafka
 tests_test_kafka_SOURCES = tests/test_kafka.c
 tests_test_kafka_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_kafka_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/kafka_mock
+tests_kafka_mock_SOURCES = tests/kafka_mock.c
+tests_kafka_mock_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_kafka_mock_LDADD = $(RDKAFKA_LIBS)
+TESTS += tests/test_kafka_run.sh
 endif
+EXTRA_DIST += tests/test_kafka_run.sh
+
+# Fuzz harnesses (clang-14 + libclang-rt-14-dev): make fuzz_csv fuzz_schema
+FUZZ_CFLAGS = -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L \
+	-D_DEFAULT_SOURCE -I$(srcdir)/core $(CJSON_CFLAGS)
+FUZZ_CORE = $(srcdir)/core/dd.c $(srcdir)/core/event.c $(srcdir)/core/schema.c $(srcdir)/core/csv.c
+EXTRA_DIST += tests/fuzz_csv.c tests/fuzz_schema.c
+fuzz_csv: $(srcdir)/tests/fuzz_csv.c $(FUZZ_CORE)
+	clang-14 $(FUZZ_CFLAGS) $^ $(CJSON_LIBS) -lm -o $@
+fuzz_schema: $(srcdir)/tests/fuzz_schema.c $(FUZZ_CORE)
+	clang-14 $(FUZZ_CFLAGS) $^ $(CJSON_LIBS) -lm -o $@
+CLEANFILES += fuzz_csv fuzz_schema
+
+DD_BENCHES += bench/bench_schema
+bench_bench_schema_SOURCES = bench/bench_schema.c
+bench_bench_schema_CPPFLAGS = $(TEST_CPPFLAGS)
+bench_bench_schema_LDADD = $(CORE_LIBS)

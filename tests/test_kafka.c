@@ -242,6 +242,59 @@ static void kill_and_restart_loses_nothing(void **state)
     cluster_down(&c);
 }
 
+static void produce_range(const cluster *c, const char *topic, int from, int to)
+{
+    rd_kafka_t *p = plain_producer(c);
+    char buf[128];
+    for (int i = from; i < to; i++) {
+        int n = snprintf(buf, sizeof buf, "{\"id\":\"k%d\",\"x\":{\"a\":%d}}", i, i % 5);
+        rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(buf, (size_t)n),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    }
+    assert_int_equal(rd_kafka_flush(p, 30000), 0);
+    rd_kafka_destroy(p);
+}
+
+static bool wait_state(source *s, source_state want, double seconds)
+{
+    double until = mono_now() + seconds;
+    while (atomic_load(&s->stats.state) != (int)want && mono_now() < until) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(&s->stats.state) == (int)want;
+}
+
+/* Every broker goes away: the source says it is reconnecting (with the
+ * reason); they come back: it consumes again and says it is connected. */
+static void brokers_down_then_back(void **state)
+{
+    cluster c;
+    cluster_up(&c, "live", 1);
+    produce_range(&c, "live", 0, 100);
+    _Atomic uint32_t *seen = calloc(N_EVENTS, sizeof *seen);
+    _Atomic uint64_t processed = 0;
+    run r = {.seen = seen, .processed = &processed};
+    run_start(&r, &c, "live");
+    assert_true(wait_for(&processed, 100, 60));
+    assert_true(wait_state(r.src, SOURCE_CONNECTED, 10));
+    for (int b = 1; b <= 3; b++)
+        rd_kafka_mock_broker_set_down(c.mc, b);
+    assert_true(wait_state(r.src, SOURCE_RECONNECTING, 60));
+    assert_true(r.src->last_error[0] != '\0');
+    printf("# kafka: while the brokers are down: %s\n", r.src->last_error);
+    for (int b = 1; b <= 3; b++)
+        rd_kafka_mock_broker_set_up(c.mc, b);
+    produce_range(&c, "live", 100, 200);
+    assert_true(wait_for(&processed, 200, 60));
+    assert_true(wait_state(r.src, SOURCE_CONNECTED, 10));
+    run_stop(&r, false);
+    for (int i = 0; i < 200; i++)
+        assert_true(seen[i] >= 1);
+    free(seen);
+    cluster_down(&c);
+}
+
 /* ---- the sink ---------------------------------------------------------------------- */
 
 static int consume_count(const cluster *c, const char *topic, int expect, char *first,
@@ -357,6 +410,7 @@ int main(void)
         cmocka_unit_test(specs),
         cmocka_unit_test(sink_delivers_and_counts_drops),
         cmocka_unit_test(kill_and_restart_loses_nothing),
+        cmocka_unit_test(brokers_down_then_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

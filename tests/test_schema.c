@@ -373,6 +373,20 @@ static void infer_flat_stream(void **state)
     assert_int_equal(schema_infer(NULL, 0, &p, NULL, NULL), DD_EINVAL);
 }
 
+/* Inputs the fuzz harnesses (tests/fuzz_*.c) found, kept as regressions. */
+static void fuzz_regressions(void **state)
+{
+    /* A feature name over max_string used to write through an uninitialized
+     * path length (heap overflow, found by fuzz_schema). */
+    event_limits lim = {.max_string = 4};
+    const char *json = "{\"x\":{\"longname\":1}}";
+    dd_event *ev = NULL;
+    assert_int_equal(event_parse_json(json, strlen(json), &lim, NULL, &ev, NULL), DD_ELIMIT);
+    assert_null(ev);
+    const char *nested = "{\"ab\":{\"cdef\":1}}";
+    assert_int_equal(event_parse_json(nested, strlen(nested), &lim, NULL, &ev, NULL), DD_ELIMIT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +401,7 @@ int main(void)
         cmocka_unit_test(ini_round_trip),
         cmocka_unit_test(infer_default_shape),
         cmocka_unit_test(infer_flat_stream),
+        cmocka_unit_test(fuzz_regressions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
