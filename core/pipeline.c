@@ -312,6 +312,11 @@ const pending *pipeline_pending(const pipeline *p)
     return p->pend;
 }
 
+const metrics *pipeline_metrics(const pipeline *p)
+{
+    return p->met;
+}
+
 double pipeline_clock(const pipeline *p)
 {
     return p->clock;

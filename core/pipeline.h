@@ -97,6 +97,8 @@ const drift_detector *pipeline_error_detector(const pipeline *p);
 const watch *pipeline_watch(const pipeline *p);
 /* The table of events waiting for their label (for its counters). */
 const pending *pipeline_pending(const pipeline *p);
+/* The prequential metrics of the active model (for their counters and memory). */
+const struct metrics *pipeline_metrics(const pipeline *p);
 /* The pipeline's event clock: the latest event time seen (0 before any). */
 double pipeline_clock(const pipeline *p);
 
