@@ -282,7 +282,7 @@ static dd_err path_push(builder *b, const char *key, size_t *old, char **cause)
 {
     size_t have = strlen(b->path), klen = strlen(key);
     size_t need = have + klen + 2;
-    *old = have;
+    *old = have; /* set before any failure: callers restore path[*old] either way */
     if (need > b->lim.max_string)
         return dd_fail(cause, DD_ELIMIT, "feature name longer than %u bytes", b->lim.max_string);
     if (need > b->path_cap) {

@@ -207,6 +207,12 @@ dd_err labels_deserialize(ser_reader *r, labels **out, char **cause)
     labels *l = labels_new((model_task)task, max);
     if (!l)
         return dd_fail(cause, DD_ENOMEM, "out of memory");
+    if (n > l->max) { /* a binary encoder holds 2 classes whatever max says */
+        uint32_t cap = l->max;
+        labels_free(l);
+        return dd_fail(cause, DD_ECORRUPT, "label encoder snapshot has %u classes, at most %u",
+                       n, cap);
+    }
     for (uint32_t i = 0; i < n; i++) {
         char *name = ser_get_str(r, LABELS_MAX_NAME);
         uint32_t pos;

@@ -48,3 +48,5 @@ DD_BENCHES += bench/bench_pipeline
 bench_bench_pipeline_SOURCES = bench/bench_pipeline.c
 bench_bench_pipeline_CPPFLAGS = $(TEST_CPPFLAGS)
 bench_bench_pipeline_LDADD = $(TEST_LIBS)
+TESTS += tests/test_demo.sh
+EXTRA_DIST += tests/test_demo.sh

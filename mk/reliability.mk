@@ -1,4 +1,56 @@
 # mk/reliability.mk: sources, tests and benchmarks of this area (included by Makefile.am).
+# Fuzzing (issue 10): each libFuzzer harness in tests/fuzz/ is also replayed over its seed
+# corpus and regression inputs by an ordinary test program built with gcc, so every input
+# that once crashed stays in `make check` (and under --enable-sanitizers and valgrind).
+check_PROGRAMS += tests/fuzz_replay_event tests/fuzz_replay_state tests/fuzz_replay_config \
+	tests/fuzz_replay_csv
+TESTS += tests/fuzz_replay_event tests/fuzz_replay_state tests/fuzz_replay_config \
+	tests/fuzz_replay_csv
+tests_fuzz_replay_event_SOURCES = tests/fuzz/fuzz_event.c tests/fuzz/replay_main.c
+tests_fuzz_replay_event_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"event"'
+tests_fuzz_replay_event_LDADD = $(TEST_LIBS)
+tests_fuzz_replay_state_SOURCES = tests/fuzz/fuzz_state.c tests/fuzz/replay_main.c
+tests_fuzz_replay_state_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"state"'
+tests_fuzz_replay_state_LDADD = $(TEST_LIBS)
+tests_fuzz_replay_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/replay_main.c
+tests_fuzz_replay_config_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"config"'
+tests_fuzz_replay_config_LDADD = $(TEST_LIBS)
+tests_fuzz_replay_csv_SOURCES = tests/fuzz/fuzz_csv.c tests/fuzz/replay_main.c
+tests_fuzz_replay_csv_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"csv"'
+tests_fuzz_replay_csv_LDADD = $(TEST_LIBS)
+EXTRA_DIST += tests/fuzz doc/RELIABILITY.md
+
+# `make fuzz`: build the harnesses with clang (separately from this gcc build) and fuzz
+# each for FUZZ_SECONDS (default 60; `make fuzz FUZZ_SECONDS=300` or in the environment).
+fuzz:
+	secs='$(FUZZ_SECONDS)'; FUZZ_BUILD='$(abs_top_builddir)/fuzz-build' \
+	$(SHELL) '$(abs_top_srcdir)/tests/fuzz/run.sh' "$${secs:-60}"
+
+# `make check-valgrind`: every cmocka program of `make check` under valgrind memcheck; a
+# memory error, a leak or a failing test fails the target. Logs: tests/*.valgrind.log.
+check-valgrind: $(check_PROGRAMS)
+	@if test -z '$(VALGRIND)'; then \
+	  echo 'check-valgrind: valgrind not found: install the Debian package valgrind' >&2; exit 2; fi
+	@if test -n '$(DD_SAN)'; then \
+	  echo 'check-valgrind: this build uses sanitizers; configure without them' >&2; exit 2; fi
+	@fail=0; n=0; \
+	for t in $(TESTS); do \
+	  case $$t in *.sh) continue ;; esac; \
+	  n=$$((n + 1)); log=$$t.valgrind.log; \
+	  if env CMOCKA_MESSAGE_OUTPUT=TAP DD_BIN='$(abs_top_builddir)/driftdeck' \
+	      DD_SRCDIR='$(abs_top_srcdir)' DD_BUILDDIR='$(abs_top_builddir)' \
+	      $(VALGRIND) -q --error-exitcode=1 --leak-check=full \
+	      --errors-for-leak-kinds=definite,indirect,possible ./$$t > $$log 2>&1; then \
+	    echo "PASS: $$t"; \
+	  else \
+	    echo "FAIL: $$t (see $$log)"; fail=$$((fail + 1)); \
+	  fi; \
+	done; \
+	echo "check-valgrind: $$n programs under valgrind, $$fail failed"; test $$fail -eq 0
+
+CLEANFILES += tests/*.valgrind.log
+.PHONY: fuzz check-valgrind
+
 # soak: limits, faults, security and long-stream tests (issue 10, reliability engineer).
 TESTS += tests/test_limits.sh
 EXTRA_DIST += tests/test_limits.sh

@@ -1,0 +1,146 @@
+/*
+ * make_seeds.c: writes the seed corpus of fuzz_snapshot (valid snapshots of a
+ * model of each kind and optimizer, a feature pipeline, a label encoder and
+ * metrics, after a few learning steps), so the fuzzer starts from blobs that
+ * pass the version and integrity checks. Run it again when a format changes:
+ *   cc -std=c11 -D_DEFAULT_SOURCE -Icore tests/fuzz/make_seeds.c BUILD/libddcore.a \
+ *      $(pkg-config --libs libcjson sqlite3 libcrypto) -lm -o /tmp/make_seeds
+ *   /tmp/make_seeds tests/fuzz/corpus
+ */
+#include "event.h"
+#include "featpipe.h"
+#include "labels.h"
+#include "metrics.h"
+#include "model.h"
+#include "model_params.h"
+#include "serial.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *dir;
+
+/* Write DIR/sub/name: the selector byte (if sel >= 0), then the blob. */
+static void put(const char *sub, const char *name, int sel, const unsigned char *buf, size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
+    unsigned char b = (unsigned char)sel;
+    FILE *f = fopen(path, "wb");
+    if (!f || (sel >= 0 && fwrite(&b, 1, 1, f) != 1) || fwrite(buf, 1, len, f) != len ||
+        fclose(f)) {
+        perror(path);
+        exit(1);
+    }
+}
+
+#ifdef DD_SEEDS_MODEL
+static void model_seed(const char *name, model_params *p, uint32_t dim)
+{
+    char *cause = NULL;
+    model *m = model_new(p, dim, &cause);
+    if (!m) {
+        fprintf(stderr, "%s: %s\n", name, cause);
+        exit(1);
+    }
+    uint32_t idx[3] = {0, 1, dim - 1};
+    double val[3] = {0.5, -1.0, 1.0};
+    dd_sparse x = {3, 3, idx, val};
+    for (int i = 0; i < 20; i++)
+        model_learn(m, &x, p->task == TASK_REGRESSION ? 0.3 * i : i % 2, 1.0, NULL);
+    unsigned char *buf;
+    size_t len;
+    if (model_serialize(m, &buf, &len)) {
+        fprintf(stderr, "%s: serialize failed\n", name);
+        exit(1);
+    }
+    put("model", name, 1, buf, len); /* 1: fuzz_model repairs the checksum */
+    free(buf);
+    model_free(m);
+}
+#endif
+
+static void state_seeds(void)
+{
+    featpipe_params fp;
+    featpipe_params_default(&fp);
+    fp.hash_bits = 4;
+    fp.max_numeric = 4;
+    featpipe *f = featpipe_new(&fp, NULL);
+    dd_event *ev = NULL;
+    const char *line = "{\"x\":{\"a\":1.5,\"b\":\"red\",\"c\":null},\"y\":\"cat\"}";
+    if (!f || event_parse_json(line, strlen(line), NULL, &ev, NULL)) {
+        fputs("featpipe or event failed\n", stderr);
+        exit(1);
+    }
+    dd_sparse out = {0};
+    featpipe_learn_transform(f, ev, &out);
+    ser_writer w = {0};
+    featpipe_serialize(f, &w);
+    put("state", "featpipe", 0, w.buf, w.len);
+    free(w.buf);
+
+    labels *l = labels_new(TASK_MULTICLASS, 16);
+    double target;
+    labels_encode(l, &ev->y, &target, NULL);
+    memset(&w, 0, sizeof w);
+    labels_serialize(l, &w);
+    put("state", "labels", 1, w.buf, w.len);
+    free(w.buf);
+
+    metrics *m = metrics_new(TASK_BINARY, 8);
+    model_output o = {1, 0.8};
+    for (int i = 0; i < 12; i++)
+        metrics_add(m, &o, i % 2, 0.3);
+    memset(&w, 0, sizeof w);
+    metrics_serialize(m, &w);
+    put("state", "metrics", 2, w.buf, w.len);
+    free(w.buf);
+
+    metrics_free(m);
+    labels_free(l);
+    sparse_free(&out);
+    event_free(ev);
+    featpipe_free(f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fputs("usage: make_seeds CORPUS_DIR (writes CORPUS_DIR/state and, with -DDD_SEEDS_MODEL, "
+              "CORPUS_DIR/model)\n",
+              stderr);
+        return 2;
+    }
+    dir = argv[1];
+    state_seeds();
+#ifdef DD_SEEDS_MODEL
+    model_params p;
+    model_params_default(&p);
+    model_seed("model-logistic-sgd", &p, 8);
+    p.optim = OPTIM_ADAM;
+    model_seed("model-logistic-adam", &p, 8);
+    p.optim = OPTIM_FTRL;
+    model_seed("model-logistic-ftrl", &p, 8);
+    model_params_default(&p);
+    p.optim = OPTIM_ADAGRAD;
+    p.task = TASK_REGRESSION;
+    model_seed("model-regression-adagrad", &p, 6);
+    model_params_default(&p);
+    p.task = TASK_MULTICLASS;
+    p.kind = MODEL_MLP;
+    p.n_hidden = 1;
+    p.hidden[0] = 3;
+    p.ewc_lambda = 0.5;
+    model_seed("model-mlp-multiclass-ewc", &p, 5);
+    model_params_default(&p);
+    p.kind = MODEL_MLP;
+    p.n_hidden = 2;
+    p.hidden[0] = 3;
+    p.hidden[1] = 2;
+    p.max_columns = 2;
+    model_seed("model-mlp-progressive", &p, 4);
+#endif
+    return 0;
+}
