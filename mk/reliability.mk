@@ -71,3 +71,4 @@ bench_bench_soak_LDADD = $(TEST_LIBS)
 soak: bench/bench_soak
 	./bench/bench_soak
 .PHONY: soak
+CLEANFILES += bench-soak.jsonl

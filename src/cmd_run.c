@@ -167,8 +167,11 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     worker_join(w);
     running_worker = NULL;
     rc = atomic_load(&src->stats.state) == SOURCE_FAILED ? 1 : 0;
-    if (rc)
-        fprintf(stderr, "driftdeck: source %s failed: %s\n", spec, src->last_error);
+    if (rc) {
+        char shown[512];
+        source_spec_redacted(spec, shown, sizeof shown);
+        fprintf(stderr, "driftdeck: source %s failed: %s\n", shown, src->last_error);
+    }
 done:
     running_worker = NULL;
     if (q)

@@ -111,7 +111,10 @@ static void deadletter(ingest *ing, struct source *src, const char *buf, size_t 
     cJSON *o = cJSON_CreateObject();
     if (!o)
         goto failed;
-    cJSON_AddStringToObject(o, "source", src && src->spec ? src->spec : "");
+    char spec[512] = "";
+    if (src && src->spec)
+        source_spec_redacted(src->spec, spec, sizeof spec); /* no credentials in files */
+    cJSON_AddStringToObject(o, "source", spec);
     cJSON_AddNumberToObject(o, "pos", (double)pos);
     if (src && src->line)
         cJSON_AddNumberToObject(o, "line", (double)src->line);
