@@ -72,3 +72,7 @@ soak: bench/bench_soak
 	./bench/bench_soak
 .PHONY: soak
 CLEANFILES += bench-soak.jsonl
+if HAVE_KAFKA
+TESTS += tests/test_secrets.sh
+endif
+EXTRA_DIST += tests/test_secrets.sh
