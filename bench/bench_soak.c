@@ -189,9 +189,8 @@ static void probe_event(void *ctx, const dd_event *ev, const pipeline_result *re
         return;
     long rss, hwm;
     read_rss(&rss, &hwm);
-    if (p->data_events == SOAK_FIRST) {
+    if (p->data_events == SOAK_FIRST)
         p->rss_first = rss;
-    }
     if (rss > p->rss_mid_max)
         p->rss_mid_max = rss;
     fprintf(stderr, "soak: %llu events, VmRSS %ld kB\n", (unsigned long long)p->data_events,
