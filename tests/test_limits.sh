@@ -85,6 +85,18 @@ check "the 4th class is a bad label, once" test "$(echo "$s" | field bad_labels)
 check "the refused label is logged with its id and reason" \
     grep -q '"reason":"label not learned: limit exceeded".*c-violet' $dl
 
+# 3b. A label of the wrong type for a binary task (2, "maybe" as a third name): predicted,
+#     label refused, counted and logged; the good labels around them are learned.
+printf '%s\n' '{"id":"b1","x":{"a":1},"y":1}' '{"id":"b2","x":{"a":1},"y":2}' \
+    '{"id":"b3","x":{"a":1},"y":0}' '{"id":"b4","x":{"a":1},"y":true}' > binary.jsonl
+rm -f $dl
+"$DD" --headless --source file:binary.jsonl > out2b.jsonl
+s=$(summary out2b.jsonl)
+check "binary: y=2 is a bad label ($s)" test "$(echo "$s" | field bad_labels)" = 1
+check "binary: the other three are learned (true is 1)" test "$(echo "$s" | field labelled)" = 3
+check "binary: the refused label is logged as the wrong type" \
+    grep -q '"reason":"label not learned: wrong type".*b2' $dl
+
 # 4. Pending delayed labels: capacity 2, three waiting events: the oldest is evicted.
 printf '%s\n' '{"id":"p1","x":{"a":1}}' '{"id":"p2","x":{"a":2}}' '{"id":"p3","x":{"a":3}}' \
     '{"id":"p1","y":1}' '{"id":"p3","y":0}' > pending.jsonl
