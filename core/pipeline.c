@@ -4,7 +4,8 @@
  * One pass per event: the feature pipeline updates its statistics and
  * writes the sparse input once; the active model predicts; a labelled event
  * is scored before learning (prequential), its 0/1 error (or absolute error)
- * feeds the error watch point, then the model learns. The prediction and each
+ * feeds the error watch point (whose alarms go to the learner's drift
+ * policies), then the learner learns it with replay and EWC. The prediction and each
  * numeric feature (raw value) feed their watch points too (watch.c). No
  * allocation per event in steady state: the input vector and the alarm array
  * are reused.
@@ -42,7 +43,7 @@ struct pipeline {
     pipeline_params p;
     featpipe *fp;
     labels *lab;
-    model *active;
+    learner *learn;
     metrics *met;
     watch *watch;
     pending *pend;
@@ -59,6 +60,7 @@ void pipeline_params_default(pipeline_params *p)
     memset(p, 0, sizeof *p);
     featpipe_params_default(&p->feat);
     model_params_default(&p->model);
+    learner_params_default(&p->learn);
     p->rolling_window = 1000;
     p->max_future = 3600.0;
     watch_params_default(&p->watch);
@@ -84,7 +86,7 @@ pipeline *pipeline_new(const pipeline_params *pp, char **cause)
     p->learning = true;
     if (!(p->fp = featpipe_new(&pp->feat, cause)))
         goto fail;
-    if (!(p->active = model_new(&pp->model, featpipe_dim(p->fp), cause)))
+    if (!(p->learn = learner_new(&pp->model, &pp->learn, featpipe_dim(p->fp), cause)))
         goto fail;
     if (!(p->watch = watch_new(&pp->watch, cause)))
         goto fail;
@@ -108,7 +110,7 @@ void pipeline_free(pipeline *p)
         return;
     featpipe_free(p->fp);
     labels_free(p->lab);
-    model_free(p->active);
+    learner_free(p->learn);
     metrics_free(p->met);
     watch_free(p->watch);
     pending_free(p->pend);
@@ -135,7 +137,7 @@ static void evaluate_and_learn(pipeline *p, double target, pipeline_result *res)
 {
     res->labelled = true;
     res->target = target;
-    res->loss = model_loss(p->active, &p->x, target);
+    res->loss = model_loss(learner_model(p->learn), &p->x, target);
     metrics_add(p->met, &res->out, target, res->loss);
     p->st.labelled++;
     double err;
@@ -150,9 +152,12 @@ static void evaluate_and_learn(pipeline *p, double target, pipeline_result *res)
         p->st.drifts++;
     else if (s == DRIFT_WARNING)
         p->st.warnings++;
+    if (s != DRIFT_NONE)
+        learner_on_alarm(p->learn, s == DRIFT_DRIFT, p->st.events - 1);
     if (!p->learning)
         return;
-    dd_err e = model_learn(p->active, &p->x, target, 1.0, NULL);
+    learner_step step;
+    dd_err e = learner_learn(p->learn, &p->x, target, p->st.events - 1, &step);
     if (e == DD_OK)
         res->learned = true;
     else
@@ -169,9 +174,8 @@ static dd_err score_label(pipeline *p, const dd_label *y, pipeline_result *res)
         p->st.bad_labels++;
         return DD_OK;
     }
-    if (p->p.model.task == TASK_MULTICLASS && labels_count(p->lab) > model_num_classes(p->active))
-        if (model_grow(p->active, labels_count(p->lab)))
-            return DD_ENOMEM;
+    if (learner_grow(p->learn, labels_count(p->lab)))
+        return DD_ENOMEM;
     evaluate_and_learn(p, target, res);
     return DD_OK;
 }
@@ -231,7 +235,7 @@ static dd_err process_data(pipeline *p, const dd_event *ev, double ts, pipeline_
         return DD_ENOMEM;
     watch_begin(p->watch, p->st.events); /* this event's 0-based index */
     p->st.events++;
-    model_predict(p->active, &p->x, &res->out);
+    learner_predict(p->learn, &p->x, &res->out);
     res->predicted = true;
     watch_features(p, ev);
     watch_prediction(p->watch, res->out.score);
@@ -289,7 +293,12 @@ double pipeline_rolling_score(const pipeline *p)
 
 const model *pipeline_model(const pipeline *p)
 {
-    return p->active;
+    return learner_model(p->learn);
+}
+
+const learner *pipeline_learner(const pipeline *p)
+{
+    return p->learn;
 }
 
 const featpipe *pipeline_features(const pipeline *p)

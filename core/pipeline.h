@@ -16,6 +16,7 @@
 #include "drift.h"
 #include "event.h"
 #include "featpipe.h"
+#include "learner.h"
 #include "model.h"
 #include "model_params.h"
 #include "pending.h"
@@ -27,6 +28,7 @@
 typedef struct pipeline_params {
     featpipe_params feat;
     model_params model;
+    learner_params learn;       /* replay, EWC consolidation, drift policies, class weights */
     uint32_t rolling_window;    /* events in the rolling metrics, default 1000 */
     watch_params watch;         /* drift watch points: error, prediction, features */
     pending_params pending;     /* events waiting for a delayed label */
@@ -91,6 +93,7 @@ const pipeline_stats *pipeline_get_stats(const pipeline *p);
 double pipeline_score(const pipeline *p);
 double pipeline_rolling_score(const pipeline *p);
 const model *pipeline_model(const pipeline *p);
+const learner *pipeline_learner(const pipeline *p);
 const featpipe *pipeline_features(const pipeline *p);
 const drift_detector *pipeline_error_detector(const pipeline *p);
 /* The watch points (detectors for the charts, alert counters). */
