@@ -34,6 +34,7 @@
 
 #include "soak_stream.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -80,6 +81,14 @@ static void read_rss(long *rss, long *hwm)
             *hwm = strtol(line + 6, NULL, 10);
     }
     fclose(f);
+}
+
+/* Bytes the program holds in malloc'ed blocks (in use, not free memory that
+ * malloc keeps for reuse): glibc's mallinfo2(), main arena and thread arenas. */
+static long heap_in_use_kb(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return (long)((mi.uordblks + mi.hblkhd) / 1024);
 }
 
 static double clock_s(clockid_t id)
@@ -175,7 +184,8 @@ static source *gen_source_new(uint64_t events, ingest *ing, char **cause)
 
 typedef struct probe {
     uint64_t data_events;
-    long rss_first, rss_mid_max;
+    long rss_first, rss_mid_max, rss_mid_min;
+    long heap_first, heap_mid_max;
     const pipeline *pipe; /* seen by tick; read after the worker has joined */
 } probe;
 
@@ -189,12 +199,19 @@ static void probe_event(void *ctx, const dd_event *ev, const pipeline_result *re
         return;
     long rss, hwm;
     read_rss(&rss, &hwm);
-    if (p->data_events == SOAK_FIRST)
-        p->rss_first = rss;
+    long heap = heap_in_use_kb();
+    if (p->data_events == SOAK_FIRST) {
+        p->rss_first = p->rss_mid_min = rss;
+        p->heap_first = heap;
+    }
     if (rss > p->rss_mid_max)
         p->rss_mid_max = rss;
-    fprintf(stderr, "soak: %llu events, VmRSS %ld kB\n", (unsigned long long)p->data_events,
-            rss);
+    if (rss < p->rss_mid_min)
+        p->rss_mid_min = rss;
+    if (heap > p->heap_mid_max)
+        p->heap_mid_max = heap;
+    fprintf(stderr, "soak: %llu events, VmRSS %ld kB, malloc in use %ld kB\n",
+            (unsigned long long)p->data_events, rss, heap);
 }
 
 static void probe_tick(void *ctx, pipeline *pipe, const worker_status *st)
@@ -319,15 +336,20 @@ int main(void)
     double secs = now_s() - t0, cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
     long rss_end, hwm;
     read_rss(&rss_end, &hwm);
+    long heap_end = heap_in_use_kb();
 
     const soak_stream *gs = &((gen_source *)src->impl)->stream;
     double growth = 100.0 * (double)(rss_end - pr.rss_first) / (double)pr.rss_first;
     printf("soak: VmRSS after %llu events: %ld kB\n", (unsigned long long)SOAK_FIRST,
            pr.rss_first);
-    printf("soak: VmRSS after %llu events: %ld kB (largest sample on the way: %ld kB, "
+    printf("soak: VmRSS after %llu events: %ld kB (samples every million: %ld..%ld kB, "
            "peak VmHWM %ld kB)\n",
-           (unsigned long long)pr.data_events, rss_end, pr.rss_mid_max, hwm);
+           (unsigned long long)pr.data_events, rss_end, pr.rss_mid_min, pr.rss_mid_max, hwm);
     printf("soak: growth %+.2f %% (goal: under %.0f %%)\n", growth, SOAK_GOAL_PERCENT);
+    printf("soak: malloc in use after %llu events: %ld kB; at the end: %ld kB (%+.2f %%); "
+           "largest sample %ld kB\n",
+           (unsigned long long)SOAK_FIRST, pr.heap_first, heap_end,
+           100.0 * (double)(heap_end - pr.heap_first) / (double)pr.heap_first, pr.heap_mid_max);
     printf("soak: %.1f s wall, %.0f events/s (depends on the machine's load); %.1f s of CPU "
            "(source and worker threads), %.0f events per CPU-second\n",
            secs, (double)pr.data_events / secs, cpu, (double)pr.data_events / cpu);

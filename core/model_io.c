@@ -12,7 +12,7 @@
  * before use, the settings go through model_params_check(), the blob must be
  * large enough for the dimension it claims before anything that size is
  * allocated, the block shapes must be the ones the settings imply, and every
- * value must be finite. Anything else is DD_ECORRUPT.
+ * value must be finite and within +-1e30. Anything else is DD_ECORRUPT.
  */
 #include "model_impl.h"
 
@@ -233,6 +233,12 @@ static void get_params(rbuf *r, model_params *p)
     p->seed = get_u64(r);
 }
 
+/* No trained model comes near this magnitude; with every value of a blob
+ * under it, an MLP's activations stay finite for any input within the event
+ * limits (found by fuzz_model: weights near 1e308 were accepted and the
+ * model then predicted NaN). */
+#define MODEL_IO_MAX_ABS 1e30
+
 static bool get_array(rbuf *r, const pblock *k, double *a)
 {
     if (!need(r, (size_t)k->rows * k->width * 8))
@@ -240,7 +246,7 @@ static bool get_array(rbuf *r, const pblock *k, double *a)
     for (uint32_t row = 0; row < k->rows; row++)
         for (uint32_t j = 0; j < k->width; j++) {
             double v = get_f64(r);
-            if (!isfinite(v))
+            if (!(fabs(v) <= MODEL_IO_MAX_ABS))
                 return false;
             a[(size_t)row * k->stride + j] = v;
         }

@@ -15,7 +15,7 @@
  * input goes back into p->x and the same scoring and learning path runs, so
  * a delayed label counts exactly as an immediate one would have (except the
  * loss, which is the current model's on the held input). Pending entries
- * expire by the event clock, checked on every event.
+ * expire by the event clock, checked on every data event.
  *
  * The event clock (doc/FORMATS.md, "Event time"): the latest event time seen.
  * An event older than it is out of order: counted, processed in arrival
@@ -47,6 +47,8 @@ struct pipeline {
     metrics *met;
     watch *watch;
     pending *pend;
+    pending_entry joined; /* the last joined entry, until the next event */
+    bool has_joined;
     dd_sparse x;
     bool learning;
     double clock;       /* the latest event time seen */
@@ -114,6 +116,7 @@ void pipeline_free(pipeline *p)
     metrics_free(p->met);
     watch_free(p->watch);
     pending_free(p->pend);
+    pending_entry_clear(&p->joined);
     sparse_free(&p->x);
     free(p);
 }
@@ -199,7 +202,8 @@ static dd_err join_label(pipeline *p, const dd_event *ev, pipeline_result *res)
     now = p->x;
     p->x = e.x;
     e.x = now;
-    pending_entry_clear(&e);
+    p->joined = e; /* kept for pipeline_joined() until the next event */
+    p->has_joined = true;
     return err;
 }
 
@@ -253,10 +257,16 @@ static dd_err process_data(pipeline *p, const dd_event *ev, double ts, pipeline_
 dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
 {
     memset(res, 0, sizeof *res);
+    pending_entry_clear(&p->joined);
+    p->has_joined = false;
     /* Alarms raised by a delayed label carry the index of the last data event. */
     watch_begin(p->watch, p->st.events ? p->st.events - 1 : 0);
+    /* Only data events expire held ones: a label without a time of its own
+     * has its receive time, which must not expire events of a replayed past
+     * (event_time() keeps it off the clock too). */
     double ts = event_time(p, ev);
-    pending_expire(p->pend, p->clock_set ? p->clock : ts, ev->seq);
+    if (ev->kind == DD_EV_DATA)
+        pending_expire(p->pend, p->clock_set ? p->clock : ts, ev->seq);
     dd_err err = DD_OK;
     if (ev->kind == DD_EV_LABEL)
         err = join_label(p, ev, res);
@@ -329,4 +339,16 @@ const metrics *pipeline_metrics(const pipeline *p)
 double pipeline_clock(const pipeline *p)
 {
     return p->clock;
+}
+
+dd_err pipeline_hold_prediction(pipeline *p, const char *id, uint64_t version,
+                                const model_output *out)
+{
+    pending_pred pred = {version, *out};
+    return pending_add_pred(p->pend, id, &pred);
+}
+
+const pending_entry *pipeline_joined(const pipeline *p)
+{
+    return p->has_joined ? &p->joined : NULL;
 }

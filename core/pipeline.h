@@ -105,4 +105,16 @@ const struct metrics *pipeline_metrics(const pipeline *p);
 /* The pipeline's event clock: the latest event time seen (0 before any). */
 double pipeline_clock(const pipeline *p);
 
+/* After a pipeline_process() that held an event (res->held): add the
+ * prediction of another live version on the same input, so it is scored on
+ * the same label later. DD_ENOTFOUND / DD_EFULL as pending_add_pred(). */
+dd_err pipeline_hold_prediction(pipeline *p, const char *id, uint64_t version,
+                                const model_output *out);
+
+/* After a pipeline_process() that joined a delayed label (res->joined): the
+ * held entry (its input vector as the models saw it, its group and every
+ * version's prediction), valid until the next pipeline_process(); NULL
+ * otherwise. Lets governance score and train a challenger on it. */
+const pending_entry *pipeline_joined(const pipeline *p);
+
 #endif

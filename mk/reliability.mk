@@ -3,9 +3,9 @@
 # corpus and regression inputs by an ordinary test program built with gcc, so every input
 # that once crashed stays in `make check` (and under --enable-sanitizers and valgrind).
 check_PROGRAMS += tests/fuzz_replay_event tests/fuzz_replay_state tests/fuzz_replay_config \
-	tests/fuzz_replay_csv
+	tests/fuzz_replay_csv tests/fuzz_replay_schema tests/fuzz_replay_infer tests/fuzz_replay_model
 TESTS += tests/fuzz_replay_event tests/fuzz_replay_state tests/fuzz_replay_config \
-	tests/fuzz_replay_csv
+	tests/fuzz_replay_csv tests/fuzz_replay_schema tests/fuzz_replay_infer tests/fuzz_replay_model
 tests_fuzz_replay_event_SOURCES = tests/fuzz/fuzz_event.c tests/fuzz/replay_main.c
 tests_fuzz_replay_event_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"event"'
 tests_fuzz_replay_event_LDADD = $(TEST_LIBS)
@@ -18,6 +18,15 @@ tests_fuzz_replay_config_LDADD = $(TEST_LIBS)
 tests_fuzz_replay_csv_SOURCES = tests/fuzz/fuzz_csv.c tests/fuzz/replay_main.c
 tests_fuzz_replay_csv_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"csv"'
 tests_fuzz_replay_csv_LDADD = $(TEST_LIBS)
+tests_fuzz_replay_schema_SOURCES = tests/fuzz/fuzz_schema.c tests/fuzz/replay_main.c
+tests_fuzz_replay_schema_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"schema"'
+tests_fuzz_replay_schema_LDADD = $(TEST_LIBS)
+tests_fuzz_replay_infer_SOURCES = tests/fuzz/fuzz_infer.c tests/fuzz/replay_main.c
+tests_fuzz_replay_infer_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"infer"'
+tests_fuzz_replay_infer_LDADD = $(TEST_LIBS)
+tests_fuzz_replay_model_SOURCES = tests/fuzz/fuzz_model.c tests/fuzz/replay_main.c
+tests_fuzz_replay_model_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"model"'
+tests_fuzz_replay_model_LDADD = $(TEST_LIBS)
 EXTRA_DIST += tests/fuzz doc/RELIABILITY.md
 
 # `make fuzz`: build the harnesses with clang (separately from this gcc build) and fuzz
@@ -26,15 +35,16 @@ fuzz:
 	secs='$(FUZZ_SECONDS)'; FUZZ_BUILD='$(abs_top_builddir)/fuzz-build' \
 	$(SHELL) '$(abs_top_srcdir)/tests/fuzz/run.sh' "$${secs:-60}"
 
-# `make check-valgrind`: every cmocka program of `make check` under valgrind memcheck; a
-# memory error, a leak or a failing test fails the target. Logs: tests/*.valgrind.log.
+# `make check-valgrind`: every cmocka program of `make check` but the SLOW_TESTS (which
+# valgrind makes 20-50 times slower) under valgrind memcheck; a memory error, a leak or a
+# failing test fails the target. Logs: tests/*.valgrind.log.
 check-valgrind: $(check_PROGRAMS)
 	@if test -z '$(VALGRIND)'; then \
 	  echo 'check-valgrind: valgrind not found: install the Debian package valgrind' >&2; exit 2; fi
 	@if test -n '$(DD_SAN)'; then \
 	  echo 'check-valgrind: this build uses sanitizers; configure without them' >&2; exit 2; fi
 	@fail=0; n=0; \
-	for t in $(TESTS); do \
+	for t in $(filter-out $(SLOW_TESTS),$(TESTS)); do \
 	  case $$t in *.sh) continue ;; esac; \
 	  n=$$((n + 1)); log=$$t.valgrind.log; \
 	  if env CMOCKA_MESSAGE_OUTPUT=TAP DD_BIN='$(abs_top_builddir)/driftdeck' \

@@ -42,6 +42,8 @@ static const char *const optim_names[] = {"sgd", "adagrad", "adam", "ftrl", NULL
 static const char *const schedule_names[] = {"constant", "invscaling", "invtime", NULL};
 static const char *const loss_names[] = {"squared", "huber", NULL};
 static const char *const act_names[] = {"relu", "tanh", NULL};
+static const char *const flow_names[] = {"block", "drop-oldest", NULL};
+static const char *const sink_policy_names[] = {"drop", "block", NULL};
 static const char *const replay_mode_names[] = {"reservoir", "prioritized", NULL};
 static const char *const replay_insert_names[] = {"reservoir", "fifo", NULL};
 static const char *const replay_drift_names[] = {"drop", "decay", "keep", NULL};
@@ -221,6 +223,39 @@ static const setting settings[] = {
     DBL("limits", "max_future_seconds", pipe.max_future, 0, 1e9, "3600",
         "an event time further ahead of the latest one seen is taken as latest + this "
         "(counted); 0 = no check"),
+
+    /* [ws] */
+    ENUM("ws", "flow", ws_flow, flow_names, "block",
+         "when the worker falls behind: block (stop reading, no loss) or drop-oldest (counted)"),
+    DBL("ws", "ping_interval", ws_ping_interval, 0.05, 86400, "20",
+        "seconds of silence before a ping"),
+    DBL("ws", "ping_timeout", ws_ping_timeout, 0.05, 86400, "10",
+        "seconds more without data or pong before reconnecting"),
+    DBL("ws", "connect_timeout", ws_connect_timeout, 1, 3600, "10",
+        "seconds for connect, TLS and handshake"),
+    DBL("ws", "backoff_min", ws_backoff_min, 0.01, 3600, "0.5", "first reconnect delay (s)"),
+    DBL("ws", "backoff_max", ws_backoff_max, 0.01, 86400, "30", "longest reconnect delay (s)"),
+    U32("ws", "max_attempts", ws_max_attempts, 0, 1000000000, "0",
+        "failed attempts in a row before giving up; 0 = never"),
+    BOOL("ws", "reconnect", ws_reconnect, "true", "reconnect after a close (false: the stream ends)"),
+    BOOL("ws", "insecure", ws_insecure, "false",
+         "wss: do NOT verify the server certificate (warned on stderr)"),
+    STR("ws", "ca_file", ws_ca_file, "", "wss: CA bundle (PEM); empty = the system's"),
+    STR("ws", "subprotocol", ws_subprotocol, "", "Sec-WebSocket-Protocol to ask for"),
+    STR("ws", "record", ws_record, "",
+        "also write every message received to this recording (replay: --source file:PATH)"),
+    STR("ws", "header_file", ws_header_file, "",
+        "file of extra handshake headers ('Name: value' lines); else $DRIFTDECK_WS_HEADERS"),
+
+    /* [sink] */
+    STR("sink", "predictions", sink_predictions, "",
+        "where every prediction goes: empty, or a comma list of ws, file, stdout, kafka"),
+    STR("sink", "file", sink_file, "predictions.jsonl", "the JSON Lines file of the file sink"),
+    STR("sink", "kafka", sink_kafka, "", "the topic of the kafka sink: kafka://BROKERS/TOPIC"),
+    U32("sink", "queue_capacity", sink_queue_capacity, 1, 1 << 22, "65536",
+        "predictions buffered per sink"),
+    ENUM("sink", "policy", sink_policy, sink_policy_names, "drop",
+         "a full sink queue: drop (counted) or block the worker"),
 };
 
 static const setting *find(const char *section, const char *key)

@@ -1,20 +1,23 @@
 /*
  * fuzz_state.c: libFuzzer harness for the loaders of the pipeline state a
- * snapshot holds beside the model: the feature pipeline, the label encoder
- * and the metrics (featpipe_deserialize, labels_deserialize,
- * metrics_deserialize). fuzz_model.c covers the model itself.
+ * snapshot holds beside the model: the feature pipeline, the label encoder,
+ * the metrics, a drift detector and the watch points (featpipe_, labels_,
+ * metrics_, drift_ and watch_deserialize). fuzz_model.c covers the model.
  *
  * The first byte picks the loader, the rest is the blob. A corrupted blob
  * must be refused with DD_ECORRUPT or DD_EVERSION and a cause, never trusted;
- * an accepted one must round-trip: serializing what was loaded and loading
- * that again gives the same bytes.
+ * an accepted one must round-trip (serializing what was loaded and loading
+ * that again gives the same bytes) and go on working (a detector or a watch
+ * is fed a few values).
  *
  * FUZZ_SOURCES:
  */
+#include "drift.h"
 #include "featpipe.h"
 #include "labels.h"
 #include "metrics.h"
 #include "serial.h"
+#include "watch.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -85,23 +88,82 @@ static void check_metrics(const metrics *m)
     (void)metrics_rolling_score(m);
 }
 
+/* A loaded detector or watch must go on working: feed it a few values. */
+static void check_drift(drift_detector *d)
+{
+    for (int i = 0; i < 64; i++)
+        (void)drift_update(d, (i * 7) % 3 == 0 ? 1.0 : 0.0);
+}
+
+static void check_watch(watch *w)
+{
+    for (uint64_t i = 0; i < 32; i++) {
+        watch_begin(w, i);
+        (void)watch_error(w, (double)(i % 2));
+        (void)watch_prediction(w, 0.25 * (double)(i % 4));
+        (void)watch_feature(w, (uint32_t)(i % 3), "f", (double)i);
+        uint32_t n;
+        (void)watch_alarms(w, &n);
+    }
+}
+
+/* The same for loaders whose serializer returns nothing (failure: w->failed). */
+#define FUZZ_STATE_VOID(NAME, TYPE)                                                                \
+    static void fuzz_##NAME(const uint8_t *data, size_t size)                                      \
+    {                                                                                              \
+        ser_reader r;                                                                              \
+        ser_reader_init(&r, data, size);                                                           \
+        TYPE *s = NULL;                                                                            \
+        char *cause = NULL;                                                                        \
+        dd_err err = NAME##_deserialize(&r, &s, &cause);                                           \
+        if (err) {                                                                                 \
+            check_refusal(err, s, cause);                                                          \
+            return;                                                                                \
+        }                                                                                          \
+        free(cause);                                                                               \
+        ser_writer w1 = {0}, w2 = {0};                                                             \
+        TYPE *s2 = NULL;                                                                           \
+        NAME##_serialize(s, &w1);                                                                  \
+        if (!w1.failed) {                                                                          \
+            ser_reader_init(&r, w1.buf, w1.len);                                                   \
+            if (NAME##_deserialize(&r, &s2, NULL) != DD_OK)                                        \
+                abort();                                                                           \
+            NAME##_serialize(s2, &w2);                                                             \
+            if (!w2.failed && (w1.len != w2.len || memcmp(w1.buf, w2.buf, w1.len)))                \
+                abort();                                                                           \
+        }                                                                                          \
+        check_##NAME(s);                                                                           \
+        free(w1.buf);                                                                              \
+        free(w2.buf);                                                                              \
+        NAME##_free(s2);                                                                           \
+        NAME##_free(s);                                                                            \
+    }
+
 FUZZ_STATE(featpipe, featpipe)
 FUZZ_STATE(labels, labels)
 FUZZ_STATE(metrics, metrics)
+FUZZ_STATE_VOID(drift, drift_detector)
+FUZZ_STATE_VOID(watch, watch)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    switch (data[0] % 3) {
+    switch (data[0] % 5) {
     case 0:
         fuzz_featpipe(data + 1, size - 1);
         break;
     case 1:
         fuzz_labels(data + 1, size - 1);
         break;
-    default:
+    case 2:
         fuzz_metrics(data + 1, size - 1);
+        break;
+    case 3:
+        fuzz_drift(data + 1, size - 1);
+        break;
+    default:
+        fuzz_watch(data + 1, size - 1);
         break;
     }
     return 0;

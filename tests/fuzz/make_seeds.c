@@ -7,6 +7,7 @@
  *      $(pkg-config --libs libcjson sqlite3 libcrypto) -lm -o /tmp/make_seeds
  *   /tmp/make_seeds tests/fuzz/corpus
  */
+#include "drift.h"
 #include "event.h"
 #include "featpipe.h"
 #include "labels.h"
@@ -14,6 +15,7 @@
 #include "model.h"
 #include "model_params.h"
 #include "serial.h"
+#include "watch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +37,6 @@ static void put(const char *sub, const char *name, int sel, const unsigned char 
     }
 }
 
-#ifdef DD_SEEDS_MODEL
 static void model_seed(const char *name, model_params *p, uint32_t dim)
 {
     char *cause = NULL;
@@ -59,7 +60,6 @@ static void model_seed(const char *name, model_params *p, uint32_t dim)
     free(buf);
     model_free(m);
 }
-#endif
 
 static void state_seeds(void)
 {
@@ -70,7 +70,7 @@ static void state_seeds(void)
     featpipe *f = featpipe_new(&fp, NULL);
     dd_event *ev = NULL;
     const char *line = "{\"x\":{\"a\":1.5,\"b\":\"red\",\"c\":null},\"y\":\"cat\"}";
-    if (!f || event_parse_json(line, strlen(line), NULL, &ev, NULL)) {
+    if (!f || event_parse_json(line, strlen(line), NULL, NULL, &ev, NULL)) {
         fputs("featpipe or event failed\n", stderr);
         exit(1);
     }
@@ -98,6 +98,42 @@ static void state_seeds(void)
     put("state", "metrics", 2, w.buf, w.len);
     free(w.buf);
 
+    static const char *const kinds[] = {"adwin", "pagehinkley", "ddm", "eddm", "kswin"};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        drift_detector *d = drift_new(kinds[k], NULL);
+        if (!d) {
+            fprintf(stderr, "drift_new(%s) failed\n", kinds[k]);
+            exit(1);
+        }
+        for (int i = 0; i < 300; i++)
+            drift_update(d, i < 200 ? (i % 5 == 0) : (i % 2 == 0));
+        memset(&w, 0, sizeof w);
+        drift_serialize(d, &w);
+        char name[32];
+        snprintf(name, sizeof name, "drift-%s", kinds[k]);
+        put("state", name, 3, w.buf, w.len);
+        free(w.buf);
+        drift_free(d);
+    }
+    watch_params wp;
+    watch_params_default(&wp);
+    watch *wt = watch_new(&wp, NULL);
+    if (!wt) {
+        fputs("watch_new failed\n", stderr);
+        exit(1);
+    }
+    for (uint64_t i = 0; i < 200; i++) {
+        watch_begin(wt, i);
+        watch_error(wt, (double)(i % 3 == 0));
+        watch_prediction(wt, 0.1 * (double)(i % 10));
+        watch_feature(wt, 0, "temp", 20.0 + (double)(i % 7));
+    }
+    memset(&w, 0, sizeof w);
+    watch_serialize(wt, &w);
+    put("state", "watch", 4, w.buf, w.len);
+    free(w.buf);
+    watch_free(wt);
+
     metrics_free(m);
     labels_free(l);
     sparse_free(&out);
@@ -108,14 +144,12 @@ static void state_seeds(void)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fputs("usage: make_seeds CORPUS_DIR (writes CORPUS_DIR/state and, with -DDD_SEEDS_MODEL, "
-              "CORPUS_DIR/model)\n",
+        fputs("usage: make_seeds CORPUS_DIR (writes CORPUS_DIR/state and CORPUS_DIR/model)\n",
               stderr);
         return 2;
     }
     dir = argv[1];
     state_seeds();
-#ifdef DD_SEEDS_MODEL
     model_params p;
     model_params_default(&p);
     model_seed("model-logistic-sgd", &p, 8);
@@ -141,6 +175,5 @@ int main(int argc, char **argv)
     p.hidden[1] = 2;
     p.max_columns = 2;
     model_seed("model-mlp-progressive", &p, 4);
-#endif
     return 0;
 }

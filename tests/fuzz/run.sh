@@ -4,7 +4,8 @@
 # usage: tests/fuzz/run.sh [SECONDS] [HARNESS...]
 #   SECONDS   how long to fuzz each harness after replaying its corpus (default 60;
 #             0 replays the corpus and the regression inputs only)
-#   HARNESS   names such as event, config (default: every tests/fuzz/fuzz_*.c)
+#   HARNESS   names such as event, config (default: every tests/fuzz/fuzz_*.c and
+#             tests/fuzz_*.c)
 # environment:
 #   FUZZ_BUILD  where objects, binaries, new corpus entries and crashes go
 #               (default ./fuzz-build; never inside the source tree)
@@ -73,18 +74,26 @@ done
 rm -f "$OUT/libddcore-fuzz.a"
 ar rcs "$OUT/libddcore-fuzz.a" $core_objs
 
+# A harness NAME is tests/fuzz/fuzz_NAME.c, or tests/fuzz_NAME.c (the first ones written
+# beside the unit tests; tests/fuzz_csv.c is superseded by tests/fuzz/fuzz_csv.c).
+harness_src() {
+    if [ -f "$HERE/fuzz_$1.c" ]; then echo "$HERE/fuzz_$1.c"; else echo "$TOP/tests/fuzz_$1.c"; fi
+}
 if [ $# -eq 0 ]; then
     set --
-    for h in "$HERE"/fuzz_*.c; do
+    for h in "$HERE"/fuzz_*.c "$TOP"/tests/fuzz_*.c; do
+        [ -f "$h" ] || continue
         n=$(basename "$h" .c)
-        set -- "$@" "${n#fuzz_}"
+        n=${n#fuzz_}
+        case " $* " in *" $n "*) continue ;; esac
+        set -- "$@" "$n"
     done
 fi
 
 build_harness() {
     name=$1
-    src=$HERE/fuzz_$name.c
-    [ -f "$src" ] || { echo "run.sh: no harness $src" >&2; return 1; }
+    src=$(harness_src "$name")
+    [ -f "$src" ] || { echo "run.sh: no harness fuzz_$name.c in $HERE or $TOP/tests" >&2; return 1; }
     extra=$(sed -n 's/^ \* FUZZ_SOURCES://p' "$src")
     objs=
     for s in $extra; do
