@@ -26,7 +26,7 @@ start a 80 24 "cd $TMP && $DD --speed 10 --workspace $TMP"
 wait_whole a && ok "panels at 80x24"
 wait_for a 'drift +adwin drift on error' 60 && ok "a demo drift reaches the event log"
 # the marker row under the chart: only spaces and marker letters
-screen a | grep -Eq '^ {8,}[wDPR ]*D[wDPR ]*$' && ok "a drift marker under the chart" ||
+wait_for a '^ {8,}[wDPR ]*D[wDPR ]*$' 20 && ok "a drift marker under the chart" ||
     fail "no drift marker under the chart"
 
 keys a Space
