@@ -4,9 +4,12 @@
  * One buffer holds the record under way: field bytes, each followed by a NUL,
  * and a parallel array of field starts. Both grow geometrically up to the
  * limits and are reused from record to record, so steady-state reading does
- * not allocate. Each input byte is looked at once: O(bytes).
+ * not allocate. Each input byte is looked at once: O(bytes); runs of plain
+ * field content are copied in one piece.
  */
 #include "csv.h"
+
+#include "event.h"
 
 #include <cJSON.h>
 #include <ctype.h>
@@ -262,7 +265,7 @@ static dd_err feed_bom(csv *c, char ch, csv_record_fn fn, void *ctx)
         return DD_OK;
     }
     c->bom_done = true;
-    for (int i = 0; i < c->bom; i++) {
+    for (int i = 0; i < c->bom && i < 3; i++) {
         dd_err err = feed_byte(c, bom_bytes[i], fn, ctx);
         if (err)
             return err;
@@ -270,13 +273,68 @@ static dd_err feed_bom(csv *c, char ch, csv_record_fn fn, void *ctx)
     return feed_byte(c, ch, fn, ctx);
 }
 
+/* Bytes from buf that are plain field content in the current state: no
+ * delimiter, quote or line break. Only inside a field (the state machine
+ * decides everything else byte by byte). */
+static size_t plain_run(const csv *c, const char *buf, size_t len)
+{
+    size_t i = 0;
+    if (c->st == ST_UNQUOTED) {
+        while (i < len && buf[i] != c->delim && buf[i] != '\n' && buf[i] != '\r' &&
+               buf[i] != '"')
+            i++;
+    } else if (c->st == ST_QUOTED) {
+        while (i < len && buf[i] != '"' && buf[i] != '\n')
+            i++;
+    }
+    return i;
+}
+
+/* Append a run in one copy when it fits the record limit; returns false to
+ * let the byte-by-byte path handle it (and report the limit exactly there). */
+static bool append_run(csv *c, const char *p, size_t n, dd_err *err)
+{
+    if (c->len + n + 2 > c->max_record)
+        return false;
+    if (c->len + n + 2 > c->cap) {
+        size_t cap = c->cap ? c->cap : 256;
+        while (cap < c->len + n + 2)
+            cap *= 2;
+        if (cap > c->max_record)
+            cap = c->max_record;
+        char *b = realloc(c->buf, cap);
+        if (!b) {
+            *err = DD_ENOMEM;
+            return true;
+        }
+        c->buf = b;
+        c->cap = cap;
+    }
+    memcpy(c->buf + c->len, p, n);
+    c->len += n;
+    return true;
+}
+
 dd_err csv_feed(csv *c, const char *buf, size_t len, csv_record_fn fn, void *ctx)
 {
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len;) {
+        size_t run = c->bom_done && !c->error ? plain_run(c, buf + i, len - i) : 0;
+        dd_err err = DD_OK;
+        if (run > 1 && append_run(c, buf + i, run, &err)) {
+            if (err) {
+                reset_record(c);
+                c->st = ST_SKIP;
+                return err;
+            }
+            c->fed += run;
+            i += run;
+            continue;
+        }
         c->fed++;
-        dd_err err = c->bom_done ? feed_byte(c, buf[i], fn, ctx) : feed_bom(c, buf[i], fn, ctx);
+        err = c->bom_done ? feed_byte(c, buf[i], fn, ctx) : feed_bom(c, buf[i], fn, ctx);
         if (err)
             return err;
+        i++;
     }
     return DD_OK;
 }
@@ -286,7 +344,7 @@ dd_err csv_finish(csv *c, csv_record_fn fn, void *ctx)
     dd_err err = DD_OK;
     if (!c->bom_done) { /* input shorter than a byte order mark: it was data */
         c->bom_done = true;
-        for (int i = 0; i < c->bom && !err; i++)
+        for (int i = 0; i < c->bom && i < 3 && !err; i++)
             err = feed_byte(c, bom_bytes[i], fn, ctx);
     }
     int r = 0;
@@ -346,9 +404,9 @@ dd_err csv_header_new(const csv_record *rec, csv_header **out, char **cause)
             s = gen;
             len = strlen(gen);
         }
-        if (memchr(s, '\0', len)) {
+        if (memchr(s, '\0', len) || !event_utf8_valid(s, len)) {
             csv_header_free(h);
-            return dd_fail(cause, DD_EPARSE, "header: column %u holds a NUL byte", i + 1);
+            return dd_fail(cause, DD_EPARSE, "header: column %u is not valid UTF-8 text", i + 1);
         }
         if (!(h->name[i] = strndup(s, len))) {
             csv_header_free(h);
@@ -423,10 +481,10 @@ dd_err csv_row_json(const csv_header *h, const csv_record *rec, cJSON **out, cha
         cJSON *cell;
         if (f->len == 0)
             cell = cJSON_CreateNull();
-        else if (memchr(f->s, '\0', f->len)) {
+        else if (memchr(f->s, '\0', f->len) || !event_utf8_valid(f->s, f->len)) {
             cJSON_Delete(obj);
-            return dd_fail(cause, DD_EPARSE, "line %llu: column '%s' holds a NUL byte", line,
-                           h->name[i]);
+            return dd_fail(cause, DD_EPARSE, "line %llu: column '%s' is not valid UTF-8 text",
+                           line, h->name[i]);
         } else if (csv_number(f->s, f->len, &v))
             cell = cJSON_CreateNumber(v);
         else

@@ -500,7 +500,11 @@ dd_err event_from_json(const cJSON *obj, const event_limits *lim, const schema *
     b.ev = calloc(1, sizeof *b.ev);
     b.path = calloc(1, 64);
     b.path_cap = 64;
-    dd_err err = (b.ev && b.path) ? DD_OK : dd_fail(cause, DD_ENOMEM, "out of memory");
+    dd_err err = DD_OK;
+    if (!b.ev || !b.path) {
+        dd_fail(cause, DD_ENOMEM, "out of memory");
+        err = DD_ENOMEM;
+    }
     if (!err)
         err = read_meta(&b, sch, obj, cause);
     if (!err && b.ev->kind != DD_EV_DELETE)

@@ -8,6 +8,8 @@
 
 #include "model_impl.h"
 
+#include <string.h>
+
 double ewc_term(double lambda, double fisher, double w, double anchor)
 {
     double d = w - anchor;
@@ -70,4 +72,19 @@ double model_ewc_penalty(const model *m)
             }
     }
     return s;
+}
+
+void model_ewc_forget(model *m)
+{
+    if (m->p.ewc_lambda <= 0)
+        return;
+    for (uint32_t i = 0; i < m->nblocks; i++) {
+        pblock *b = &m->b[i];
+        pblock_catch_up(m, b, m->t); /* the pulls so far happened under the old Fisher */
+        size_t n = (size_t)b->rows * b->stride;
+        memset(b->fisher, 0, n * sizeof *b->fisher);
+        memset(b->anchor, 0, n * sizeof *b->anchor);
+        memset(b->g2, 0, n * sizeof *b->g2);
+    }
+    m->ewc_n = 0;
 }

@@ -48,6 +48,48 @@ static void linear_scores(const model *m, const dd_sparse *x, double *z)
 /* Scratch layout per touched parameter: caught-up value, then its pnew. */
 #define SLOT 5
 
+/* The common case (SGD, no penalties, no EWC pull yet): w -= lr g, checked,
+ * committed; the Fisher sums (if any) gather g^2. Scratch holds the caught-up
+ * values in slot 0 of each SLOT, the new Fisher sums in slot 1. */
+static dd_err plain_sgd(model *m, const dd_sparse *x, const double *dz, double weight, double lr,
+                        double l, double *loss)
+{
+    pblock *b = &m->b[0];
+    uint32_t k = b->width, nrows = x->n + 1;
+    double *s = m->scr;
+    bool ok = true;
+    for (uint32_t i = 0; i < nrows; i++) {
+        double v = i < x->n ? x->val[i] : 1.0;
+        for (uint32_t j = 0; j < k; j++) {
+            double *slot = s + ((size_t)i * k + j) * SLOT, ug = dz[j] * v;
+            slot[0] -= lr * ug * weight;
+            ok &= isfinite(slot[0]);
+            if (b->g2) {
+                uint32_t r = i < x->n ? x->idx[i] : m->dim;
+                slot[1] = b->g2[(size_t)r * b->stride + j] + ug * ug;
+                ok &= isfinite(slot[1]);
+            }
+        }
+    }
+    if (!ok)
+        return DD_ENONFINITE;
+    for (uint32_t i = 0; i < nrows; i++) {
+        uint32_t r = i < x->n ? x->idx[i] : m->dim;
+        double *w = b->w + (size_t)r * b->stride;
+        for (uint32_t j = 0; j < k; j++) {
+            w[j] = s[((size_t)i * k + j) * SLOT];
+            if (b->g2)
+                b->g2[(size_t)r * b->stride + j] = s[((size_t)i * k + j) * SLOT + 1];
+        }
+        b->last[r] = m->t + 1;
+    }
+    m->t++;
+    m->ewc_n++;
+    if (loss)
+        *loss = l;
+    return DD_OK;
+}
+
 static dd_err linear_learn(model *m, const dd_sparse *x, double target, double weight, double *loss)
 {
     pblock *b = &m->b[0];
@@ -66,13 +108,18 @@ static dd_err linear_learn(model *m, const dd_sparse *x, double target, double w
     for (uint32_t i = 0; i < nrows; i++) {
         uint32_t r = i < x->n ? x->idx[i] : m->dim;
         double v = i < x->n ? x->val[i] : 1.0;
+        bool fresh = b->last[r] == m->t;
         for (uint32_t j = 0; j < k; j++) {
-            double w = pblock_value(&now, b, m->t, r, j);
+            double w = fresh ? b->w[(size_t)r * b->stride + j] : pblock_value(&now, b, m->t, r, j);
             s[((size_t)i * k + j) * SLOT] = w;
             z[j] += w * v;
         }
     }
     double l = model_head(m, z, target, dz);
+    if (!isfinite(l))
+        return DD_ENONFINITE;
+    if (next.optim == OPTIM_SGD && !next.decay)
+        return plain_sgd(m, x, dz, weight, next.lr, l, loss);
 
     /* 2. new values into scratch, all checked before anything is written */
     bool ok = isfinite(l);

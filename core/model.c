@@ -22,9 +22,10 @@ void model_params_default(model_params *p)
     p->kind = MODEL_LINEAR;
     p->optim = OPTIM_SGD;
     p->lr = 0.05;
-    p->schedule = SCHEDULE_CONSTANT;
+    p->schedule = SCHEDULE_INVTIME;
     p->lr_power = 0.25;
-    p->lr_decay = 1e-4;
+    p->lr_decay = 1e-3;
+    p->lr_min = 0.01;
     p->l1 = 0.0;
     p->l2 = 0.0;
     p->adam_beta1 = 0.9;
@@ -41,7 +42,7 @@ void model_params_default(model_params *p)
     p->max_classes = 64;
     p->max_columns = 1;
     p->column_decay = 0.99;
-    p->ewc_lambda = 0.0;
+    p->ewc_lambda = 0.1;
     p->ewc_gamma = 0.9;
     p->seed = 42;
 }
@@ -61,6 +62,8 @@ static dd_err check_optim(const model_params *p, char **cause)
           "lr_power must be in [0, 1], got %g", p->lr_power);
     CHECK(isfinite(p->lr_decay) && p->lr_decay >= 0 && p->lr_decay <= 1,
           "lr_decay must be in [0, 1], got %g", p->lr_decay);
+    CHECK(isfinite(p->lr_min) && p->lr_min >= 0 && p->lr_min <= 100,
+          "lr_min must be in [0, 100], got %g", p->lr_min);
     CHECK(isfinite(p->l1) && p->l1 >= 0 && p->l1 <= 100, "l1 must be in [0, 100], got %g", p->l1);
     CHECK(isfinite(p->l2) && p->l2 >= 0 && p->l2 <= 100, "l2 must be in [0, 100], got %g", p->l2);
     CHECK(p->adam_beta1 >= 0 && p->adam_beta1 < 1, "adam_beta1 must be in [0, 1), got %g",
@@ -327,15 +330,21 @@ void model_step_ctx(const model *m, uint64_t step, step_ctx *c)
         c->lr = p->lr / pow(t, p->lr_power);
     else if (p->optim == OPTIM_SGD && p->schedule == SCHEDULE_INVTIME)
         c->lr = p->lr / (1.0 + p->lr_decay * t);
+    double floor_lr = p->lr_min < p->lr ? p->lr_min : p->lr;
+    if (c->lr < floor_lr)
+        c->lr = floor_lr;
     c->l1 = p->l1;
     c->l2 = p->l2;
     c->lam = m->consolidations ? p->ewc_lambda : 0.0;
     c->b1 = p->adam_beta1;
     c->b2 = p->adam_beta2;
     c->eps = p->eps;
-    double st = step ? (double)step : 1.0;
-    c->bc1 = 1.0 - pow(p->adam_beta1, st);
-    c->bc2 = 1.0 - pow(p->adam_beta2, st);
+    c->bc1 = c->bc2 = 1.0;
+    if (p->optim == OPTIM_ADAM) { /* bias corrections: only Adam pays for the pow() */
+        double st = step ? (double)step : 1.0;
+        c->bc1 = 1.0 - pow(p->adam_beta1, st);
+        c->bc2 = 1.0 - pow(p->adam_beta2, st);
+    }
     c->ftrl_beta = p->ftrl_beta;
     c->decay = c->l1 > 0 || c->l2 > 0 || c->lam > 0;
 }

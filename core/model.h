@@ -86,6 +86,10 @@ uint64_t model_consolidations(const model *m);
  * parameters. O(parameters): for tests and the console. */
 double model_ewc_penalty(const model *m);
 
+/* Forget the EWC state (Fisher, anchor, the gradients gathered so far):
+ * nothing is pulled until the next consolidation. O(parameters). */
+void model_ewc_forget(model *m);
+
 /* An embedding of x (MLP: the last hidden layer of the column in use; linear:
  * the per-class scores). Writes min(n, model_embedding_dim(m)) values and
  * returns model_embedding_dim(m). Read-only. */

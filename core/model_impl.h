@@ -111,11 +111,15 @@ static inline double pull_k(const step_ctx *c, const pblock *b, size_t i, double
     double s = l2 + f;
     if (s > 0.0) {
         double cc = 1.0 - c->lr * s;
-        if (cc < 0.0)
-            cc = 0.0;
-        double fix = f > 0.0 ? f * b->anchor[i] / s : 0.0;
-        double ck = k == 1 ? cc : pow(cc, (double)k);
-        w = fix + (w - fix) * ck;
+        if (k == 1 && cc >= 0.0) {
+            /* one step: w (1 - lr s) + lr f a, the fixed-point form without a division */
+            w = w * cc + (f > 0.0 ? c->lr * f * b->anchor[i] : 0.0);
+        } else {
+            if (cc < 0.0)
+                cc = 0.0;
+            double fix = f > 0.0 ? f * b->anchor[i] / s : 0.0;
+            w = fix + (w - fix) * pow(cc, (double)k);
+        }
     }
     if (reg && c->l1 > 0.0) {
         double shrink = c->lr * c->l1 * (double)k;

@@ -94,9 +94,9 @@ static void put_params(wbuf *b, const model_params *p)
                     p->hidden[1], p->max_classes, p->max_columns};
     for (size_t i = 0; i < DD_ARRAY_LEN(u); i++)
         put_u32(b, u[i]);
-    double d[] = {p->lr,         p->lr_power,     p->lr_decay,   p->l1,        p->l2,
-                  p->adam_beta1, p->adam_beta2,   p->eps,        p->ftrl_beta, p->huber_delta,
-                  p->grad_clip,  p->column_decay, p->ewc_lambda, p->ewc_gamma};
+    double d[] = {p->lr_min,      p->lr,         p->lr_power,     p->lr_decay,   p->l1,
+                  p->l2,          p->adam_beta1, p->adam_beta2,   p->eps,        p->ftrl_beta,
+                  p->huber_delta, p->grad_clip,  p->column_decay, p->ewc_lambda, p->ewc_gamma};
     for (size_t i = 0; i < DD_ARRAY_LEN(d); i++)
         put_f64(b, d[i]);
     put_u64(b, p->seed);
@@ -224,9 +224,10 @@ static void get_params(rbuf *r, model_params *p)
     p->hidden[1] = get_u32(r);
     p->max_classes = get_u32(r);
     p->max_columns = get_u32(r);
-    double *d[] = {&p->lr,         &p->lr_power,     &p->lr_decay,   &p->l1,        &p->l2,
-                   &p->adam_beta1, &p->adam_beta2,   &p->eps,        &p->ftrl_beta, &p->huber_delta,
-                   &p->grad_clip,  &p->column_decay, &p->ewc_lambda, &p->ewc_gamma};
+    double *d[] = {&p->lr_min,       &p->lr,         &p->lr_power,    &p->lr_decay,
+                   &p->l1,           &p->l2,         &p->adam_beta1,  &p->adam_beta2,
+                   &p->eps,          &p->ftrl_beta,  &p->huber_delta, &p->grad_clip,
+                   &p->column_decay, &p->ewc_lambda, &p->ewc_gamma};
     for (size_t i = 0; i < DD_ARRAY_LEN(d); i++)
         *d[i] = get_f64(r);
     p->seed = get_u64(r);

@@ -20,7 +20,8 @@ typedef enum model_optim { OPTIM_SGD = 0, OPTIM_ADAGRAD, OPTIM_ADAM, OPTIM_FTRL 
 
 /* Learning-rate schedule of SGD (AdaGrad, Adam and FTRL adapt per coordinate):
  * constant lr; invscaling lr / t^power; invtime lr / (1 + decay * t). t counts
- * steps since the model was made or since model_reset_schedule(). */
+ * steps since the model was made or since model_reset_schedule(); neither
+ * goes below lr_min, so an unbounded stream keeps tracking slow drift. */
 typedef enum model_schedule {
     SCHEDULE_CONSTANT = 0,
     SCHEDULE_INVSCALING,
@@ -44,6 +45,7 @@ struct model_params {
     model_schedule schedule;
     double lr_power; /* invscaling exponent */
     double lr_decay; /* invtime decay */
+    double lr_min;   /* schedules never go below this */
     double l1, l2;   /* penalties on weights (never on biases) */
     double adam_beta1, adam_beta2;
     double eps;         /* AdaGrad and Adam denominator guard */
@@ -62,7 +64,10 @@ struct model_params {
     uint64_t seed;        /* weight initialisation */
 };
 
-/* Fill p with the defaults: binary logistic regression, SGD. Can't fail. */
+/* Fill p with the defaults: binary logistic regression, SGD with lr 0.05 /
+ * (1 + 0.001 t) down to 0.01 (t restarts at each confirmed drift), EWC lambda
+ * 0.1 (acting after the first consolidation). doc/LEARNING.md has the
+ * measurements behind them. Can't fail. */
 void model_params_default(model_params *p);
 
 /* DD_EINVAL with a cause naming the field and its allowed range when p is

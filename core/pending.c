@@ -229,6 +229,18 @@ dd_err pending_add(pending *t, const char *id, const char *group, double ts, uin
     return DD_OK;
 }
 
+dd_err pending_add_pred(pending *t, const char *id, const pending_pred *pred)
+{
+    uint32_t c = find_cell(t, id, hash_str(id));
+    if (t->index[c] == EMPTY)
+        return DD_ENOTFOUND;
+    pending_entry *e = &t->slots[t->index[c]].e;
+    if (e->npred == PENDING_MAX_PREDS)
+        return DD_EFULL;
+    e->pred[e->npred++] = *pred;
+    return DD_OK;
+}
+
 dd_err pending_take(pending *t, const char *id, pending_entry *out)
 {
     memset(out, 0, sizeof *out);

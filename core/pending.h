@@ -80,6 +80,11 @@ void pending_free(pending *t);
 dd_err pending_add(pending *t, const char *id, const char *group, double ts, uint64_t seq,
                    const dd_sparse *x, const pending_pred *pred, uint32_t npred);
 
+/* Add the prediction of another live version (a challenger) to the entry
+ * held for id, so versions are compared on the same events when the label
+ * comes. DD_ENOTFOUND: id not held; DD_EFULL: PENDING_MAX_PREDS already. */
+dd_err pending_add_pred(pending *t, const char *id, const pending_pred *pred);
+
 /* Take the entry for id out of the table: *out owns its buffers afterwards
  * (release with pending_entry_clear()). DD_ENOTFOUND (counted as an orphan)
  * when id is not held; *out is then zeroed. */

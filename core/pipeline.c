@@ -4,7 +4,8 @@
  * One pass per event: the feature pipeline updates its statistics and
  * writes the sparse input once; the active model predicts; a labelled event
  * is scored before learning (prequential), its 0/1 error (or absolute error)
- * feeds the error watch point, then the model learns. The prediction and each
+ * feeds the error watch point (whose alarms go to the learner's drift
+ * policies), then the learner learns it with replay and EWC. The prediction and each
  * numeric feature (raw value) feed their watch points too (watch.c). No
  * allocation per event in steady state: the input vector and the alarm array
  * are reused.
@@ -14,7 +15,7 @@
  * input goes back into p->x and the same scoring and learning path runs, so
  * a delayed label counts exactly as an immediate one would have (except the
  * loss, which is the current model's on the held input). Pending entries
- * expire by event time, checked on every event.
+ * expire by event time, checked on every data event.
  */
 #include "pipeline.h"
 
@@ -31,10 +32,12 @@ struct pipeline {
     pipeline_params p;
     featpipe *fp;
     labels *lab;
-    model *active;
+    learner *learn;
     metrics *met;
     watch *watch;
     pending *pend;
+    pending_entry joined; /* the last joined entry, until the next event */
+    bool has_joined;
     dd_sparse x;
     bool learning;
     pipeline_stats st;
@@ -45,6 +48,7 @@ void pipeline_params_default(pipeline_params *p)
     memset(p, 0, sizeof *p);
     featpipe_params_default(&p->feat);
     model_params_default(&p->model);
+    learner_params_default(&p->learn);
     p->rolling_window = 1000;
     watch_params_default(&p->watch);
     pending_params_default(&p->pending);
@@ -65,7 +69,7 @@ pipeline *pipeline_new(const pipeline_params *pp, char **cause)
     p->learning = true;
     if (!(p->fp = featpipe_new(&pp->feat, cause)))
         goto fail;
-    if (!(p->active = model_new(&pp->model, featpipe_dim(p->fp), cause)))
+    if (!(p->learn = learner_new(&pp->model, &pp->learn, featpipe_dim(p->fp), cause)))
         goto fail;
     if (!(p->watch = watch_new(&pp->watch, cause)))
         goto fail;
@@ -89,10 +93,11 @@ void pipeline_free(pipeline *p)
         return;
     featpipe_free(p->fp);
     labels_free(p->lab);
-    model_free(p->active);
+    learner_free(p->learn);
     metrics_free(p->met);
     watch_free(p->watch);
     pending_free(p->pend);
+    pending_entry_clear(&p->joined);
     sparse_free(&p->x);
     free(p);
 }
@@ -116,7 +121,7 @@ static void evaluate_and_learn(pipeline *p, double target, pipeline_result *res)
 {
     res->labelled = true;
     res->target = target;
-    res->loss = model_loss(p->active, &p->x, target);
+    res->loss = model_loss(learner_model(p->learn), &p->x, target);
     metrics_add(p->met, &res->out, target, res->loss);
     p->st.labelled++;
     double err;
@@ -131,9 +136,12 @@ static void evaluate_and_learn(pipeline *p, double target, pipeline_result *res)
         p->st.drifts++;
     else if (s == DRIFT_WARNING)
         p->st.warnings++;
+    if (s != DRIFT_NONE)
+        learner_on_alarm(p->learn, s == DRIFT_DRIFT, p->st.events - 1);
     if (!p->learning)
         return;
-    dd_err e = model_learn(p->active, &p->x, target, 1.0, NULL);
+    learner_step step;
+    dd_err e = learner_learn(p->learn, &p->x, target, p->st.events - 1, &step);
     if (e == DD_OK)
         res->learned = true;
     else
@@ -150,9 +158,8 @@ static dd_err score_label(pipeline *p, const dd_label *y, pipeline_result *res)
         p->st.bad_labels++;
         return DD_OK;
     }
-    if (p->p.model.task == TASK_MULTICLASS && labels_count(p->lab) > model_num_classes(p->active))
-        if (model_grow(p->active, labels_count(p->lab)))
-            return DD_ENOMEM;
+    if (learner_grow(p->learn, labels_count(p->lab)))
+        return DD_ENOMEM;
     evaluate_and_learn(p, target, res);
     return DD_OK;
 }
@@ -176,7 +183,8 @@ static dd_err join_label(pipeline *p, const dd_event *ev, pipeline_result *res)
     now = p->x;
     p->x = e.x;
     e.x = now;
-    pending_entry_clear(&e);
+    p->joined = e; /* kept for pipeline_joined() until the next event */
+    p->has_joined = true;
     return err;
 }
 
@@ -188,7 +196,7 @@ static dd_err process_data(pipeline *p, const dd_event *ev, pipeline_result *res
         return DD_ENOMEM;
     watch_begin(p->watch, p->st.events); /* this event's 0-based index */
     p->st.events++;
-    model_predict(p->active, &p->x, &res->out);
+    learner_predict(p->learn, &p->x, &res->out);
     res->predicted = true;
     watch_features(p, ev);
     watch_prediction(p->watch, res->out.score);
@@ -206,9 +214,15 @@ static dd_err process_data(pipeline *p, const dd_event *ev, pipeline_result *res
 dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
 {
     memset(res, 0, sizeof *res);
+    pending_entry_clear(&p->joined);
+    p->has_joined = false;
     /* Alarms raised by a delayed label carry the index of the last data event. */
     watch_begin(p->watch, p->st.events ? p->st.events - 1 : 0);
-    pending_expire(p->pend, ev->ts, ev->seq);
+    /* Data events carry the stream's clock; a label without a time of its
+     * own has its receive time, which must not expire events of a replayed
+     * past, so only data events advance expiry. */
+    if (ev->kind == DD_EV_DATA)
+        pending_expire(p->pend, ev->ts, ev->seq);
     dd_err err = DD_OK;
     if (ev->kind == DD_EV_LABEL)
         err = join_label(p, ev, res);
@@ -245,7 +259,12 @@ double pipeline_rolling_score(const pipeline *p)
 
 const model *pipeline_model(const pipeline *p)
 {
-    return p->active;
+    return learner_model(p->learn);
+}
+
+const learner *pipeline_learner(const pipeline *p)
+{
+    return p->learn;
 }
 
 const featpipe *pipeline_features(const pipeline *p)
@@ -266,4 +285,16 @@ const watch *pipeline_watch(const pipeline *p)
 const pending *pipeline_pending(const pipeline *p)
 {
     return p->pend;
+}
+
+dd_err pipeline_hold_prediction(pipeline *p, const char *id, uint64_t version,
+                                const model_output *out)
+{
+    pending_pred pred = {version, *out};
+    return pending_add_pred(p->pend, id, &pred);
+}
+
+const pending_entry *pipeline_joined(const pipeline *p)
+{
+    return p->has_joined ? &p->joined : NULL;
 }

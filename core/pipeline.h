@@ -16,6 +16,7 @@
 #include "drift.h"
 #include "event.h"
 #include "featpipe.h"
+#include "learner.h"
 #include "model.h"
 #include "model_params.h"
 #include "pending.h"
@@ -27,6 +28,7 @@
 typedef struct pipeline_params {
     featpipe_params feat;
     model_params model;
+    learner_params learn;       /* replay, EWC consolidation, drift policies, class weights */
     uint32_t rolling_window;    /* events in the rolling metrics, default 1000 */
     watch_params watch;         /* drift watch points: error, prediction, features */
     pending_params pending;     /* events waiting for a delayed label */
@@ -87,11 +89,24 @@ const pipeline_stats *pipeline_get_stats(const pipeline *p);
 double pipeline_score(const pipeline *p);
 double pipeline_rolling_score(const pipeline *p);
 const model *pipeline_model(const pipeline *p);
+const learner *pipeline_learner(const pipeline *p);
 const featpipe *pipeline_features(const pipeline *p);
 const drift_detector *pipeline_error_detector(const pipeline *p);
 /* The watch points (detectors for the charts, alert counters). */
 const watch *pipeline_watch(const pipeline *p);
 /* The table of events waiting for their label (for its counters). */
 const pending *pipeline_pending(const pipeline *p);
+
+/* After a pipeline_process() that held an event (res->held): add the
+ * prediction of another live version on the same input, so it is scored on
+ * the same label later. DD_ENOTFOUND / DD_EFULL as pending_add_pred(). */
+dd_err pipeline_hold_prediction(pipeline *p, const char *id, uint64_t version,
+                                const model_output *out);
+
+/* After a pipeline_process() that joined a delayed label (res->joined): the
+ * held entry (its input vector as the models saw it, its group and every
+ * version's prediction), valid until the next pipeline_process(); NULL
+ * otherwise. Lets governance score and train a challenger on it. */
+const pending_entry *pipeline_joined(const pipeline *p);
 
 #endif

@@ -49,9 +49,9 @@ void replay_params_default(replay_params *p)
     p->mode = REPLAY_PRIORITIZED;
     p->insert = REPLAY_INSERT_RESERVOIR;
     p->stratify = false;
-    p->alpha = 0.6;
+    p->alpha = 0.3;
     p->beta = 0.4;
-    p->beta_steps = 100000;
+    p->beta_steps = 2000;
     p->eps = 0.01;
     p->on_drift = REPLAY_DRIFT_DROP;
     p->drift_decay = 0.1;
@@ -316,6 +316,11 @@ uint32_t replay_size(const replay *r)
     return r->size;
 }
 
+const replay_params *replay_get_params(const replay *r)
+{
+    return &r->p;
+}
+
 uint32_t replay_capacity(const replay *r)
 {
     return r->p.capacity;
@@ -392,4 +397,177 @@ uint32_t replay_top(const replay *r, replay_info *out, uint32_t n)
         fill_info(r, i, &out[j]);
     }
     return have;
+}
+
+/* ---- serialization ---- */
+
+#define REPLAY_MAGIC 0x31504c52u /* "RLP1" */
+
+static void put_params(ser_writer *w, const replay_params *p)
+{
+    ser_put_u32(w, p->capacity);
+    ser_put_u32(w, p->mode);
+    ser_put_u32(w, p->insert);
+    ser_put_u32(w, p->stratify);
+    ser_put_f64(w, p->alpha);
+    ser_put_f64(w, p->beta);
+    ser_put_u32(w, p->beta_steps);
+    ser_put_f64(w, p->eps);
+    ser_put_u32(w, p->on_drift);
+    ser_put_f64(w, p->drift_decay);
+    ser_put_u32(w, p->max_nnz);
+    ser_put_u64(w, p->seed);
+}
+
+static void get_params(ser_reader *rd, replay_params *p)
+{
+    p->capacity = ser_get_u32(rd);
+    p->mode = (replay_mode)ser_get_u32(rd);
+    p->insert = (replay_insert)ser_get_u32(rd);
+    p->stratify = ser_get_u32(rd) != 0;
+    p->alpha = ser_get_f64(rd);
+    p->beta = ser_get_f64(rd);
+    p->beta_steps = ser_get_u32(rd);
+    p->eps = ser_get_f64(rd);
+    p->on_drift = (replay_drift_policy)ser_get_u32(rd);
+    p->drift_decay = ser_get_f64(rd);
+    p->max_nnz = ser_get_u32(rd);
+    p->seed = ser_get_u64(rd);
+}
+
+void replay_serialize(const replay *r, ser_writer *w)
+{
+    ser_put_u32(w, REPLAY_MAGIC);
+    put_params(w, &r->p);
+    uint64_t counters[] = {r->seen, r->offered, r->too_large, r->draws, r->newest};
+    for (size_t i = 0; i < DD_ARRAY_LEN(counters); i++)
+        ser_put_u64(w, counters[i]);
+    ser_put_u32(w, r->size);
+    ser_put_u32(w, r->fifo_next);
+    ser_put_u32(w, r->concept);
+    for (int i = 0; i < 4; i++)
+        ser_put_u64(w, r->rng.s[i]);
+    for (uint32_t i = 0; i < r->size; i++) {
+        const slot *s = &r->s[i];
+        ser_put_f64(w, s->target);
+        ser_put_f64(w, s->loss);
+        ser_put_f64(w, s->prio);
+        ser_put_u64(w, s->index);
+        ser_put_u32(w, s->concept);
+        ser_put_u32(w, (uint32_t)s->cls);
+        ser_put_u32(w, s->x.n);
+        for (uint32_t k = 0; k < s->x.n; k++) {
+            ser_put_u32(w, s->x.idx[k]);
+            ser_put_f64(w, s->x.val[k]);
+        }
+    }
+    /* the strata's list order decides future random picks: keep it */
+    for (int c = 0; c < MAX_STRATA; c++) {
+        const stratum *st = &r->strata[c];
+        if (!st->n && !st->seen)
+            continue;
+        ser_put_u32(w, (uint32_t)c);
+        ser_put_u64(w, st->seen);
+        ser_put_u32(w, st->n);
+        for (uint32_t k = 0; k < st->n; k++)
+            ser_put_u32(w, st->slots[k]);
+    }
+    ser_put_u32(w, UINT32_MAX);
+}
+
+static bool get_slot(ser_reader *rd, replay *r, uint32_t i)
+{
+    slot *s = &r->s[i];
+    s->target = ser_get_f64(rd);
+    s->loss = ser_get_f64(rd);
+    s->prio = ser_get_f64(rd);
+    s->index = ser_get_u64(rd);
+    s->concept = ser_get_u32(rd);
+    s->cls = (int32_t)ser_get_u32(rd);
+    uint32_t n = ser_get_u32(rd);
+    if (rd->failed || n > r->p.max_nnz || (uint64_t)n * 12 > rd->len - rd->at ||
+        !isfinite(s->target) || !(s->prio > 0) || !isfinite(s->prio) || s->cls < -1 ||
+        s->cls >= MAX_STRATA || sparse_reserve(&s->x, n ? n : 1))
+        return false;
+    for (uint32_t k = 0; k < n; k++) {
+        s->x.idx[k] = ser_get_u32(rd);
+        s->x.val[k] = ser_get_f64(rd);
+    }
+    s->x.n = n;
+    if (r->p.mode == REPLAY_PRIORITIZED)
+        sumtree_set(r->tree, i, leaf(r, s->prio));
+    return !rd->failed;
+}
+
+static bool get_strata(ser_reader *rd, replay *r)
+{
+    uint32_t total = 0;
+    for (;;) {
+        uint32_t c = ser_get_u32(rd);
+        if (rd->failed)
+            return false;
+        if (c == UINT32_MAX)
+            break;
+        if (c >= MAX_STRATA || r->strata[c].cap)
+            return false;
+        stratum *st = &r->strata[c];
+        st->seen = ser_get_u64(rd);
+        uint32_t n = ser_get_u32(rd);
+        if (rd->failed || n > r->size || (uint64_t)n * 4 > rd->len - rd->at)
+            return false;
+        st->slots = malloc((n ? n : 1) * sizeof *st->slots);
+        if (!st->slots)
+            return false;
+        st->cap = n ? n : 1;
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t at = ser_get_u32(rd);
+            if (at >= r->size || r->s[at].cls != (int32_t)c)
+                return false;
+            st->slots[k] = at;
+            r->pos[at] = k;
+        }
+        st->n = n;
+        total += n;
+    }
+    uint32_t tagged = 0;
+    for (uint32_t i = 0; i < r->size; i++)
+        tagged += r->s[i].cls >= 0;
+    return total == tagged;
+}
+
+dd_err replay_deserialize(ser_reader *rd, replay **out, char **cause)
+{
+    if (ser_get_u32(rd) != REPLAY_MAGIC)
+        return dd_fail(cause, DD_ECORRUPT, "replay snapshot: bad magic");
+    replay_params p;
+    get_params(rd, &p);
+    if (rd->failed || replay_params_check(&p, NULL))
+        return dd_fail(cause, DD_ECORRUPT, "replay snapshot: settings out of range");
+    replay *r = replay_new(&p, NULL);
+    if (!r)
+        return dd_fail(cause, DD_ENOMEM, "no memory for the replay buffer");
+    r->seen = ser_get_u64(rd);
+    r->offered = ser_get_u64(rd);
+    r->too_large = ser_get_u64(rd);
+    r->draws = ser_get_u64(rd);
+    r->newest = ser_get_u64(rd);
+    r->size = ser_get_u32(rd);
+    r->fifo_next = ser_get_u32(rd);
+    r->concept = ser_get_u32(rd);
+    for (int i = 0; i < 4; i++)
+        r->rng.s[i] = ser_get_u64(rd);
+    bool ok = !rd->failed && r->size <= p.capacity && r->fifo_next < p.capacity;
+    uint32_t size = ok ? r->size : 0;
+    r->size = 0; /* slots count as filled only once read */
+    for (uint32_t i = 0; ok && i < size; i++) {
+        ok = get_slot(rd, r, i);
+        r->size = i + 1;
+    }
+    ok = ok && get_strata(rd, r);
+    if (!ok) {
+        replay_free(r);
+        return dd_fail(cause, DD_ECORRUPT, "replay snapshot: damaged or truncated");
+    }
+    *out = r;
+    return DD_OK;
 }

@@ -22,6 +22,7 @@
 #define DD_REPLAY_H
 
 #include "dd.h"
+#include "serial.h"
 #include "sparse.h"
 
 #include <stdbool.h>
@@ -43,7 +44,7 @@ typedef struct replay_params {
     bool stratify;        /* class-balanced reservoir (classification) */
     double alpha;         /* priority exponent */
     double beta;          /* initial IS exponent, annealed to 1 ... */
-    uint64_t beta_steps;  /* ... over this many draws */
+    uint32_t beta_steps;  /* ... over this many draws */
     double eps;           /* priority floor: p = |loss| + eps */
     replay_drift_policy on_drift;
     double drift_decay; /* REPLAY_DRIFT_DECAY: priority multiplier */
@@ -51,8 +52,10 @@ typedef struct replay_params {
     uint64_t seed;
 } replay_params;
 
-/* Defaults: 10000 slots, prioritized, reservoir insertion, alpha 0.6, beta
- * 0.4 annealed over 100000 draws, eps 0.01, drop on drift. Can't fail. */
+/* Defaults: 10000 slots, prioritized, reservoir insertion, alpha 0.3, beta
+ * 0.4 annealed over 2000 draws, eps 0.01, drop on drift (measured in
+ * doc/LEARNING.md: label noise makes high-loss events noisy ones, so a mild
+ * alpha and a quick full correction serve best). Can't fail. */
 void replay_params_default(replay_params *p);
 
 /* DD_EINVAL naming the field and its range. */
@@ -89,6 +92,7 @@ void replay_update(replay *r, uint32_t slot, double loss);
 void replay_on_drift(replay *r);
 
 uint32_t replay_size(const replay *r);
+const replay_params *replay_get_params(const replay *r);
 uint32_t replay_capacity(const replay *r);
 uint64_t replay_seen(const replay *r);      /* events offered */
 uint64_t replay_too_large(const replay *r); /* events refused for max_nnz */
@@ -113,5 +117,14 @@ uint32_t replay_top(const replay *r, replay_info *out, uint32_t n);
 
 /* Entry by position 0..size-1 (slot order). DD_ENOTFOUND beyond. */
 dd_err replay_entry(const replay *r, uint32_t pos, replay_info *out);
+
+/* Append the whole buffer (settings, entries, counters, random state) to w,
+ * so a restored buffer draws exactly what this one would. */
+void replay_serialize(const replay *r, ser_writer *w);
+
+/* Rebuild a buffer from rd. DD_ECORRUPT for damaged input (nothing is
+ * trusted: settings are checked, every index and length is bounded);
+ * *out is set only on success. */
+dd_err replay_deserialize(ser_reader *rd, replay **out, char **cause);
 
 #endif

@@ -164,7 +164,7 @@ static void write_list(FILE *out, const char *key, const char *listv)
     const char *p = listv;
     while (*p) {
         size_t take = 0, last_comma = 0;
-        while (p[take] && take < 150) {
+        while (take < 150 && p[take]) {
             if (p[take] == ',')
                 last_comma = take;
             take++;
@@ -314,7 +314,7 @@ static dd_err member(const cJSON *obj, const char *key, const cJSON **out, char 
 {
     *out = NULL;
     for (const cJSON *c = obj->child; c; c = c->next) {
-        if (!c->string || strcmp(c->string, key))
+        if (!c->string || strcmp(c->string, key) != 0)
             continue;
         if (*out)
             return dd_fail(cause, DD_EPARSE, "duplicate key '%s'", key);
@@ -330,11 +330,13 @@ static dd_err walk(const cJSON *obj, const path *pth, const cJSON **out, char **
     for (uint32_t i = 0; i < pth->n; i++) {
         if (!cJSON_IsObject(cur))
             return DD_OK;
-        dd_err err = member(cur, pth->seg[i], &cur, cause);
+        const cJSON *next = NULL;
+        dd_err err = member(cur, pth->seg[i], &next, cause);
         if (err)
             return err;
-        if (!cur)
+        if (!next)
             return DD_OK;
+        cur = next;
     }
     *out = cur;
     return DD_OK;
@@ -420,8 +422,8 @@ static bool item_matches(const char *item, const char *name)
 {
     size_t n = strlen(item);
     if (n && item[n - 1] == '*')
-        return !strncmp(item, name, n - 1);
-    return !strncmp(item, name, n) && (name[n] == '\0' || name[n] == '.');
+        return strncmp(item, name, n - 1) == 0;
+    return strncmp(item, name, n) == 0 && (name[n] == '\0' || name[n] == '.');
 }
 
 /* Whether the dotted name (after prefix segments pre[0..npre)) spells path. */
@@ -430,12 +432,12 @@ static bool path_equals(const path *pth, const path *pre, uint32_t npre, const c
     if (pth->n <= npre)
         return false;
     for (uint32_t i = 0; i < npre; i++)
-        if (strcmp(pth->seg[i], pre->seg[i]))
+        if (strcmp(pth->seg[i], pre->seg[i]) != 0)
             return false;
     const char *p = name;
     for (uint32_t i = npre; i < pth->n; i++) {
         size_t n = strlen(pth->seg[i]);
-        if (strncmp(p, pth->seg[i], n))
+        if (strncmp(p, pth->seg[i], n) != 0)
             return false;
         p += n;
         if (i + 1 < pth->n) {

@@ -143,4 +143,11 @@ bool schema_parse_iso8601(const char *text, double *out);
 dd_err schema_infer(const struct cJSON *const *samples, size_t n, schema_params *p, char **notes,
                     char **cause);
 
+/* The model task the samples' labels (mapped by p) call for: "regression"
+ * for a regression label type, else "binary" for at most two distinct
+ * labels, else "multiclass"; *classes is the number of distinct labels seen
+ * (capped at 256). NULL when no sample has a label. */
+const char *schema_infer_task(const struct cJSON *const *samples, size_t n,
+                              const schema_params *p, uint32_t *classes);
+
 #endif

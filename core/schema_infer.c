@@ -360,3 +360,37 @@ done:
         free(text);
     return err;
 }
+
+#define MAX_TASK_CLASSES 256
+
+const char *schema_infer_task(const cJSON *const *samples, size_t n, const schema_params *p,
+                              uint32_t *classes)
+{
+    schema *s = schema_new(p, NULL);
+    uint64_t seen[MAX_TASK_CLASSES];
+    uint32_t nseen = 0, labelled = 0;
+    for (size_t i = 0; s && i < n; i++) {
+        const cJSON *v;
+        if (!cJSON_IsObject(samples[i]) || schema_find(s, samples[i], SCHEMA_LABEL, &v, NULL) ||
+            !v)
+            continue;
+        char buf[40];
+        dd_label y;
+        if (schema_label(s, v, &y, buf, sizeof buf, NULL))
+            continue;
+        labelled++;
+        uint64_t h = y.kind == DD_LABEL_STR ? hash_str(y.str) : hash_bytes(&y.num, sizeof y.num, 1);
+        bool known = false;
+        for (uint32_t k = 0; k < nseen && !known; k++)
+            known = seen[k] == h;
+        if (!known && nseen < MAX_TASK_CLASSES)
+            seen[nseen++] = h;
+    }
+    schema_free(s);
+    *classes = nseen;
+    if (!labelled)
+        return NULL;
+    if (p->label_type == SCHEMA_LABEL_REGRESSION)
+        return "regression";
+    return nseen <= 2 ? "binary" : "multiclass";
+}

@@ -2,7 +2,8 @@
 # The learning layer (issue 4): models, optimizers, EWC, replay, the learner.
 libddcore_a_SOURCES += core/model_params.h core/model_impl.h core/model.c core/linear.c \
 	core/mlp.c core/ewc.c core/ewc.h core/model_io.c \
-	core/sumtree.c core/sumtree.h core/replay.c core/replay.h
+	core/sumtree.c core/sumtree.h core/replay.c core/replay.h \
+	core/learner.c core/learner.h
 
 check_PROGRAMS += tests/test_linear
 TESTS += tests/test_linear
@@ -43,3 +44,23 @@ TESTS += tests/test_ewc
 tests_test_ewc_SOURCES = tests/test_ewc.c
 tests_test_ewc_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_ewc_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/test_learner
+TESTS += tests/test_learner
+tests_test_learner_SOURCES = tests/test_learner.c
+tests_test_learner_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_learner_LDADD = $(TEST_LIBS)
+
+# benchmarks (make bench): figures, never assertions
+DD_BENCHES += bench/bench_learn
+bench_bench_learn_SOURCES = bench/bench_learn.c
+bench_bench_learn_CPPFLAGS = $(AM_CPPFLAGS)
+bench_bench_learn_LDADD = $(CORE_LIBS)
+DD_BENCHES += bench/bench_prequential
+bench_bench_prequential_SOURCES = bench/bench_prequential.c
+bench_bench_prequential_CPPFLAGS = $(libddsrc_a_CPPFLAGS)
+bench_bench_prequential_LDADD = $(SRC_LIBS)
+DD_BENCHES += bench/bench_forgetting
+bench_bench_forgetting_SOURCES = bench/bench_forgetting.c
+bench_bench_forgetting_CPPFLAGS = $(libddsrc_a_CPPFLAGS)
+bench_bench_forgetting_LDADD = $(SRC_LIBS)

@@ -18,7 +18,7 @@ tests_fuzz_replay_config_LDADD = $(TEST_LIBS)
 tests_fuzz_replay_csv_SOURCES = tests/fuzz/fuzz_csv.c tests/fuzz/replay_main.c
 tests_fuzz_replay_csv_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"csv"'
 tests_fuzz_replay_csv_LDADD = $(TEST_LIBS)
-tests_fuzz_replay_schema_SOURCES = tests/fuzz_schema.c tests/fuzz/replay_main.c
+tests_fuzz_replay_schema_SOURCES = tests/fuzz/fuzz_schema.c tests/fuzz/replay_main.c
 tests_fuzz_replay_schema_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"schema"'
 tests_fuzz_replay_schema_LDADD = $(TEST_LIBS)
 tests_fuzz_replay_infer_SOURCES = tests/fuzz/fuzz_infer.c tests/fuzz/replay_main.c

@@ -41,7 +41,7 @@ static bool push_ptr(cJSON ***arr, size_t *n, size_t *cap, cJSON *v)
 {
     if (*n == *cap) {
         size_t ncap = *cap ? *cap * 2 : 64;
-        cJSON **p = realloc(*arr, ncap * sizeof *p);
+        cJSON **p = realloc(*arr, ncap * sizeof(cJSON *));
         if (!p)
             return false;
         *arr = p;
@@ -202,12 +202,10 @@ int cmd_schema(int argc, char **argv)
                 fprintf(stderr, "driftdeck schema: -n wants 1..%d\n", SCHEMA_MAX_LINES);
                 return 2;
             }
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return usage(stderr, 2);
-        } else if (!path) {
-            path = argv[i];
+        } else if ((argv[i][0] == '-' && argv[i][1]) || path) {
+            return usage(stderr, 2); /* an unknown option, or a second file */
         } else {
-            return usage(stderr, 2);
+            path = argv[i];
         }
     }
     if (!path)
@@ -245,7 +243,13 @@ int cmd_schema(int argc, char **argv)
             printf("# %llu lines did not parse (the first: line %llu); they were skipped\n",
                    (unsigned long long)s.bad, (unsigned long long)s.first_bad_line);
         printf("# Edit it and put it in driftdeck.ini (or the file given to --config).\n");
-        if (schema_params_write(&p, notes, stdout) || fflush(stdout)) {
+        uint32_t classes = 0;
+        const char *task = schema_infer_task((const cJSON *const *)s.v, s.n, &p, &classes);
+        dd_err werr = schema_params_write(&p, notes, stdout);
+        if (!werr && task)
+            printf("\n[model]\n# %u distinct labels in the sample: %s\ntask = %s\n", classes,
+                   strcmp(task, "regression") ? "classification" : "a regression target", task);
+        if (werr || fflush(stdout) || ferror(stdout)) {
             fprintf(stderr, "driftdeck schema: cannot write the output\n");
             code = 2;
         }

@@ -42,6 +42,12 @@ static const char *const optim_names[] = {"sgd", "adagrad", "adam", "ftrl", NULL
 static const char *const schedule_names[] = {"constant", "invscaling", "invtime", NULL};
 static const char *const loss_names[] = {"squared", "huber", NULL};
 static const char *const act_names[] = {"relu", "tanh", NULL};
+static const char *const flow_names[] = {"block", "drop-oldest", NULL};
+static const char *const sink_policy_names[] = {"drop", "block", NULL};
+static const char *const replay_mode_names[] = {"reservoir", "prioritized", NULL};
+static const char *const replay_insert_names[] = {"reservoir", "fifo", NULL};
+static const char *const replay_drift_names[] = {"drop", "decay", "keep", NULL};
+static const char *const ewc_drift_names[] = {"keep", "reset", NULL};
 static const char *const label_type_names[] = {"auto", "number", "class", "regression", NULL};
 static const char *const ts_unit_names[] = {"s", "ms", "us", "ns", NULL};
 
@@ -76,7 +82,7 @@ static const setting settings[] = {
     ENUM("model", "kind", pipe.model.kind, kind_names, "linear", "linear model or small MLP"),
     ENUM("model", "optimizer", pipe.model.optim, optim_names, "sgd", "optimizer"),
     DBL("model", "lr", pipe.model.lr, 1e-9, 100, "0.05", "learning rate (FTRL: alpha)"),
-    ENUM("model", "schedule", pipe.model.schedule, schedule_names, "constant",
+    ENUM("model", "schedule", pipe.model.schedule, schedule_names, "invtime",
          "SGD learning-rate schedule"),
     DBL("model", "l1", pipe.model.l1, 0, 100, "0", "L1 penalty on weights"),
     DBL("model", "l2", pipe.model.l2, 0, 100, "0", "L2 penalty on weights"),
@@ -87,6 +93,60 @@ static const setting settings[] = {
     ENUM("model", "activation", pipe.model.activation, act_names, "relu", "MLP activation"),
     U32("model", "max_classes", pipe.model.max_classes, 2, 256, "64",
         "multiclass: classes beyond this are refused (counted)"),
+    /* [model] (learning layer) */
+    DBL("model", "lr_power", pipe.model.lr_power, 0, 1, "0.25", "invscaling: lr / t^power"),
+    DBL("model", "lr_decay", pipe.model.lr_decay, 0, 1, "0.001", "invtime: lr / (1 + decay t)"),
+    DBL("model", "lr_min", pipe.model.lr_min, 0, 100, "0.01",
+        "schedules never take the learning rate below this"),
+    DBL("model", "adam_beta1", pipe.model.adam_beta1, 0, 0.999999, "0.9", "Adam: first moment"),
+    DBL("model", "adam_beta2", pipe.model.adam_beta2, 0, 0.999999, "0.999",
+        "Adam: second moment"),
+    DBL("model", "eps", pipe.model.eps, 1e-12, 1, "1e-08", "AdaGrad/Adam denominator guard"),
+    DBL("model", "ftrl_beta", pipe.model.ftrl_beta, 0, 100, "1", "FTRL-Proximal beta"),
+    DBL("model", "grad_clip", pipe.model.grad_clip, 0, 1e6, "0",
+        "clip the output gradient to +-this; 0 = off"),
+    U32("model", "hidden2", pipe.model.hidden[1], 1, 256, "16", "MLP: width of hidden layer 2"),
+    U32("model", "max_columns", pipe.model.max_columns, 1, 8, "1",
+        "progressive MLP: columns (1 = plain MLP); a new one per confirmed drift"),
+    DBL("model", "column_decay", pipe.model.column_decay, 0.5, 0.999999, "0.99",
+        "progressive MLP: rolling-loss factor per event for choosing the column"),
+    DBL("model", "ewc_lambda", pipe.model.ewc_lambda, 0, 1e6, "0.1",
+        "EWC penalty strength (0 = off); acts after the first consolidation"),
+    DBL("model", "ewc_gamma", pipe.model.ewc_gamma, 0, 1, "0.9",
+        "online EWC: weight of the old Fisher at each consolidation"),
+
+    /* [learn] */
+    BOOL("learn", "replay", pipe.learn.replay_on, "true", "experience replay"),
+    U32("learn", "replay_k", pipe.learn.replay_k, 0, 16, "2", "replayed events per new event"),
+    U32("learn", "replay_capacity", pipe.learn.replay.capacity, 1, 1u << 24, "10000",
+        "events the replay buffer holds"),
+    ENUM("learn", "replay_mode", pipe.learn.replay.mode, replay_mode_names, "prioritized",
+         "how replayed events are drawn"),
+    ENUM("learn", "replay_insert", pipe.learn.replay.insert, replay_insert_names, "reservoir",
+         "which events the buffer keeps"),
+    BOOL("learn", "replay_stratify", pipe.learn.replay.stratify, "false",
+         "class-balanced reservoir"),
+    DBL("learn", "replay_alpha", pipe.learn.replay.alpha, 0, 1, "0.3", "priority exponent"),
+    DBL("learn", "replay_beta", pipe.learn.replay.beta, 0, 1, "0.4",
+        "initial importance-sampling exponent, annealed to 1"),
+    U32("learn", "replay_beta_steps", pipe.learn.replay.beta_steps, 0, 4000000000u, "2000",
+        "replay draws over which beta anneals to 1 (0 = 1 at once)"),
+    DBL("learn", "replay_eps", pipe.learn.replay.eps, 1e-9, 10, "0.01",
+        "priority = |loss| + eps"),
+    ENUM("learn", "replay_on_drift", pipe.learn.replay.on_drift, replay_drift_names, "drop",
+         "entries from before a confirmed drift: drop, decay or keep (tagged)"),
+    DBL("learn", "replay_drift_decay", pipe.learn.replay.drift_decay, 0, 1, "0.1",
+        "replay_on_drift = decay: priority multiplier"),
+    U32("learn", "consolidate_every", pipe.learn.consolidate_every, 1, 1u << 30, "1000",
+        "EWC consolidates after this many events with no alarm"),
+    ENUM("learn", "ewc_on_drift", pipe.learn.ewc_on_drift, ewc_drift_names, "reset",
+         "on a confirmed drift, EWC keeps or forgets what it protects"),
+    BOOL("learn", "class_weights", pipe.learn.class_weights, "false",
+         "inverse-frequency sample weights from online class counts"),
+    DBL("learn", "class_weight_max", pipe.learn.class_weight_max, 1, 1e6, "10",
+        "class weights are clipped to [1/max, max]"),
+    BOOL("learn", "reset_schedule_on_drift", pipe.learn.reset_schedule_on_drift, "true",
+         "restart the SGD learning-rate schedule on a confirmed drift"),
 
     /* [eval] */
     U32("eval", "rolling_window", pipe.rolling_window, 1, 1000000, "1000",
@@ -158,6 +218,39 @@ static const setting settings[] = {
         "features in one event"),
     U32("limits", "max_string", limits.max_string, 1, 1u << 30, "65536",
         "bytes in one string value or name"),
+
+    /* [ws] */
+    ENUM("ws", "flow", ws_flow, flow_names, "block",
+         "when the worker falls behind: block (stop reading, no loss) or drop-oldest (counted)"),
+    DBL("ws", "ping_interval", ws_ping_interval, 0.05, 86400, "20",
+        "seconds of silence before a ping"),
+    DBL("ws", "ping_timeout", ws_ping_timeout, 0.05, 86400, "10",
+        "seconds more without data or pong before reconnecting"),
+    DBL("ws", "connect_timeout", ws_connect_timeout, 1, 3600, "10",
+        "seconds for connect, TLS and handshake"),
+    DBL("ws", "backoff_min", ws_backoff_min, 0.01, 3600, "0.5", "first reconnect delay (s)"),
+    DBL("ws", "backoff_max", ws_backoff_max, 0.01, 86400, "30", "longest reconnect delay (s)"),
+    U32("ws", "max_attempts", ws_max_attempts, 0, 1000000000, "0",
+        "failed attempts in a row before giving up; 0 = never"),
+    BOOL("ws", "reconnect", ws_reconnect, "true", "reconnect after a close (false: the stream ends)"),
+    BOOL("ws", "insecure", ws_insecure, "false",
+         "wss: do NOT verify the server certificate (warned on stderr)"),
+    STR("ws", "ca_file", ws_ca_file, "", "wss: CA bundle (PEM); empty = the system's"),
+    STR("ws", "subprotocol", ws_subprotocol, "", "Sec-WebSocket-Protocol to ask for"),
+    STR("ws", "record", ws_record, "",
+        "also write every message received to this recording (replay: --source file:PATH)"),
+    STR("ws", "header_file", ws_header_file, "",
+        "file of extra handshake headers ('Name: value' lines); else $DRIFTDECK_WS_HEADERS"),
+
+    /* [sink] */
+    STR("sink", "predictions", sink_predictions, "",
+        "where every prediction goes: empty, or a comma list of ws, file, stdout, kafka"),
+    STR("sink", "file", sink_file, "predictions.jsonl", "the JSON Lines file of the file sink"),
+    STR("sink", "kafka", sink_kafka, "", "the topic of the kafka sink: kafka://BROKERS/TOPIC"),
+    U32("sink", "queue_capacity", sink_queue_capacity, 1, 1 << 22, "65536",
+        "predictions buffered per sink"),
+    ENUM("sink", "policy", sink_policy, sink_policy_names, "drop",
+         "a full sink queue: drop (counted) or block the worker"),
 };
 
 static const setting *find(const char *section, const char *key)
@@ -423,6 +516,8 @@ dd_err config_check(const dd_config *cfg, char **cause)
     dd_err err = featpipe_params_check(&cfg->pipe.feat, cause);
     if (!err)
         err = model_params_check(&cfg->pipe.model, cause);
+    if (!err)
+        err = learner_params_check(&cfg->pipe.learn, cause);
     if (!err) { /* the schema's paths and lists compile */
         schema *sch = schema_new(&cfg->schema, cause);
         err = sch ? DD_OK : DD_EINVAL;

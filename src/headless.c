@@ -45,9 +45,11 @@ static void emit(headless *h, cJSON *o)
 {
     char *s = o ? cJSON_PrintUnformatted(o) : NULL;
     if (s) {
+        flockfile(h->out); /* a prediction sink may share stdout: whole lines only */
         fputs(s, h->out);
         fputc('\n', h->out);
         fflush(h->out);
+        funlockfile(h->out);
     }
     free(s);
     cJSON_Delete(o);
@@ -77,6 +79,17 @@ static void add_counters(cJSON *o, const worker_status *st)
         cJSON_AddNumberToObject(o, "alarms_dropped", (double)st->alarms_dropped);
     if (st->unwatched_features)
         cJSON_AddNumberToObject(o, "unwatched_features", (double)st->unwatched_features);
+    cJSON *src = cJSON_AddObjectToObject(o, "source");
+    if (src) {
+        cJSON_AddStringToObject(src, "state", source_state_name(st->source_state));
+        if (st->source_state == SOURCE_RECONNECTING) {
+            cJSON_AddNumberToObject(src, "attempt", st->source_attempt);
+            cJSON_AddNumberToObject(src, "next_retry_s", (double)st->source_next_retry_ms / 1e3);
+        }
+        cJSON_AddNumberToObject(src, "reconnects", (double)st->source_reconnects);
+        cJSON_AddNumberToObject(src, "messages", (double)st->source_messages);
+        cJSON_AddNumberToObject(src, "bytes", (double)st->source_bytes);
+    }
 }
 
 static void on_status(void *ctx, const worker_status *st)

@@ -161,6 +161,13 @@ void ingest_reject(ingest *ing, struct source *src, const char *buf, size_t len,
     deadletter(ing, src, buf, len, reason, pos);
 }
 
+void ingest_drop(ingest *ing, struct source *src, const char *buf, size_t len,
+                 const char *reason, uint64_t pos)
+{
+    atomic_fetch_add(&src->stats.dropped, 1);
+    deadletter(ing, src, buf, len, reason, pos);
+}
+
 /* Push one event by the flow policy. Returns 1 pushed, -1 queue closed. */
 static int push(ingest *ing, struct source *src, dd_event *ev, ingest_flow flow)
 {
@@ -200,6 +207,24 @@ static dd_event *build(ingest *ing, const cJSON *obj, double recv_ts, uint64_t p
     ev->src_pos = pos;
     ev->raw_len = (uint32_t)len;
     return ev;
+}
+
+int ingest_object(ingest *ing, struct source *src, const cJSON *obj, size_t raw_len,
+                  double recv_ts, uint64_t pos, ingest_flow flow)
+{
+    atomic_fetch_add(&src->stats.messages, 1);
+    atomic_fetch_add(&src->stats.bytes, raw_len);
+    char *cause = NULL;
+    dd_event *ev = build(ing, obj, recv_ts, pos, raw_len, &cause);
+    if (ev) {
+        free(cause);
+        return push(ing, src, ev, flow);
+    }
+    char *text = cJSON_PrintUnformatted(obj);
+    ingest_reject(ing, src, text, text ? strlen(text) : 0, cause ? cause : "out of memory", pos);
+    free(text);
+    free(cause);
+    return 0;
 }
 
 int ingest_message(ingest *ing, struct source *src, const char *buf, size_t len, bool binary,

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cJSON;
 struct queue;
 struct source;
 struct schema;
@@ -44,10 +45,24 @@ void ingest_free(ingest *ing);
 int ingest_message(ingest *ing, struct source *src, const char *buf, size_t len, bool binary,
                    double recv_ts, uint64_t pos, ingest_flow flow);
 
+/* Parse-free ingest_message() for a message the source already holds as one
+ * JSON object (a CSV row): build its event, push it by the flow policy.
+ * Borrows obj. raw_len counts as the message's bytes. A refused object is
+ * counted and dead-lettered as its JSON text. Same returns as
+ * ingest_message(). */
+int ingest_object(ingest *ing, struct source *src, const struct cJSON *obj, size_t raw_len,
+                  double recv_ts, uint64_t pos, ingest_flow flow);
+
 /* Record a message that the source itself refused (oversized, unreadable)
  * with its reason: counted on src and dead-lettered. */
 void ingest_reject(ingest *ing, struct source *src, const char *buf, size_t len,
                    const char *reason, uint64_t pos);
+
+/* Record a message that the source dropped by its flow policy before
+ * parsing (a live source whose own buffer overflowed under drop-oldest):
+ * counted as dropped on src and dead-lettered with reason. */
+void ingest_drop(ingest *ing, struct source *src, const char *buf, size_t len,
+                 const char *reason, uint64_t pos);
 
 /* Dead letters that could not be written (the file failed): counted. */
 uint64_t ingest_deadletter_failures(ingest *ing);

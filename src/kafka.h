@@ -16,6 +16,11 @@
  * offsets. A restart, or another member taking the partition, resumes after
  * the last fully processed message: events can repeat, none is lost.
  *
+ * A message's receive time is its Kafka timestamp (producer or broker
+ * time) when it has one, so events without a ts of their own get the same
+ * event time in every replay of the topic; latency then includes the time
+ * spent in Kafka.
+ *
  * The sink produces one record per prediction to a topic, keyed by event id.
  * librdkafka's own bounded queue is the sink's queue: when it is full the
  * record is dropped and counted (or, with block, the call waits for room),

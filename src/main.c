@@ -17,8 +17,11 @@ struct command {
 static const struct command commands[] = {
     {"run", cmd_run, "run the pipeline (the default; see --help)"},
     {"gen", cmd_gen, "write a generated drifting stream (sea, hyperplane, agrawal, stagger)"},
+    {"attach", cmd_attach, "open the console on a running instance (--workspace DIR)"},
+    {"replay", cmd_replay, "run on a recorded file: replay FILE is --source file:FILE"},
     {"schema", cmd_schema, "print the [schema] mapping inferred from a file's first lines"},
     {"detect", cmd_detect, "run one drift detector over numbers, one per line (tuning)"},
+    {"record", cmd_record, "record a live ws:// or wss:// stream to a JSON Lines file"},
 };
 
 static void usage(FILE *out)

@@ -27,6 +27,8 @@ source *source_open(const char *spec, const source_options *opt, struct ingest *
     source *s = NULL;
     if (!strncmp(spec, "file:", 5)) {
         s = source_file_open(spec + 5, opt, cause);
+    } else if (!strncmp(spec, "ws://", 5) || !strncmp(spec, "wss://", 6)) {
+        s = source_ws_open(spec, opt, cause);
     } else if (!strcmp(spec, "-")) {
         s = source_file_open("-", opt, cause);
     } else if (!strncmp(spec, "kafka://", 8)) {

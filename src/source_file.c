@@ -10,6 +10,13 @@
  * reads nothing. Waits are on a condition variable, so stop, resume and speed
  * changes take effect at once.
  *
+ * Recordings made by `driftdeck record` (recording.h) are read too: a file
+ * whose first line is the recording header is a recording, and each of its
+ * lines is an envelope whose message, binary flag and receive time go to
+ * ingest exactly as they arrived live. Their lines may be longer than a
+ * message (escaping, base64): the line limit grows to fit, while ingest
+ * still holds each message to the message limit.
+ *
  * Gzip: a file that starts with the gzip magic bytes (1f 8b) is read through
  * zlib, whatever its name; positions are then offsets in the uncompressed
  * stream (resume seeks there with gzseek) and the size is unknown. CSV: a
@@ -22,6 +29,7 @@
 
 #include "csv.h"
 #include "ingest.h"
+#include "recording.h"
 
 #include <cJSON.h>
 #include <zlib.h>
@@ -52,7 +60,11 @@ typedef struct file_impl {
     double t0;      /* event time of the anchor */
     struct timespec w0;
     uint32_t max_line;
+    bool recording; /* envelopes (recording.h), not plain events */
 } file_impl;
+
+/* An envelope line can be ~6x its message (\u00XX escapes) plus the envelope. */
+#define RECORDING_MAX_LINE (6u * EVENT_DEFAULT_MAX_BYTES + 4096u)
 
 static double elapsed_since(const struct timespec *a)
 {
@@ -159,6 +171,11 @@ static long read_line(file_impl *fi, char **buf, size_t *cap, uint32_t max, uint
         return -1;
     if (too_long)
         return -2;
+    if (!*buf) { /* an empty first line: nothing was stored yet */
+        if (!(*buf = malloc(4096)))
+            return -3;
+        *cap = 4096;
+    }
     (*buf)[n] = '\0';
     return (long)n;
 }
@@ -169,6 +186,36 @@ static bool should_stop(file_impl *fi)
     bool stop = fi->stop;
     pthread_mutex_unlock(&fi->lock);
     return stop;
+}
+
+/* Hand a recorded message to ingest as it arrived live. Returns
+ * ingest_message()'s result, or 0 for a line that is not an envelope
+ * (counted and dead-lettered). */
+static int replay_envelope(source *s, const char *line, size_t n, uint64_t pos)
+{
+    recording_msg m;
+    char *cause = NULL;
+    if (recording_parse(line, n, &m, &cause)) {
+        ingest_reject(s->ing, s, line, n, cause ? cause : "bad recording line", pos);
+        free(cause);
+        return 0;
+    }
+    int r = ingest_message(s->ing, s, m.data, m.len, m.binary, m.recv_ts, pos, INGEST_BLOCK);
+    recording_msg_clear(&m);
+    return r;
+}
+
+/* A recording resumed at an offset: its header is not read by the thread.
+ * Reads the first line (the caller seeks afterwards). */
+static bool file_is_recording(file_impl *fi)
+{
+    char *buf = NULL;
+    size_t cap = 0;
+    uint64_t consumed = 0, seen;
+    long n = read_line(fi, &buf, &cap, 4096, &consumed, &seen);
+    bool yes = n > 0 && recording_is_header(buf, (size_t)n);
+    free(buf);
+    return yes;
 }
 
 static double wall_now(void)
@@ -184,6 +231,7 @@ typedef struct csv_ctx {
     source *s;
     csv_header *h;
     uint64_t base;   /* file offset of byte 0 as the reader counts (resume) */
+    uint64_t prev_end; /* where the previous record ended (a row's raw bytes) */
     bool skip_rows;  /* resuming: the header is read from the start, then seek */
     bool ended;      /* the run is ending, or the header was bad */
 } csv_ctx;
@@ -197,6 +245,7 @@ static int csv_row(void *ctx, const csv_record *rec)
     s->line = rec->line;
     uint64_t pos = c->base + rec->end;
     if (!c->h) {
+        c->prev_end = rec->end;
         if (csv_header_new(rec, &c->h, &cause)) {
             snprintf(s->last_error, sizeof s->last_error, "%s", cause ? cause : "bad header");
             c->ended = true;
@@ -208,15 +257,11 @@ static int csv_row(void *ctx, const csv_record *rec)
     if (csv_row_json(c->h, rec, &obj, &cause)) {
         const char *why = cause ? cause : "malformed row";
         ingest_reject(s->ing, s, NULL, 0, why, pos);
-    } else {
-        char *text = cJSON_PrintUnformatted(obj);
-        if (!text)
-            ingest_reject(s->ing, s, NULL, 0, "out of memory for a CSV row", pos);
-        else if (ingest_message(s->ing, s, text, strlen(text), false, wall_now(), pos,
-                                INGEST_BLOCK) < 0)
-            c->ended = true;
-        free(text);
+    } else if (ingest_object(s->ing, s, obj, (size_t)(rec->end - c->prev_end), wall_now(), pos,
+                             INGEST_BLOCK) < 0) {
+        c->ended = true;
     }
+    c->prev_end = rec->end;
     cJSON_Delete(obj);
     free(cause);
     atomic_store(&s->stats.position, pos);
@@ -264,6 +309,7 @@ static bool csv_loop(source *s)
         r = csv_new(fi->csv_delim, fi->max_line, 0);
         ok = ok && r;
         c.base = fi->start_offset;
+        c.prev_end = 0;
         c.skip_rows = false;
     }
     while (ok && !c.ended && !should_stop(fi)) {
@@ -314,6 +360,12 @@ static void *file_thread(void *arg)
                                               : "out of memory for a line of %llu bytes (%u)",
                      (unsigned long long)seen, fi->max_line);
             ingest_reject(s->ing, s, NULL, 0, why, start);
+        } else if (s->line == 1 && recording_is_header(buf, (size_t)n)) {
+            fi->recording = true;
+            fi->max_line = RECORDING_MAX_LINE;
+        } else if (fi->recording) {
+            if (replay_envelope(s, buf, (size_t)n, start) < 0)
+                break;
         } else { /* an empty line is a malformed message too: counted, dead-lettered */
             if (ingest_message(s->ing, s, buf, (size_t)n, false, wall_now(), start,
                                INGEST_BLOCK) < 0)
@@ -472,6 +524,10 @@ source *source_file_open(const char *path, const source_options *opt, char **cau
             return open_failed(s, fi);
         fi->csv_delim = csv_kind(path);
     }
+    if (opt && opt->start_offset && !fi->is_stdin && !fi->csv_delim && file_is_recording(fi)) {
+        fi->recording = true;
+        fi->max_line = RECORDING_MAX_LINE;
+    }
     if (opt && opt->start_offset && !fi->is_stdin) {
         /* A CSV seeks after reading its header (csv_loop). */
         fi->start_offset = opt->start_offset;
@@ -490,7 +546,8 @@ source *source_file_open(const char *path, const source_options *opt, char **cau
     pthread_condattr_destroy(&ca);
     fi->speed = opt ? opt->speed : 0;
     fi->paused = opt && opt->start_paused;
-    fi->max_line = EVENT_DEFAULT_MAX_BYTES;
+    if (!fi->recording)
+        fi->max_line = EVENT_DEFAULT_MAX_BYTES;
     s->ops = &file_ops;
     s->impl = fi;
     s->pace = file_pace;

@@ -68,7 +68,7 @@ static dd_err parse_query(const char *q, kafka_spec *out, char **cause)
         if (!strcmp(key, "group")) {
             snprintf(out->group, sizeof out->group, "%s", val);
         } else if (!strcmp(key, "reset")) {
-            if (strcmp(val, "earliest") && strcmp(val, "latest"))
+            if (strcmp(val, "earliest") != 0 && strcmp(val, "latest") != 0)
                 return dd_fail(cause, DD_EINVAL, "kafka: reset=%s: earliest or latest", val);
             out->reset_latest = !strcmp(val, "latest");
         } else if (!strcmp(key, "commit_ms")) {
@@ -100,7 +100,7 @@ dd_err kafka_spec_parse(const char *spec, kafka_spec *out, char **cause)
     memset(out, 0, sizeof *out);
     snprintf(out->group, sizeof out->group, "driftdeck");
     out->commit_ms = 1000;
-    if (strncmp(spec, "kafka://", 8))
+    if (strncmp(spec, "kafka://", 8) != 0)
         return dd_fail(cause, DD_EINVAL, "kafka: '%s' does not start with kafka://", spec);
     const char *p = spec + 8, *slash = strchr(p, '/');
     if (!slash)
@@ -197,8 +197,15 @@ static bool consume(kafka_impl *k, rd_kafka_message_t *m)
         return false;
     }
     s->line = 0;
-    int n = ingest_message(s->ing, s, m->payload ? m->payload : "", m->len, false, wall_now(),
-                           pos, INGEST_BLOCK);
+    /* The message's own timestamp (producer or broker time) is its receive
+     * time: an event without ts of its own then has the same event time in
+     * every replay of the topic, as Kafka Streams does. Wall time otherwise. */
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ms = rd_kafka_message_timestamp(m, &tstype);
+    double recv = ms > 0 && tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? (double)ms / 1000.0
+                                                                       : wall_now();
+    int n = ingest_message(s->ing, s, m->payload ? m->payload : "", m->len, false, recv, pos,
+                           INGEST_BLOCK);
     if (n < 0) /* not processed: never marked done, so never committed */
         return false;
     offtrack_set_events(k->track, pos, (uint32_t)n);

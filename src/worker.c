@@ -31,6 +31,7 @@ struct worker {
     pthread_t thread;
     bool started;
     atomic_bool stop;
+    bool linger; /* stay up at the end of the stream (a console shows it) */
     struct timespec t_start;
 };
 
@@ -116,6 +117,15 @@ static void fill_status(worker *w, worker_status *st, double rate, double t0)
     st->queue_cap = queue_capacity(w->q);
     st->learning = pipeline_learning(w->pipe);
     st->ended = sources_ended(w);
+    if (w->nsources) {
+        source_stats *ss = &w->sources[0]->stats;
+        st->source_state = atomic_load(&ss->state);
+        st->source_attempt = atomic_load(&ss->attempt);
+        st->source_next_retry_ms = atomic_load(&ss->next_retry_ms);
+        st->source_reconnects = atomic_load(&ss->reconnects);
+        st->source_messages = atomic_load(&ss->messages);
+        st->source_bytes = atomic_load(&ss->bytes);
+    }
 }
 
 dd_err worker_add_output(worker *w, const worker_output *out)
@@ -156,10 +166,11 @@ static void *worker_thread(void *arg)
     while (!atomic_load(&w->stop)) {
         bool ended = sources_ended(w); /* read before popping: see the header comment */
         void *item;
-        queue_result r = queue_pop(w->q, &item, ended ? 0 : WORKER_POP_TIMEOUT_MS);
+        bool finish = ended && !w->linger;
+        queue_result r = queue_pop(w->q, &item, finish ? 0 : WORKER_POP_TIMEOUT_MS);
         if (r == QUEUE_OK)
             process(w, item);
-        else if (ended || r == QUEUE_CLOSED)
+        else if (finish || r == QUEUE_CLOSED)
             break;
         double t = now_s();
         if (t - t_tick >= WORKER_POP_TIMEOUT_MS * 1e-3 || t - t_status >= w->status_interval) {
@@ -186,6 +197,11 @@ static void *worker_thread(void *arg)
         if (w->out[k].summary)
             w->out[k].summary(w->out[k].ctx, &st);
     return NULL;
+}
+
+void worker_set_linger(worker *w, bool linger)
+{
+    w->linger = linger;
 }
 
 dd_err worker_start(worker *w, char **cause)

@@ -44,6 +44,12 @@ typedef struct worker_status {
     size_t queue_len, queue_cap;
     bool learning;
     bool ended;               /* every source has ended */
+    /* the first source's connection (live sources) */
+    int source_state;         /* source_state */
+    uint32_t source_attempt;  /* reconnection attempt, 0 when connected */
+    int64_t source_next_retry_ms;
+    uint64_t source_reconnects;
+    uint64_t source_messages, source_bytes;
 } worker_status;
 
 /* Where the worker reports, all called in the worker thread; any member may
@@ -75,6 +81,11 @@ void worker_free(worker *w);
 /* Add another output (copied); before worker_start(). DD_EFULL past
  * WORKER_MAX_OUTPUTS. */
 dd_err worker_add_output(worker *w, const worker_output *out);
+
+/* Keep the worker up at the end of the stream, ticking, until worker_stop():
+ * a console still shows the run and takes commands (export). Before
+ * worker_start(). */
+void worker_set_linger(worker *w, bool linger);
 
 dd_err worker_start(worker *w, char **cause);
 /* Wait for the worker to finish (end of stream, or after worker_stop()). */

@@ -3,8 +3,9 @@
  * librdkafka's mock cluster (3 brokers, on loopback), creates TOPIC with
  * PARTITIONS, produces N events in driftdeck's shape (ids k0..k<N-1>, a
  * separable label), prints the bootstrap address on one line, and keeps the
- * cluster up until its standard input closes.
- * Usage: kafka_mock TOPIC PARTITIONS N
+ * cluster up until its standard input closes. Extra topics (empty, one
+ * partition) are created for sinks.
+ * Usage: kafka_mock TOPIC PARTITIONS N [EXTRA_TOPIC...]
  */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -14,8 +15,8 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: kafka_mock TOPIC PARTITIONS N\n");
+    if (argc < 4) {
+        fprintf(stderr, "usage: kafka_mock TOPIC PARTITIONS N [EXTRA_TOPIC...]\n");
         return 2;
     }
     const char *topic = argv[1];
@@ -29,6 +30,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "kafka_mock: cannot start the mock cluster\n");
         return 1;
     }
+    for (int i = 4; i < argc; i++)
+        if (rd_kafka_mock_topic_create(mc, argv[i], 1, 1)) {
+            fprintf(stderr, "kafka_mock: cannot create %s\n", argv[i]);
+            return 1;
+        }
     const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
     conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "bootstrap.servers", boot, why, sizeof why);

@@ -224,6 +224,22 @@ static void rows_become_json_objects_and_events(void **state)
     csv_header_free(r.h);
 }
 
+static void invalid_utf8_cells_are_refused(void **state)
+{
+    rows r = {0};
+    csv *c = csv_new(0, 0, 0);
+    const char *in = "id,a\n1,caf\xc3\xa9\n2,\xff\xfe\n3,\xc0\xaf\n";
+    assert_int_equal(csv_feed(c, in, strlen(in), to_json, &r), DD_OK);
+    csv_free(c);
+    assert_int_equal(r.n, 1); /* cafe with its accent is fine */
+    assert_int_equal(r.nerr, 2);
+    assert_non_null(strstr(r.err[0], "line 3: column 'a' is not valid UTF-8"));
+    for (int i = 0; i < r.nerr; i++)
+        free(r.err[i]);
+    cJSON_Delete(r.row[0]);
+    csv_header_free(r.h);
+}
+
 static void duplicate_header_names_are_refused(void **state)
 {
     csv_field f[] = {{"a", 1}, {"b", 1}, {"a", 1}};
@@ -252,6 +268,7 @@ int main(void)
         cmocka_unit_test(record_end_offsets_allow_resuming),
         cmocka_unit_test(numbers_in_json_syntax_only),
         cmocka_unit_test(rows_become_json_objects_and_events),
+        cmocka_unit_test(invalid_utf8_cells_are_refused),
         cmocka_unit_test(duplicate_header_names_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,6 +43,7 @@ static void test_model_penalty_and_pull(void **state)
     model_params p;
     model_params_default(&p);
     p.lr = 0.1;
+    p.schedule = SCHEDULE_CONSTANT;
     p.ewc_lambda = 0.5;
     p.ewc_gamma = 0.9;
     model *m = model_new(&p, 2, NULL);

@@ -62,6 +62,11 @@ rc=$?
 [ $rc -ne 0 ] && ok "duplicate header: exit $rc" || bad "duplicate header: exit 0"
 echo "$err" | grep -q "column 'a' appears twice" && ok "duplicate header named" || bad "message: $err"
 
+# An empty first line (nothing buffered yet) is one malformed message, no crash.
+printf '\n{"x":{"a":1},"y":1}\n' > "$T/empty-first.jsonl"
+got=$(summary "$T/empty-first.jsonl")
+[ "$got" = "1 1 1 1" ] && ok "empty first line: counted, no crash" || bad "empty first line: '$got'"
+
 # A truncated gzip file: what was readable is learned, the failure is reported.
 head -c 2000 "$T/s.jsonl.gz" > "$T/cut.gz"
 "$DD_BIN" --headless --source "file:$T/cut.gz" --set "run.workspace=$T" >/dev/null 2>"$T/cut.err"

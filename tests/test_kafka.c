@@ -108,6 +108,7 @@ typedef struct run {
     _Atomic uint32_t *seen;       /* shared across runs: times each id was processed */
     _Atomic uint64_t *processed;  /* shared: events processed */
     _Atomic uint64_t bad_ids;     /* events with an id never produced */
+    double min_recv_ts;           /* worker thread only; read after the join */
 } run;
 
 static void *worker_main(void *arg)
@@ -128,6 +129,8 @@ static void *worker_main(void *arg)
         else
             atomic_fetch_add(&r->bad_ids, 1);
         atomic_fetch_add(r->processed, 1);
+        if (ev->recv_ts < r->min_recv_ts || r->min_recv_ts == 0)
+            r->min_recv_ts = ev->recv_ts;
         r->src->ops->ack(r->src, ev->src_pos);
         event_free(ev);
     }
@@ -271,7 +274,11 @@ static void brokers_down_then_back(void **state)
 {
     cluster c;
     cluster_up(&c, "live", 1);
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
     produce_range(&c, "live", 0, 100);
+    struct timespec produced;
+    clock_gettime(CLOCK_REALTIME, &produced);
     _Atomic uint32_t *seen = calloc(N_EVENTS, sizeof *seen);
     _Atomic uint64_t processed = 0;
     run r = {.seen = seen, .processed = &processed};
@@ -291,6 +298,11 @@ static void brokers_down_then_back(void **state)
     run_stop(&r, false);
     for (int i = 0; i < 200; i++)
         assert_true(seen[i] >= 1);
+    /* Receive time is the message's timestamp, taken when it was produced:
+     * before the consumer even started, so not the consume time. */
+    double t_produced = (double)produced.tv_sec + (double)produced.tv_nsec * 1e-9;
+    assert_true(r.min_recv_ts >= (double)wall.tv_sec - 1.0);
+    assert_true(r.min_recv_ts <= t_produced);
     free(seen);
     cluster_down(&c);
 }

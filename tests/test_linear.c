@@ -25,6 +25,7 @@ static void randomize(model *m, uint64_t seed)
 static void check_gradient(model_params *p, double target, uint32_t nclass)
 {
     p->optim = OPTIM_SGD;
+    p->schedule = SCHEDULE_CONSTANT; /* delta w = -lr g exactly */
     p->lr = 1e-3;
     model *m = model_new(p, 8, NULL);
     assert_non_null(m);

@@ -76,6 +76,7 @@ static model *small_mlp(model_task task, uint32_t layers, model_activation a, ui
     p.hidden[1] = 4;
     p.activation = a;
     p.lr = 1e-3;
+    p.schedule = SCHEDULE_CONSTANT; /* delta w = -lr g exactly */
     p.max_columns = cols;
     model *m = model_new(&p, 10, NULL);
     assert_non_null(m);

@@ -167,7 +167,7 @@ static void test_damage_is_refused(void **state)
     assert_int_equal(model_deserialize(blob, len, &c, NULL), DD_EVERSION);
     blob[8] = 1;
     /* a correctly sealed blob claiming 2^31 inputs: refused before allocating */
-    size_t dim_at = 24 + 11 * 4 + 14 * 8 + 8;
+    size_t dim_at = 24 + 11 * 4 + 15 * 8 + 8;
     assert_int_equal(blob[dim_at], 6);
     blob[dim_at + 3] = 0x80;
     reseal(blob, len);

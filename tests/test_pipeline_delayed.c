@@ -129,11 +129,55 @@ static void model_learns_from_delayed_labels(void **state)
     pipeline_free(p);
 }
 
+/* A replay of a past stream whose labels carry no time: the labels' receive
+ * time (now) must not expire the held events of the past. */
+static void labels_without_time_do_not_expire_the_past(void **state)
+{
+    pipeline *p = make(60.0);
+    pipeline_result r;
+    process(p, "{\"id\":\"a\",\"ts\":1000,\"x\":{\"f\":1}}", 0, &r);
+    dd_event *ev = ev_of("{\"id\":\"a\",\"y\":1}", 1);
+    ev->ts = 1.7e9; /* received now, no time of its own */
+    assert_int_equal(pipeline_process(p, ev, &r), DD_OK);
+    event_free(ev);
+    assert_true(r.joined);
+    pipeline_free(p);
+}
+
+/* Governance adds a challenger's prediction when the event is held, and
+ * finds both versions' predictions and the held input when the label joins. */
+static void every_version_is_scored_on_the_same_event(void **state)
+{
+    pipeline *p = make(0);
+    pipeline_result r;
+    process(p, "{\"id\":\"q\",\"group\":\"eu\",\"x\":{\"a\":1}}", 0, &r);
+    assert_true(r.held);
+    assert_null(pipeline_joined(p));
+    model_output chal = {1, 0.75};
+    assert_int_equal(pipeline_hold_prediction(p, "q", 7, &chal), DD_OK);
+    assert_int_equal(pipeline_hold_prediction(p, "q", 8, &chal), DD_EFULL);
+    assert_int_equal(pipeline_hold_prediction(p, "nope", 7, &chal), DD_ENOTFOUND);
+    process(p, "{\"id\":\"q\",\"y\":1}", 1, &r);
+    assert_true(r.joined);
+    const pending_entry *e = pipeline_joined(p);
+    assert_non_null(e);
+    assert_string_equal(e->group, "eu");
+    assert_int_equal(e->npred, 2);
+    assert_int_equal(e->pred[1].version, 7);
+    assert_close(e->pred[1].out.score, 0.75, 0);
+    assert_true(e->x.n > 0); /* the held input, for the challenger to learn from */
+    process(p, "{\"id\":\"z\",\"x\":{\"a\":2}}", 2, &r);
+    assert_null(pipeline_joined(p)); /* only until the next event */
+    pipeline_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(label_joins_with_the_prediction_made_then),
         cmocka_unit_test(held_events_expire_by_event_time),
+        cmocka_unit_test(labels_without_time_do_not_expire_the_past),
+        cmocka_unit_test(every_version_is_scored_on_the_same_event),
         cmocka_unit_test(model_learns_from_delayed_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

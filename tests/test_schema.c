@@ -373,6 +373,35 @@ static void infer_flat_stream(void **state)
     assert_int_equal(schema_infer(NULL, 0, &p, NULL, NULL), DD_EINVAL);
 }
 
+static void infer_task_from_labels(void **state)
+{
+    const char *bin[] = {"{\"x\":{\"a\":1},\"y\":0}", "{\"x\":{\"a\":2},\"y\":1}",
+                         "{\"x\":{\"a\":3},\"y\":1}", "{\"x\":{\"a\":4}}"};
+    const char *multi[] = {"{\"k\":1,\"label\":\"cat\"}", "{\"k\":2,\"label\":\"dog\"}",
+                           "{\"k\":3,\"label\":\"cow\"}"};
+    const char *none[] = {"{\"x\":{\"a\":1}}"};
+    schema_params p;
+    uint32_t classes = 0;
+    cJSON **v = parse_lines(bin, 4);
+    assert_int_equal(schema_infer((const cJSON *const *)v, 4, &p, NULL, NULL), DD_OK);
+    assert_string_equal(schema_infer_task((const cJSON *const *)v, 4, &p, &classes), "binary");
+    assert_int_equal(classes, 2);
+    p.label_type = SCHEMA_LABEL_REGRESSION;
+    assert_string_equal(schema_infer_task((const cJSON *const *)v, 4, &p, &classes),
+                        "regression");
+    free_lines(v, 4);
+    v = parse_lines(multi, 3);
+    assert_int_equal(schema_infer((const cJSON *const *)v, 3, &p, NULL, NULL), DD_OK);
+    assert_string_equal(schema_infer_task((const cJSON *const *)v, 3, &p, &classes),
+                        "multiclass");
+    assert_int_equal(classes, 3);
+    free_lines(v, 3);
+    v = parse_lines(none, 1);
+    assert_int_equal(schema_infer((const cJSON *const *)v, 1, &p, NULL, NULL), DD_OK);
+    assert_null(schema_infer_task((const cJSON *const *)v, 1, &p, &classes));
+    free_lines(v, 1);
+}
+
 /* Inputs the fuzz harnesses (tests/fuzz_*.c) found, kept as regressions. */
 static void fuzz_regressions(void **state)
 {
@@ -401,6 +430,7 @@ int main(void)
         cmocka_unit_test(ini_round_trip),
         cmocka_unit_test(infer_default_shape),
         cmocka_unit_test(infer_flat_stream),
+        cmocka_unit_test(infer_task_from_labels),
         cmocka_unit_test(fuzz_regressions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

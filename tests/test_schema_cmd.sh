@@ -34,6 +34,7 @@ has "$T/flat.ini" "label_type = class" "class names recognized"
 has "$T/flat.ini" "text = review" "free text found by content"
 has "$T/flat.ini" "embedding = embedding" "embedding found"
 has "$T/flat.ini" "exclude = session" "a per-line identifier is excluded"
+has "$T/flat.ini" "task = binary" "the model task suggested from the labels"
 awk 'length($0) >= 200 { exit 1 }' "$T/flat.ini" && ok "no line reaches inih's limit" ||
     bad "a line of 200+ bytes"
 
