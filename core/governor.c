@@ -576,6 +576,14 @@ static dd_err after_command(governor *g, dd_err e, rec_list *out, char **cause)
     return e;
 }
 
+dd_err governor_note(governor *g, const char *actor, const char *kind, const char *payload_json,
+                     rec_list *out, char **cause)
+{
+    dd_err e = policy_note(g->pol, events_done(g), actor, kind, payload_json, cause);
+    policy_take_records(g->pol, out);
+    return e;
+}
+
 dd_err governor_approve(governor *g, const char *actor, rec_list *out, char **cause)
 {
     return after_command(g, policy_approve(g->pol, events_done(g), actor, cause), out, cause);

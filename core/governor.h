@@ -96,6 +96,11 @@ dd_err governor_reject(governor *g, const char *actor, const char *reason, rec_l
 dd_err governor_rollback_to(governor *g, int64_t target, const rec_blob *blob, const char *actor,
                             const char *reason, rec_list *out, char **cause);
 
+/* An audit entry for an operator's action (pause, speed, export...):
+ * payload_json is a JSON object. */
+dd_err governor_note(governor *g, const char *actor, const char *kind, const char *payload_json,
+                     rec_list *out, char **cause);
+
 typedef struct governor_stats {
     policy_view view;
     uint64_t events;    /* data events seen (skipped ones excluded) */
@@ -103,7 +108,7 @@ typedef struct governor_stats {
     uint64_t skipped;   /* replayed events already covered by the checkpoint */
     uint64_t checkpoints;
     uint64_t challenger_served;
-    uint64_t joined;       /* delayed labels joined (every live version scored on them) */
+    uint64_t joined; /* delayed labels joined (every live version scored on them) */
 } governor_stats;
 
 void governor_get_stats(const governor *g, governor_stats *st);

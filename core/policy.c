@@ -409,6 +409,9 @@ void policy_get_view(const policy *pol, policy_view *v)
     v->challenger_id = pol->chal.id;
     v->previous_id = pol->prev.id;
     v->challenger_status = pol->chal.id ? pol->chal.status : GOV_CANDIDATE;
+    v->active_trigger = pol->act.trigger;
+    v->challenger_trigger = pol->chal.trigger;
+    v->previous_trigger = pol->prev.trigger;
     v->active_rolling = ring_mean(&pol->act.roll);
     v->challenger_rolling = pol->chal.id ? ring_mean(&pol->chal.roll) : -1;
     v->previous_rolling = pol->prev.id ? ring_mean(&pol->watch_prev) : -1;

@@ -179,6 +179,7 @@ void policy_take_records(policy *pol, rec_list *out);
 typedef struct policy_view {
     int64_t active_id, challenger_id, previous_id;
     gov_status challenger_status;
+    gov_trigger active_trigger, challenger_trigger, previous_trigger;
     double active_rolling, challenger_rolling, previous_rolling; /* -1: no data */
     uint64_t active_labelled;
     uint64_t promotions, rollbacks, candidates;

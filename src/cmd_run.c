@@ -339,6 +339,8 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     queue *q = queue_new(cfg->queue_capacity);
     schema *sch = q ? schema_new(&cfg->schema, &cause) : NULL;
     ingest *ing = sch ? ingest_new(q, &cfg->limits, sch, dl, &cause) : NULL;
+    if (ing)
+        ingest_set_deadletter_max(ing, cfg->deadletter_max_bytes);
     source *src = ing ? source_open(spec, &so, ing, &cause) : NULL;
     sinkset_params sp = {cfg->sink_predictions, cfg->sink_file, cfg->sink_kafka,
                          cfg->sink_queue_capacity, (sink_policy)cfg->sink_policy};
@@ -363,8 +365,12 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "out of memory");
         goto done;
     }
-    if (ui.view) /* the console's approve, reject and rollback */
+    if (ui.view) { /* the console's versions, decisions, exports and audited actions */
+        wview_decider dec;
+        gov_run_decider(gr, &dec);
+        wview_set_decider(ui.view, &dec);
         wview_set_governance(ui.view, gov_run_governor(gr), gov_run_writer(gr));
+    }
     worker_output sink_out = {.ctx = sinks, .event = sinkset_on_event};
     if (sinkset_count(sinks))
         worker_add_output(w, &sink_out);
@@ -378,8 +384,8 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     if (h)
         headless_set_kstore(h, ks);
     running_worker = w;
-    if (headless_mode) /* the console has the screen: it shows the versions itself */
-        fprintf(stderr, "driftdeck: %s\n", gov_run_describe(gr));
+    if (headless_mode) /* a JSON line like the others (the console shows the versions) */
+        gov_run_print_describe(gr, stdout);
     if (sinkset_start(sinks, &cause) || worker_start(w, &cause) || src->ops->start(src, &cause)) {
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "cannot start");
         worker_stop(w);
@@ -392,8 +398,11 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     running_worker = NULL;
     if (headless_mode)
         rc = atomic_load(&src->stats.state) == SOURCE_FAILED ? 1 : 0;
-    if (atomic_load(&src->stats.state) == SOURCE_FAILED)
-        fprintf(stderr, "driftdeck: source %s failed: %s\n", spec, src->last_error);
+    if (atomic_load(&src->stats.state) == SOURCE_FAILED) {
+        char shown[512];
+        source_spec_redacted(spec, shown, sizeof shown);
+        fprintf(stderr, "driftdeck: source %s failed: %s\n", shown, src->last_error);
+    }
 done:
     running_worker = NULL;
     http_search_stop(hs);

@@ -283,6 +283,11 @@ export_data *export_load(sqlite3 *db, int64_t session, dd_err *err, char **cause
     return d;
 }
 
+int64_t export_session_id(const export_data *d)
+{
+    return d->session;
+}
+
 void export_free(export_data *d)
 {
     if (!d)

@@ -24,6 +24,9 @@ typedef struct export_data export_data;
 export_data *export_load(sqlite3 *db, int64_t session, dd_err *err, char **cause);
 void export_free(export_data *d);
 
+/* The session d holds (-1: all). */
+int64_t export_session_id(const export_data *d);
+
 /* Write d to out. DD_EIO when a write fails. */
 dd_err export_jsonl(const export_data *d, FILE *out);
 dd_err export_csv(const export_data *d, FILE *out);

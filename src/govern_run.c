@@ -7,9 +7,11 @@
 #include "governor.h"
 #include "registry.h"
 #include "source.h"
+#include "worker_view.h"
 #include "workspace.h"
 #include "writer.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +123,9 @@ static dd_err read_checkpoint(gov_run *g, char **cause)
 gov_run *gov_run_open(const dd_config *cfg, const char *spec, char **cause)
 {
     gov_run *g = calloc(1, sizeof *g);
-    if (!g || !(g->source = rec_strdup(spec))) {
+    char shown[CONFIG_PATH_MAX + 8];
+    source_spec_redacted(spec, shown, sizeof shown); /* tokens never reach the database */
+    if (!g || !(g->source = rec_strdup(shown))) {
         free(g);
         dd_fail(cause, DD_ENOMEM, "no memory");
         return NULL;
@@ -155,6 +159,23 @@ fail:
 uint64_t gov_run_resume_offset(const gov_run *g)
 {
     return g->have_cp ? g->cp.src_pos : 0;
+}
+
+void gov_run_print_describe(const gov_run *g, FILE *out)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "type", "workspace");
+    cJSON_AddStringToObject(j, "workspace", g->cfg->workspace);
+    cJSON_AddBoolToObject(j, "resume", g->have_cp);
+    cJSON_AddStringToObject(j, "message", g->describe);
+    char *s = j ? cJSON_PrintUnformatted(j) : NULL;
+    if (s) {
+        fputs(s, out);
+        fputc('\n', out);
+        fflush(out);
+    }
+    free(s);
+    cJSON_Delete(j);
 }
 
 const char *gov_run_describe(const gov_run *g)
@@ -251,6 +272,101 @@ governor *gov_run_governor(gov_run *g)
 writer *gov_run_writer(gov_run *g)
 {
     return g->wr;
+}
+
+/* ---- the console's decider (called in the worker thread) ---- */
+
+static const char *who(const char *user)
+{
+    return user && *user ? user : "operator";
+}
+
+static dd_err decided(gov_run *g, dd_err e, rec_list *recs, char *text, size_t n, const char *what)
+{
+    writer_push(g->wr, recs);
+    if (!e) {
+        governor_stats st;
+        governor_get_stats(g->gov, &st);
+        snprintf(text, n, "%s: version %lld active%s", what, (long long)st.view.active_id,
+                 st.view.challenger_id ? ", a challenger live" : "");
+    }
+    return e;
+}
+
+static dd_err dec_approve(void *ctx, pipeline *p, uint64_t version, const char *user, char *text,
+                          size_t n, char **cause)
+{
+    gov_run *g = ctx;
+    rec_list recs = {0};
+    (void)p;
+    (void)version; /* at most one version awaits */
+    dd_err e = governor_approve(g->gov, who(user), &recs, cause);
+    return decided(g, e, &recs, text, n, "approved: canary");
+}
+
+static dd_err dec_reject(void *ctx, pipeline *p, uint64_t version, const char *user, char *text,
+                         size_t n, char **cause)
+{
+    gov_run *g = ctx;
+    rec_list recs = {0};
+    (void)p;
+    (void)version;
+    dd_err e = governor_reject(g->gov, who(user), "rejected by the operator", &recs, cause);
+    return decided(g, e, &recs, text, n, "rejected");
+}
+
+/* A rollback target's saved state, read through a read-only connection: a
+ * rare operator action, the only time the worker thread reads the database. */
+static dd_err dec_rollback(void *ctx, pipeline *p, uint64_t version, const char *user, char *text,
+                           size_t n, char **cause)
+{
+    gov_run *g = ctx;
+    (void)p;
+    governor_stats st;
+    governor_get_stats(g->gov, &st);
+    int64_t target = version ? (int64_t)version : st.view.previous_id;
+    if (!target)
+        return dd_fail(cause, DD_ENOTFOUND, "no previous version in memory: name the version");
+    sqlite3 *db = NULL;
+    rec_blob b = {0};
+    rec_list recs = {0};
+    dd_err e = workspace_open_readonly(g->cfg->workspace, &db, cause);
+    if (!e)
+        e = registry_read_version_blob(db, target, &b, cause);
+    sqlite3_close(db);
+    if (!e)
+        e = governor_rollback_to(g->gov, target, &b, who(user), "manual rollback from the console",
+                                 &recs, cause);
+    free(b.data);
+    return decided(g, e, &recs, text, n, "rolled back");
+}
+
+static void dec_audit(void *ctx, const char *user, const char *action, const char *detail)
+{
+    gov_run *g = ctx;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "action", action ? action : "");
+    cJSON_AddStringToObject(j, "detail", detail ? detail : "");
+    char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    rec_list recs = {0};
+    if (text)
+        governor_note(g->gov, who(user), "operator", text, &recs, NULL);
+    free(text);
+    writer_push(g->wr, &recs);
+}
+
+void gov_run_decider(gov_run *g, wview_decider *d)
+{
+    *d = (wview_decider){.ctx = g,
+                         .approve = dec_approve,
+                         .reject = dec_reject,
+                         .rollback = dec_rollback,
+                         /* export: the view writes its own (the registry's report is
+                          * `driftdeck export`; before the first checkpoint commits there is
+                          * no session in the database to report) */
+                         .export_session = NULL,
+                         .audit = dec_audit};
 }
 
 dd_err gov_run_close(gov_run *g, char **cause)

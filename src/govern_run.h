@@ -43,6 +43,15 @@ struct writer;
 struct governor *gov_run_governor(gov_run *g);
 struct writer *gov_run_writer(gov_run *g);
 
+struct wview_decider;
+/* The console's decider (worker_view.h): approve, reject, rollback, export
+ * and the audit of operator actions, through this run's governance. After
+ * gov_run_attach(); valid until gov_run_close(). */
+void gov_run_decider(gov_run *g, struct wview_decider *d);
+
+/* Print the describe line as JSON: {"type":"workspace","message":...,"resume":...}. */
+void gov_run_print_describe(const gov_run *g, FILE *out);
+
 /* Build the governor over w's pipeline and start the writer. */
 dd_err gov_run_attach(gov_run *g, worker *w, char **cause);
 

@@ -75,7 +75,7 @@ if command -v sqlite3 >/dev/null 2>&1; then
     # The last run read the stream to the end: the next one starts fresh and
     # closes the clone (an interrupted run would resume with it: test_governor).
     "$DD_BIN" --headless --workspace ws --source file:st.jsonl > run2.jsonl 2> run2.err
-    grep -q "starts fresh" run2.err || fail "run 2: $(cat run2.err)"
+    grep -q "starts fresh" run2.jsonl || fail "run 2: $(head -n 1 run2.jsonl)"
     [ "$(q "SELECT status FROM versions WHERE id = $clone")" = retired ] || fail "clone $clone not closed"
     "$DD_BIN" audit verify --workspace ws > /dev/null || fail "audit verify after the rollback"
 fi

@@ -60,8 +60,8 @@ echo "killed after checkpoint at event $cp_event, version $active active"
 # The same command line (a resume needs the same source and configuration).
 "$DD_BIN" --headless --workspace ws --source file:sea.jsonl --set govern.checkpoint_every=500 \
     > run2.jsonl 2> run2.err || fail "restart exited $?"
-cat run2.err
-grep -q "resuming from checkpoint .* at event $cp_event (version $active active)" run2.err ||
+head -n 1 run2.jsonl
+grep -q "resuming from checkpoint .* at event $cp_event (version $active active)" run2.jsonl ||
     fail "restart did not resume from event $cp_event with version $active"
 [ "$(q "SELECT json_extract(payload, '$.active') FROM audit WHERE kind = 'resume'")" = "$active" ] ||
     fail "the resume entry names another active version"
@@ -84,7 +84,8 @@ head=$(echo "$gov" | sed -n 's/.*"audit_head":"\([0-9a-f]*\)".*/\1/p')
 # start version serves and the previous active version is retired.
 "$DD_BIN" --headless --workspace ws --source file:sea.jsonl --set govern.checkpoint_every=500 \
     > run3.jsonl 2> run3.err
-grep -q "read this stream to the end, so this run starts fresh" run3.err || fail "run 3: $(cat run3.err)"
+grep -q "read this stream to the end, so this run starts fresh" run3.jsonl ||
+    fail "run 3: $(head -n 1 run3.jsonl)"
 grep '"type":"summary"' run3.jsonl | grep -q "\"events\":$N," || fail "the replay did not learn all $N events"
 [ "$(q "SELECT trigger FROM versions WHERE status = 'active'")" = start ] || fail "no fresh start version"
 [ "$(q "SELECT status FROM versions WHERE id = $active")" = retired ] || fail "version $active not retired"
