@@ -666,8 +666,10 @@ static bool apply_upsert(struct kctx *c, const kitem *it)
         c->nrows_delta++;
     }
     char *body = ok ? fts_body(ev) : NULL;
-    sqlite3_bind_int64(c->w->fts_del, 1, label);
-    ok = ok && step_done(c->w->fts_del);
+    if (ok && !isnew) { /* a new label has no FTS row yet */
+        sqlite3_bind_int64(c->w->fts_del, 1, label);
+        ok = step_done(c->w->fts_del);
+    }
     if (ok && body && body[0]) {
         sqlite3_bind_int64(c->w->fts_ins, 1, label);
         sqlite3_bind_text(c->w->fts_ins, 2, body, -1, SQLITE_STATIC);
