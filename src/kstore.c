@@ -102,6 +102,7 @@ kstore_params kstore_params_default(void)
     p.every_k = 10;
     p.queue_capacity = 4096;
     p.batch = 256;
+    p.max_entries = 100000; /* bounded memory by default: ~46 MiB of index at d = 64 */
     p.compact_ratio = 0.25;
     p.compact_min = 1024;
     p.warmup = 1000;
