@@ -31,13 +31,7 @@ typedef struct ui_rect {
 } ui_rect;
 
 /* The focusable panels, in Tab order. */
-typedef enum ui_panel {
-    UI_CHART = 0,
-    UI_REPLAY,
-    UI_VERSIONS,
-    UI_LOG,
-    UI_PANEL__COUNT
-} ui_panel;
+typedef enum ui_panel { UI_CHART = 0, UI_REPLAY, UI_VERSIONS, UI_LOG, UI_PANEL__COUNT } ui_panel;
 
 /* Chart kinds `c` cycles through. */
 typedef enum ui_chart_kind {
@@ -70,17 +64,17 @@ typedef struct ui_ctx {
     bool utf8;
     ui_panel focus;
     ui_chart_kind chart_kind;
-    int sel[UI_PANEL__COUNT];  /* selected row of each table panel */
-    int top[UI_PANEL__COUNT];  /* first visible row */
+    int sel[UI_PANEL__COUNT]; /* selected row of each table panel */
+    int top[UI_PANEL__COUNT]; /* first visible row */
     ui_rect area[UI_PANEL__COUNT];
     ui_dialog dialog;
-    uint64_t target;           /* the version a dialog is about (0: previous/any) */
-    char filter[64];           /* applied event-log filter */
-    char edit[64];             /* the filter being typed */
+    uint64_t target; /* the version a dialog is about (0: previous/any) */
+    char filter[64]; /* applied event-log filter */
+    char edit[64];   /* the filter being typed */
     cmd_view view;
-    uint64_t next_id;          /* the next command id */
-    uint64_t awaited_id;       /* the command whose answer the status line shows */
-    double speed_asked;        /* the last speed sent and not yet answered (NaN: none) */
+    uint64_t next_id;    /* the next command id */
+    uint64_t awaited_id; /* the command whose answer the status line shows */
+    double speed_asked;  /* the last speed sent and not yet answered (NaN: none) */
     char status[200];
     bool status_bad;
     struct kstore_results *hits; /* UI_DLG_HITS: the last search's answer (owned) */
