@@ -327,6 +327,8 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     queue *q = queue_new(cfg->queue_capacity);
     schema *sch = q ? schema_new(&cfg->schema, &cause) : NULL;
     ingest *ing = sch ? ingest_new(q, &cfg->limits, sch, dl, &cause) : NULL;
+    if (ing)
+        ingest_set_deadletter_max(ing, cfg->deadletter_max_bytes);
     source *src = ing ? source_open(spec, &so, ing, &cause) : NULL;
     sinkset_params sp = {cfg->sink_predictions, cfg->sink_file, cfg->sink_kafka,
                          cfg->sink_queue_capacity, (sink_policy)cfg->sink_policy};
@@ -373,8 +375,11 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     running_worker = NULL;
     if (headless_mode)
         rc = atomic_load(&src->stats.state) == SOURCE_FAILED ? 1 : 0;
-    if (atomic_load(&src->stats.state) == SOURCE_FAILED)
-        fprintf(stderr, "driftdeck: source %s failed: %s\n", spec, src->last_error);
+    if (atomic_load(&src->stats.state) == SOURCE_FAILED) {
+        char shown[512];
+        source_spec_redacted(spec, shown, sizeof shown);
+        fprintf(stderr, "driftdeck: source %s failed: %s\n", shown, src->last_error);
+    }
 done:
     running_worker = NULL;
     http_search_stop(hs);

@@ -270,6 +270,11 @@ static const setting settings[] = {
         "features in one event"),
     U32("limits", "max_string", limits.max_string, 1, 1u << 30, "65536",
         "bytes in one string value or name"),
+    U32("limits", "deadletter_max_bytes", deadletter_max_bytes, 1024, 4294967295.0, "67108864",
+        "the dead-letter file is rotated to FILE.1 past this size (two files at most)"),
+    DBL("limits", "max_future_seconds", pipe.max_future, 0, 1e9, "3600",
+        "an event time further ahead of the latest one seen is taken as latest + this "
+        "(counted); 0 = no check"),
 
     /* [ws] */
     ENUM("ws", "flow", ws_flow, flow_names, "block",

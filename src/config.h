@@ -26,6 +26,7 @@
 typedef struct dd_config {
     pipeline_params pipe;              /* [features] [model] [drift] [eval] */
     event_limits limits;               /* [limits] */
+    uint32_t deadletter_max_bytes;     /* [limits]: the dead-letter file rotates past this */
     schema_params schema;              /* [schema] */
     /* [run] */
     char source[CONFIG_PATH_MAX];      /* "" = the bundled demo stream */

@@ -77,6 +77,12 @@ static void add_counters(cJSON *o, const worker_status *st)
     cJSON_AddNumberToObject(o, "pending", (double)st->pending_held);
     cJSON_AddNumberToObject(o, "pending_expired", (double)st->pending_expired);
     cJSON_AddNumberToObject(o, "pending_evicted", (double)st->pending_evicted);
+    if (st->pending_replaced)
+        cJSON_AddNumberToObject(o, "pending_replaced", (double)st->pending_replaced);
+    if (st->ts_out_of_order)
+        cJSON_AddNumberToObject(o, "ts_out_of_order", (double)st->ts_out_of_order);
+    if (st->ts_future)
+        cJSON_AddNumberToObject(o, "ts_future", (double)st->ts_future);
     if (st->deadletter_failures)
         cJSON_AddNumberToObject(o, "deadletter_failures", (double)st->deadletter_failures);
     cJSON_AddNumberToObject(o, "alerts", (double)st->alerts);

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct command {
     const char *name;
@@ -37,6 +38,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* Everything driftdeck creates (workspace, database and its WAL, dead
+     * letters, exports) holds stream data or models: owner only (issue 10). */
+    umask(077);
     if (argc >= 2 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);
         return 0;
