@@ -679,7 +679,7 @@ void config_print(const dd_config *cfg, FILE *out)
         fprintf(out, "# driftdeck effective configuration (built-in defaults)\n");
     for (size_t i = 0; i < DD_ARRAY_LEN(settings); i++) {
         const setting *s = &settings[i];
-        if (!section || strcmp(section, s->section)) {
+        if (!section || strcmp(section, s->section) != 0) {
             section = s->section;
             fprintf(out, "\n[%s]\n", section);
         }
@@ -732,7 +732,7 @@ void config_print_help(FILE *out)
     const char *section = NULL;
     for (size_t i = 0; i < DD_ARRAY_LEN(settings); i++) {
         const setting *s = &settings[i];
-        if (!section || strcmp(section, s->section)) {
+        if (!section || strcmp(section, s->section) != 0) {
             section = s->section;
             fprintf(out, "\n[%s]\n", section);
         }
