@@ -1,5 +1,34 @@
 # mk/sources.mk: sources, tests and benchmarks of this area (included by Makefile.am).
 
+# --- WebSocket client, stdin, record, prediction sinks (ws engineer) ---
+libddsrc_a_SOURCES += src/wsmsg.c src/wsmsg.h src/wsclient.c src/wsclient.h \
+	src/recording.c src/recording.h src/cmd_record.c
+check_PROGRAMS += tests/test_wsmsg tests/test_recording tests/test_wsclient
+TESTS += tests/test_wsmsg tests/test_recording tests/test_wsclient
+tests_test_wsmsg_SOURCES = tests/test_wsmsg.c
+tests_test_wsmsg_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_wsmsg_LDADD = $(TEST_LIBS)
+tests_test_recording_SOURCES = tests/test_recording.c
+tests_test_recording_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_recording_LDADD = $(TEST_LIBS)
+tests_test_wsclient_SOURCES = tests/test_wsclient.c
+tests_test_wsclient_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_wsclient_LDADD = $(TEST_LIBS)
+TESTS += tests/test_ws_record.sh
+EXTRA_DIST += tests/test_ws_record.sh tests/ws_server.py tests/ws_lib.sh
+libddsrc_a_SOURCES += src/source_ws.c src/source_ws.h src/sink.c src/sink.h
+check_PROGRAMS += tests/test_sink
+TESTS += tests/test_sink
+tests_test_sink_SOURCES = tests/test_sink.c
+tests_test_sink_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_sink_LDADD = $(TEST_LIBS)
+TESTS += tests/test_ws_source.sh
+EXTRA_DIST += tests/test_ws_source.sh
+DD_BENCHES += bench/bench_ws
+bench_bench_ws_SOURCES = bench/bench_ws.c
+bench_bench_ws_CPPFLAGS = $(libddsrc_a_CPPFLAGS)
+bench_bench_ws_LDADD = $(SRC_LIBS)
+
 # --- schema mapping, CSV, delayed labels, Kafka (kafka engineer) ---
 libddcore_a_SOURCES += core/schema.c core/schema.h core/schema_infer.c
 check_PROGRAMS += tests/test_schema
@@ -59,3 +88,12 @@ DD_BENCHES += bench/bench_schema
 bench_bench_schema_SOURCES = bench/bench_schema.c
 bench_bench_schema_CPPFLAGS = $(TEST_CPPFLAGS)
 bench_bench_schema_LDADD = $(CORE_LIBS)
+
+# Fuzz harness for WebSocket reassembly and the recording envelope (clang-14 +
+# libclang-rt-14-dev): make fuzz_wsmsg && ./fuzz_wsmsg -max_total_time=60
+EXTRA_DIST += tests/fuzz_wsmsg.c
+fuzz_wsmsg: $(srcdir)/tests/fuzz_wsmsg.c $(srcdir)/src/wsmsg.c $(srcdir)/src/recording.c $(srcdir)/core/dd.c
+	clang-14 -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L \
+		-D_DEFAULT_SOURCE -I$(srcdir)/core -I$(srcdir)/src $(CJSON_CFLAGS) $^ $(CJSON_LIBS) -lm -o $@
+CLEANFILES += fuzz_wsmsg
+EXTRA_DIST += doc/STREAMS.md doc/PERFORMANCE.md

@@ -14,12 +14,16 @@
 #include "console.h"
 #include "control.h"
 #include "headless.h"
+#include "http_search.h"
 #include "ingest.h"
+#include "kstore.h"
 #include "queue.h"
+#include "sink.h"
 #include "snapshot.h"
 #include "source.h"
 #include "worker.h"
 #include "worker_view.h"
+#include "wsclient.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -47,10 +51,15 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fputs("usage: driftdeck [--headless] [--source SPEC] [--speed max|FACTORx] [--workspace DIR]\n"
+          "                 [--serve HOST:PORT]\n"
           "                 [--config FILE] [--set SECTION.KEY=VALUE]... [--print-config]\n"
           "                 [--help-config]\n"
-          "  SPEC: file:PATH (JSON Lines), - (stdin)\n"
-          "  Without --source, the bundled demo stream is used.\n",
+          "                 [--insecure] [--ca-file FILE] [--header-file FILE]\n"
+          "                 [--subprotocol NAME] [--flow block|drop-oldest] [--record FILE]\n"
+          "                 [--predictions ws,file,stdout] [--predictions-file FILE]\n"
+          "  SPEC: file:PATH (JSON Lines or a recording), - (stdin), ws://HOST:PORT/PATH, wss://...\n"
+          "  Without --source, the bundled demo stream is used.\n"
+          "  WebSocket auth headers: --header-file or DRIFTDECK_WS_HEADERS ('Name: value' lines).\n",
           out);
 }
 
@@ -114,8 +123,26 @@ static int apply_args(dd_config *cfg, run_opts *o, int argc, char **argv)
             err = config_set_value(cfg, "run", "speed", v, &cause);
         else if ((v = opt_value(argc, argv, &i, "--workspace")))
             err = config_set_value(cfg, "run", "workspace", v, &cause);
+        else if ((v = opt_value(argc, argv, &i, "--serve")))
+            err = config_set_value(cfg, "serve", "address", v, &cause);
         else if ((v = opt_value(argc, argv, &i, "--set")))
             err = config_set(cfg, v, &cause);
+        else if (!strcmp(a, "--insecure"))
+            err = config_set_value(cfg, "ws", "insecure", "true", &cause);
+        else if ((v = opt_value(argc, argv, &i, "--ca-file")))
+            err = config_set_value(cfg, "ws", "ca_file", v, &cause);
+        else if ((v = opt_value(argc, argv, &i, "--header-file")))
+            err = config_set_value(cfg, "ws", "header_file", v, &cause);
+        else if ((v = opt_value(argc, argv, &i, "--subprotocol")))
+            err = config_set_value(cfg, "ws", "subprotocol", v, &cause);
+        else if ((v = opt_value(argc, argv, &i, "--record")))
+            err = config_set_value(cfg, "ws", "record", v, &cause);
+        else if ((v = opt_value(argc, argv, &i, "--flow")))
+            err = config_set_value(cfg, "ws", "flow", v, &cause);
+        else if ((v = opt_value(argc, argv, &i, "--predictions")))
+            err = config_set_value(cfg, "sink", "predictions", v, &cause);
+        else if ((v = opt_value(argc, argv, &i, "--predictions-file")))
+            err = config_set_value(cfg, "sink", "file", v, &cause);
         else {
             fprintf(stderr, "driftdeck: unknown option '%s' (try --help)\n", a);
             return 2;
@@ -126,6 +153,40 @@ static int apply_args(dd_config *cfg, run_opts *o, int argc, char **argv)
     if (config_check(cfg, &cause))
         return fail2("configuration", cause);
     return 0;
+}
+
+/* The knowledge store and its HTTP endpoint, when configured (--serve
+ * implies the store). On failure both are NULL and 2 is returned. */
+static int open_kstore(const dd_config *cfg, kstore **ks, http_search **hs)
+{
+    char *cause = NULL, *token = NULL;
+    *ks = NULL;
+    *hs = NULL;
+    if (!cfg->kstore_enabled && !cfg->serve[0])
+        return 0;
+    if (!(*ks = kstore_open(cfg->workspace, &cfg->kstore, false, &cause)))
+        return fail2("knowledge store", cause);
+    if (!cfg->serve[0])
+        return 0;
+    if (http_search_token(cfg->token_file, &token, &cause) ||
+        !(*hs = http_search_start(*ks, cfg->serve, token, &cause))) {
+        free(token);
+        kstore_close(*ks);
+        *ks = NULL;
+        return fail2("--serve", cause);
+    }
+    free(token);
+    /* the actual port (PORT 0 picks a free one), for scripts and tests */
+    fprintf(stderr, "driftdeck: knowledge store served on %.*s:%d\n",
+            (int)(strrchr(cfg->serve, ':') - cfg->serve), cfg->serve, http_search_port(*hs));
+    return 0;
+}
+
+/* The worker's output that hands every processed event to the store. */
+static void kstore_on_event(void *ctx, const dd_event *ev, const pipeline_result *res)
+{
+    (void)res;
+    kstore_submit(ctx, ev); /* copies what it keeps; drops are counted there */
 }
 
 /* The bundled demo stream: $DRIFTDECK_DATA, the source tree, or the installed copy. */
@@ -140,6 +201,42 @@ static void demo_source(char *buf, size_t n)
             return;
     }
     snprintf(buf, n, "file:%s/demo.jsonl", DD_PKGDATADIR);
+}
+
+/* The WebSocket settings of the configuration; *headers is new (free it). */
+static dd_err ws_params(const dd_config *cfg, wsclient_params *p, char **headers, char **cause)
+{
+    wsclient_params_default(p);
+    p->max_message = cfg->limits.max_bytes ? cfg->limits.max_bytes : EVENT_DEFAULT_MAX_BYTES;
+    p->ping_interval = cfg->ws_ping_interval;
+    p->ping_timeout = cfg->ws_ping_timeout;
+    p->connect_timeout = cfg->ws_connect_timeout;
+    p->backoff_min = cfg->ws_backoff_min;
+    p->backoff_max = cfg->ws_backoff_max;
+    p->max_attempts = cfg->ws_max_attempts;
+    p->reconnect = cfg->ws_reconnect;
+    p->insecure = cfg->ws_insecure;
+    p->ca_file = cfg->ws_ca_file[0] ? cfg->ws_ca_file : NULL;
+    p->subprotocol = cfg->ws_subprotocol[0] ? cfg->ws_subprotocol : NULL;
+    dd_err err = wsclient_load_headers(cfg->ws_header_file[0] ? cfg->ws_header_file : NULL,
+                                       headers, cause);
+    p->headers = *headers;
+    if (!err && p->insecure)
+        fputs("driftdeck: WARNING: ws.insecure: the server's TLS certificate is NOT verified; "
+              "anyone on the path can read and alter this stream\n",
+              stderr);
+    return err;
+}
+
+static void sink_report(sinkset *ss)
+{
+    for (size_t i = 0; i < sinkset_count(ss); i++) {
+        const sink_stats *st = sink_get_stats(sinkset_get(ss, i));
+        fprintf(stderr, "driftdeck: predictions to %s: %llu sent, %llu dropped, %llu failed\n",
+                sink_kind(sinkset_get(ss, i)), (unsigned long long)atomic_load(&st->written),
+                (unsigned long long)atomic_load(&st->dropped),
+                (unsigned long long)atomic_load(&st->failed));
+    }
 }
 
 /* The console, or the headless control socket, on the worker's snapshots.
@@ -190,9 +287,11 @@ static void run_ui_close(run_ui *u)
 }
 
 /* Console mode: the UI thread is this one; the worker runs until the user quits. */
-static int run_console(worker *w, run_ui *u)
+static int run_console(worker *w, run_ui *u, kstore *ks)
 {
     console_link *link = console_link_local_new(u->board, u->cmdq);
+    if (link)
+        console_link_local_set_kstore(link, ks); /* the `s` key */
     char *cause = NULL;
     console_end end = CONSOLE_QUIT;
     dd_err err = link ? console_run(link, NULL, &end, &cause) : DD_ENOMEM;
@@ -217,40 +316,82 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     snprintf(dl, sizeof dl, "%s/driftdeck.deadletter.jsonl", cfg->workspace);
     double speed = cfg->speed >= 0 ? cfg->speed : headless_mode ? 0 : demo ? DEMO_CONSOLE_SPEED : 1;
     source_options so = {.speed = speed};
+    so.flow = cfg->ws_flow;
+    wsclient_params wsp;
+    char *headers = NULL;
+    bool is_ws = !strncmp(spec, "ws://", 5) || !strncmp(spec, "wss://", 6);
+    if (is_ws && ws_params(cfg, &wsp, &headers, &cause))
+        return fail2("WebSocket settings", cause);
+    so.ws = is_ws ? &wsp : NULL;
+    so.record = is_ws && cfg->ws_record[0] ? cfg->ws_record : NULL;
     queue *q = queue_new(cfg->queue_capacity);
     schema *sch = q ? schema_new(&cfg->schema, &cause) : NULL;
     ingest *ing = sch ? ingest_new(q, &cfg->limits, sch, dl, &cause) : NULL;
+    if (ing)
+        ingest_set_deadletter_max(ing, cfg->deadletter_max_bytes);
     source *src = ing ? source_open(spec, &so, ing, &cause) : NULL;
-    headless *h = src && headless_mode ? headless_new(stdout) : NULL;
+    sinkset_params sp = {cfg->sink_predictions, cfg->sink_file, cfg->sink_kafka,
+                         cfg->sink_queue_capacity, (sink_policy)cfg->sink_policy};
+    sinkset *sinks = src ? sinkset_new(&sp, src, &cause) : NULL;
+    if (sinks && !headless_mode && sinkset_has(sinks, "stdout")) {
+        dd_fail(&cause, DD_EINVAL, "predictions to stdout need --headless (the console owns it)");
+        sinkset_free(sinks);
+        sinks = NULL;
+    }
+    headless *h = sinks && headless_mode ? headless_new(stdout) : NULL;
     worker_output out = headless_mode ? headless_output(h) : (worker_output){0};
-    worker *w = src && (h || !headless_mode) ? worker_new(cfg, q, &src, 1, ing, &out, &cause)
-                                             : NULL;
+    worker *w = sinks && (h || !headless_mode) ? worker_new(cfg, q, &src, 1, ing, &out, &cause)
+                                               : NULL;
     run_ui ui = {0};
+    kstore *ks = NULL;
+    http_search *hs = NULL;
     int rc = 2;
     if (!w || run_ui_open(&ui, cfg, w, &src, 1, speed, headless_mode, &cause)) {
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "out of memory");
         goto done;
     }
+    worker_output sink_out = {.ctx = sinks, .event = sinkset_on_event};
+    if (sinkset_count(sinks))
+        worker_add_output(w, &sink_out);
+    if (open_kstore(cfg, &ks, &hs))
+        goto done;
+    worker_output kout = {.ctx = ks, .event = kstore_on_event};
+    if (ks && worker_add_output(w, &kout) != DD_OK) {
+        fprintf(stderr, "driftdeck: too many worker outputs\n");
+        goto done;
+    }
+    if (h)
+        headless_set_kstore(h, ks);
     running_worker = w;
-    if (worker_start(w, &cause) || src->ops->start(src, &cause)) {
+    if (sinkset_start(sinks, &cause) || worker_start(w, &cause) || src->ops->start(src, &cause)) {
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "cannot start");
         worker_stop(w);
         worker_join(w);
         goto done;
     }
     if (!headless_mode)
-        rc = run_console(w, &ui);
+        rc = run_console(w, &ui, ks);
     worker_join(w);
     running_worker = NULL;
     if (headless_mode)
         rc = atomic_load(&src->stats.state) == SOURCE_FAILED ? 1 : 0;
-    if (atomic_load(&src->stats.state) == SOURCE_FAILED)
-        fprintf(stderr, "driftdeck: source %s failed: %s\n", spec, src->last_error);
+    if (atomic_load(&src->stats.state) == SOURCE_FAILED) {
+        char shown[512];
+        source_spec_redacted(spec, shown, sizeof shown);
+        fprintf(stderr, "driftdeck: source %s failed: %s\n", shown, src->last_error);
+    }
 done:
     running_worker = NULL;
+    http_search_stop(hs);
+    kstore_close(ks); /* drains what the worker handed over, saves the index */
     if (q)
         queue_close(q);
+    sinkset_close(sinks); /* before the source: the ws sink sends over it */
+    if (sinkset_count(sinks))
+        sink_report(sinks);
+    sinkset_free(sinks);
     source_free(src);
+    free(headers);
     run_ui_close(&ui);
     worker_free(w);
     headless_free(h);

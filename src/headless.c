@@ -17,7 +17,13 @@ struct headless {
     FILE *out;
     uint64_t *drifts;
     size_t ndrifts;
+    kstore *ks; /* the knowledge store whose lag status lines show, or NULL */
 };
+
+void headless_set_kstore(headless *h, kstore *ks)
+{
+    h->ks = ks;
+}
 
 headless *headless_new(FILE *out)
 {
@@ -45,9 +51,11 @@ static void emit(headless *h, cJSON *o)
 {
     char *s = o ? cJSON_PrintUnformatted(o) : NULL;
     if (s) {
+        flockfile(h->out); /* a prediction sink may share stdout: whole lines only */
         fputs(s, h->out);
         fputc('\n', h->out);
         fflush(h->out);
+        funlockfile(h->out);
     }
     free(s);
     cJSON_Delete(o);
@@ -69,6 +77,12 @@ static void add_counters(cJSON *o, const worker_status *st)
     cJSON_AddNumberToObject(o, "pending", (double)st->pending_held);
     cJSON_AddNumberToObject(o, "pending_expired", (double)st->pending_expired);
     cJSON_AddNumberToObject(o, "pending_evicted", (double)st->pending_evicted);
+    if (st->pending_replaced)
+        cJSON_AddNumberToObject(o, "pending_replaced", (double)st->pending_replaced);
+    if (st->ts_out_of_order)
+        cJSON_AddNumberToObject(o, "ts_out_of_order", (double)st->ts_out_of_order);
+    if (st->ts_future)
+        cJSON_AddNumberToObject(o, "ts_future", (double)st->ts_future);
     if (st->deadletter_failures)
         cJSON_AddNumberToObject(o, "deadletter_failures", (double)st->deadletter_failures);
     cJSON_AddNumberToObject(o, "alerts", (double)st->alerts);
@@ -77,6 +91,17 @@ static void add_counters(cJSON *o, const worker_status *st)
         cJSON_AddNumberToObject(o, "alarms_dropped", (double)st->alarms_dropped);
     if (st->unwatched_features)
         cJSON_AddNumberToObject(o, "unwatched_features", (double)st->unwatched_features);
+    cJSON *src = cJSON_AddObjectToObject(o, "source");
+    if (src) {
+        cJSON_AddStringToObject(src, "state", source_state_name(st->source_state));
+        if (st->source_state == SOURCE_RECONNECTING) {
+            cJSON_AddNumberToObject(src, "attempt", st->source_attempt);
+            cJSON_AddNumberToObject(src, "next_retry_s", (double)st->source_next_retry_ms / 1e3);
+        }
+        cJSON_AddNumberToObject(src, "reconnects", (double)st->source_reconnects);
+        cJSON_AddNumberToObject(src, "messages", (double)st->source_messages);
+        cJSON_AddNumberToObject(src, "bytes", (double)st->source_bytes);
+    }
 }
 
 static void on_status(void *ctx, const worker_status *st)
@@ -87,6 +112,18 @@ static void on_status(void *ctx, const worker_status *st)
     cJSON_AddNumberToObject(o, "queue", (double)st->queue_len);
     cJSON_AddNumberToObject(o, "queue_capacity", (double)st->queue_cap);
     cJSON_AddBoolToObject(o, "learning", st->learning);
+    headless *h = ctx;
+    if (h->ks) {
+        kstore_stats ks;
+        kstore_get_stats(h->ks, &ks);
+        cJSON *k = cJSON_AddObjectToObject(o, "kstore");
+        cJSON_AddNumberToObject(k, "entries", (double)ks.entries);
+        cJSON_AddNumberToObject(k, "queued", (double)ks.queued);
+        cJSON_AddNumberToObject(k, "newest_age", ks.newest_age);
+        cJSON_AddNumberToObject(k, "dropped", (double)ks.dropped);
+        cJSON_AddNumberToObject(k, "skipped", (double)ks.skipped);
+        cJSON_AddNumberToObject(k, "errors", (double)ks.errors);
+    }
     emit(ctx, o);
 }
 

@@ -21,11 +21,13 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct queue;
 struct ingest;
 struct dd_event;
+struct wsclient_params;
 
 typedef enum source_state {
     SOURCE_STARTING = 0,
@@ -84,6 +86,8 @@ typedef struct source_options {
     uint64_t start_seq;     /* the arrival number of the first event read (resume) */
     int flow;               /* ingest_flow for live sources */
     bool start_paused;      /* replay: open paused */
+    const struct wsclient_params *ws; /* ws://, wss://: connection settings; NULL defaults */
+    const char *record;     /* ws: also write every message received to this recording */
 } source_options;
 
 struct source {
@@ -106,6 +110,15 @@ struct source {
 source *source_open(const char *spec, const source_options *opt, struct ingest *ing,
                     char **cause);
 void source_free(source *s);
+
+/* spec as it may appear in outputs (dead letters, logs, status): a URL loses
+ * its user:password@ and its query (where tokens and librdkafka properties
+ * such as sasl.password travel), shown as "?<redacted>". Always writes a
+ * NUL-terminated string to buf (n > 0). */
+void source_spec_redacted(const char *spec, char *buf, size_t n);
+
+/* The WebSocket source (src/source_ws.c); url is "ws://..." or "wss://...". */
+source *source_ws_open(const char *url, const source_options *opt, char **cause);
 
 /* The file source (src/source_file.c). */
 source *source_file_open(const char *path, const source_options *opt, char **cause);

@@ -10,6 +10,13 @@
  * reads nothing. Waits are on a condition variable, so stop, resume and speed
  * changes take effect at once.
  *
+ * Recordings made by `driftdeck record` (recording.h) are read too: a file
+ * whose first line is the recording header is a recording, and each of its
+ * lines is an envelope whose message, binary flag and receive time go to
+ * ingest exactly as they arrived live. Their lines may be longer than a
+ * message (escaping, base64): the line limit grows to fit, while ingest
+ * still holds each message to the message limit.
+ *
  * Gzip: a file that starts with the gzip magic bytes (1f 8b) is read through
  * zlib, whatever its name; positions are then offsets in the uncompressed
  * stream (resume seeks there with gzseek) and the size is unknown. CSV: a
@@ -17,11 +24,16 @@
  * reader (core/csv.c); its header names the columns, each row becomes a JSON
  * object and goes through ingest like a JSON line, a malformed row is
  * dead-lettered with its line number. Resuming a CSV reads the header first.
+ *
+ * Stdin is read with read(2) behind poll(2) with a short timeout instead of
+ * stdio: a stop request (SIGTERM) is then seen while the producer is idle,
+ * where a blocked fread() would keep the program from ever exiting.
  */
 #include "source.h"
 
 #include "csv.h"
 #include "ingest.h"
+#include "recording.h"
 
 #include <cJSON.h>
 #include <zlib.h>
@@ -32,8 +44,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#define STDIN_POLL_MS 100
 
 typedef struct file_impl {
     FILE *f;
@@ -52,7 +68,16 @@ typedef struct file_impl {
     double t0;      /* event time of the anchor */
     struct timespec w0;
     uint32_t max_line;
+    /* stdin: our own buffer (see the header comment) */
+    size_t in_pos, in_len;
+    bool in_eof, in_stopped;
+    int in_err;
+    char in_buf[1 << 16];
+    bool recording; /* envelopes (recording.h), not plain events */
 } file_impl;
+
+/* An envelope line can be ~6x its message (\u00XX escapes) plus the envelope. */
+#define RECORDING_MAX_LINE (6u * EVENT_DEFAULT_MAX_BYTES + 4096u)
 
 static double elapsed_since(const struct timespec *a)
 {
@@ -110,13 +135,48 @@ static void file_pace(source *s, const dd_event *ev)
     pthread_mutex_unlock(&fi->lock);
 }
 
+static bool should_stop(file_impl *fi);
+
+/* The next byte of stdin, or EOF at its end, on an error (in_err) or when
+ * the source is asked to stop (in_stopped). */
+static int stdin_byte(file_impl *fi)
+{
+    while (fi->in_pos == fi->in_len) {
+        if (fi->in_eof || fi->in_err)
+            return EOF;
+        if (should_stop(fi)) {
+            fi->in_stopped = true;
+            return EOF;
+        }
+        struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+        int r = poll(&pfd, 1, STDIN_POLL_MS);
+        if (r <= 0) {
+            if (r < 0 && errno != EINTR)
+                fi->in_err = errno;
+            continue;
+        }
+        ssize_t n = read(STDIN_FILENO, fi->in_buf, sizeof fi->in_buf);
+        if (n < 0 && errno != EINTR && errno != EAGAIN)
+            fi->in_err = errno;
+        else if (n == 0)
+            fi->in_eof = true;
+        else if (n > 0)
+            fi->in_pos = 0, fi->in_len = (size_t)n;
+    }
+    return (unsigned char)fi->in_buf[fi->in_pos++];
+}
+
 static inline int next_byte(file_impl *fi)
 {
+    if (fi->is_stdin)
+        return stdin_byte(fi);
     return fi->gz ? gzgetc(fi->gz) : getc_unlocked(fi->f);
 }
 
 static bool read_failed(file_impl *fi)
 {
+    if (fi->is_stdin)
+        return fi->in_err != 0;
     int zerr = Z_OK;
     if (fi->gz)
         gzerror(fi->gz, &zerr);
@@ -174,6 +234,36 @@ static bool should_stop(file_impl *fi)
     bool stop = fi->stop;
     pthread_mutex_unlock(&fi->lock);
     return stop;
+}
+
+/* Hand a recorded message to ingest as it arrived live. Returns
+ * ingest_message()'s result, or 0 for a line that is not an envelope
+ * (counted and dead-lettered). */
+static int replay_envelope(source *s, const char *line, size_t n, uint64_t pos)
+{
+    recording_msg m;
+    char *cause = NULL;
+    if (recording_parse(line, n, &m, &cause)) {
+        ingest_reject(s->ing, s, line, n, cause ? cause : "bad recording line", pos);
+        free(cause);
+        return 0;
+    }
+    int r = ingest_message(s->ing, s, m.data, m.len, m.binary, m.recv_ts, pos, INGEST_BLOCK);
+    recording_msg_clear(&m);
+    return r;
+}
+
+/* A recording resumed at an offset: its header is not read by the thread.
+ * Reads the first line (the caller seeks afterwards). */
+static bool file_is_recording(file_impl *fi)
+{
+    char *buf = NULL;
+    size_t cap = 0;
+    uint64_t consumed = 0, seen;
+    long n = read_line(fi, &buf, &cap, 4096, &consumed, &seen);
+    bool yes = n > 0 && recording_is_header(buf, (size_t)n);
+    free(buf);
+    return yes;
 }
 
 static double wall_now(void)
@@ -310,14 +400,20 @@ static void *file_thread(void *arg)
         uint64_t start = pos;
         s->line++;
         long n = read_line(fi, &buf, &cap, fi->max_line, &pos, &seen);
-        if (n == -1)
-            break;
+        if (n == -1 || fi->in_stopped)
+            break; /* end of file, or stopped while waiting for stdin (a partial line) */
         if (n == -2 || n == -3) {
             char why[96];
             snprintf(why, sizeof why, n == -2 ? "line of %llu bytes exceeds the limit of %u"
                                               : "out of memory for a line of %llu bytes (%u)",
                      (unsigned long long)seen, fi->max_line);
             ingest_reject(s->ing, s, NULL, 0, why, start);
+        } else if (s->line == 1 && recording_is_header(buf, (size_t)n)) {
+            fi->recording = true;
+            fi->max_line = RECORDING_MAX_LINE;
+        } else if (fi->recording) {
+            if (replay_envelope(s, buf, (size_t)n, start) < 0)
+                break;
         } else { /* an empty line is a malformed message too: counted, dead-lettered */
             if (ingest_message(s->ing, s, buf, (size_t)n, false, wall_now(), start,
                                INGEST_BLOCK) < 0)
@@ -328,7 +424,8 @@ static void *file_thread(void *arg)
     bool failed = read_failed(fi);
     if (failed)
         snprintf(s->last_error, sizeof s->last_error, "read error: %s",
-                 fi->gz ? gzerror(fi->gz, &(int){0}) : strerror(errno));
+                 fi->gz ? gzerror(fi->gz, &(int){0})
+                        : strerror(fi->is_stdin ? fi->in_err : errno));
     free(buf);
     atomic_store(&s->stats.state, failed ? SOURCE_FAILED : SOURCE_ENDED);
     return NULL;
@@ -476,6 +573,10 @@ source *source_file_open(const char *path, const source_options *opt, char **cau
             return open_failed(s, fi);
         fi->csv_delim = csv_kind(path);
     }
+    if (opt && opt->start_offset && !fi->is_stdin && !fi->csv_delim && file_is_recording(fi)) {
+        fi->recording = true;
+        fi->max_line = RECORDING_MAX_LINE;
+    }
     if (opt && opt->start_offset && !fi->is_stdin) {
         /* A CSV seeks after reading its header (csv_loop). */
         fi->start_offset = opt->start_offset;
@@ -494,7 +595,8 @@ source *source_file_open(const char *path, const source_options *opt, char **cau
     pthread_condattr_destroy(&ca);
     fi->speed = opt ? opt->speed : 0;
     fi->paused = opt && opt->start_paused;
-    fi->max_line = EVENT_DEFAULT_MAX_BYTES;
+    if (!fi->recording)
+        fi->max_line = EVENT_DEFAULT_MAX_BYTES;
     s->ops = &file_ops;
     s->impl = fi;
     s->pace = file_pace;
