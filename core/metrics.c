@@ -192,3 +192,13 @@ dd_err metrics_deserialize(ser_reader *r, metrics **out, char **cause)
     *out = m;
     return DD_OK;
 }
+
+uint32_t metrics_window(const metrics *m)
+{
+    return m->w;
+}
+
+size_t metrics_memory(const metrics *m)
+{
+    return sizeof *m + (size_t)m->w * sizeof *m->ring;
+}

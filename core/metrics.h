@@ -16,6 +16,7 @@
 #include "serial.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct metrics metrics;
@@ -40,6 +41,9 @@ double metrics_rolling_error(const metrics *m);
 double metrics_mean_loss(const metrics *m); /* log-loss or squared-error loss */
 double metrics_rmse(const metrics *m);      /* regression only, else 0 */
 uint32_t metrics_window_fill(const metrics *m);
+/* The rolling window's size W, and the bytes held (struct and ring: O(W), fixed). */
+uint32_t metrics_window(const metrics *m);
+size_t metrics_memory(const metrics *m);
 
 dd_err metrics_serialize(const metrics *m, ser_writer *w);
 dd_err metrics_deserialize(ser_reader *r, metrics **out, char **cause);

@@ -12,7 +12,9 @@
  * the input does not touch these pulls have a closed form over k steps
  * (w_k = w* + (w - w*) c^k with c = 1 - lr (l2 + 2 lambda F) and the fixed
  * point w* = 2 lambda F a / (l2 + 2 lambda F)), so each row keeps the step it
- * was last brought up to date (`last`) and is caught up when it is read.
+ * was last brought up to date (`last`) and is caught up when it is read
+ * (at the current learning rate: exact for a constant rate, a close
+ * approximation while a schedule decays).
  * Predicting reads caught-up values without storing them; learning stores
  * them. Adam's moments decay lazily the same way (m *= beta1^k). The cost of
  * one event follows its non-zeros, never the 2^18 rows of a hashed input.

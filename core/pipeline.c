@@ -15,7 +15,18 @@
  * input goes back into p->x and the same scoring and learning path runs, so
  * a delayed label counts exactly as an immediate one would have (except the
  * loss, which is the current model's on the held input). Pending entries
- * expire by event time, checked on every data event.
+ * expire by the event clock, checked on every data event.
+ *
+ * The event clock (doc/FORMATS.md, "Event time"): the latest event time seen.
+ * An event older than it is out of order: counted, processed in arrival
+ * order, and the clock does not go back. An event more than max_future
+ * seconds ahead of the clock (the first event: of its receipt) is taken as
+ * clock + max_future (counted): one absurd timestamp cannot expire every
+ * held event, and after a real gap in the stream the clock catches up by
+ * max_future per event. No wall clock: a replay behaves the same. Events
+ * without a ts of their own (stamped with the receive time) move the clock
+ * only in streams that never carried a ts: a wall-clock stamp on a delayed
+ * label must not expire events stamped with recorded times.
  */
 #include "pipeline.h"
 
@@ -40,6 +51,9 @@ struct pipeline {
     bool has_joined;
     dd_sparse x;
     bool learning;
+    double clock;       /* the latest event time seen */
+    bool clock_set;
+    bool saw_ts;        /* an event carried its own ts */
     pipeline_stats st;
 };
 
@@ -50,12 +64,17 @@ void pipeline_params_default(pipeline_params *p)
     model_params_default(&p->model);
     learner_params_default(&p->learn);
     p->rolling_window = 1000;
+    p->max_future = 3600.0;
     watch_params_default(&p->watch);
     pending_params_default(&p->pending);
 }
 
 pipeline *pipeline_new(const pipeline_params *pp, char **cause)
 {
+    if (!(pp->max_future >= 0)) {
+        dd_fail(cause, DD_EINVAL, "max_future must be >= 0");
+        return NULL;
+    }
     if (pp->rolling_window < 1) {
         dd_fail(cause, DD_EINVAL, "rolling_window must be >= 1");
         return NULL;
@@ -188,9 +207,33 @@ static dd_err join_label(pipeline *p, const dd_event *ev, pipeline_result *res)
     return err;
 }
 
+/* The event's time as the pipeline goes by it, advancing the event clock
+ * (see the header comment). */
+static double event_time(pipeline *p, const dd_event *ev)
+{
+    double t = ev->ts;
+    if (ev->has_ts)
+        p->saw_ts = true;
+    else if (p->saw_ts && p->clock_set)
+        return p->clock; /* a receive-time stamp among event times */
+    /* Ahead of the clock (or, first, of the receipt) by more than max_future. */
+    double limit = p->clock_set ? p->clock : ev->recv_ts > 0 ? ev->recv_ts : t;
+    if (p->p.max_future > 0 && t > limit + p->p.max_future) {
+        t = limit + p->p.max_future;
+        p->st.ts_future++;
+    }
+    if (p->clock_set && t < p->clock) {
+        p->st.ts_out_of_order++;
+    } else {
+        p->clock = t;
+        p->clock_set = true;
+    }
+    return t;
+}
+
 /* A data event: features, prediction, the watch points, then scoring (or
  * holding the event for its delayed label). */
-static dd_err process_data(pipeline *p, const dd_event *ev, pipeline_result *res)
+static dd_err process_data(pipeline *p, const dd_event *ev, double ts, pipeline_result *res)
 {
     if (featpipe_learn_transform(p->fp, ev, &p->x))
         return DD_ENOMEM;
@@ -204,7 +247,7 @@ static dd_err process_data(pipeline *p, const dd_event *ev, pipeline_result *res
         return score_label(p, &ev->y, res);
     if (ev->id) {
         pending_pred pred = {0, res->out}; /* version 0: the active model */
-        if (pending_add(p->pend, ev->id, ev->group, ev->ts, ev->seq, &p->x, &pred, 1))
+        if (pending_add(p->pend, ev->id, ev->group, ts, ev->seq, &p->x, &pred, 1))
             return DD_ENOMEM;
         res->held = true;
     }
@@ -218,16 +261,17 @@ dd_err pipeline_process(pipeline *p, const dd_event *ev, pipeline_result *res)
     p->has_joined = false;
     /* Alarms raised by a delayed label carry the index of the last data event. */
     watch_begin(p->watch, p->st.events ? p->st.events - 1 : 0);
-    /* Data events carry the stream's clock; a label without a time of its
-     * own has its receive time, which must not expire events of a replayed
-     * past, so only data events advance expiry. */
+    /* Only data events expire held ones: a label without a time of its own
+     * has its receive time, which must not expire events of a replayed past
+     * (event_time() keeps it off the clock too). */
+    double ts = event_time(p, ev);
     if (ev->kind == DD_EV_DATA)
-        pending_expire(p->pend, ev->ts, ev->seq);
+        pending_expire(p->pend, p->clock_set ? p->clock : ts, ev->seq);
     dd_err err = DD_OK;
     if (ev->kind == DD_EV_LABEL)
         err = join_label(p, ev, res);
     else if (ev->kind == DD_EV_DATA)
-        err = process_data(p, ev, res);
+        err = process_data(p, ev, ts, res);
     res->alarms = watch_alarms(p->watch, &res->nalarms);
     return err;
 }
@@ -285,6 +329,16 @@ const watch *pipeline_watch(const pipeline *p)
 const pending *pipeline_pending(const pipeline *p)
 {
     return p->pend;
+}
+
+const metrics *pipeline_metrics(const pipeline *p)
+{
+    return p->met;
+}
+
+double pipeline_clock(const pipeline *p)
+{
+    return p->clock;
 }
 
 dd_err pipeline_hold_prediction(pipeline *p, const char *id, uint64_t version,

@@ -32,6 +32,8 @@ typedef struct pipeline_params {
     uint32_t rolling_window;    /* events in the rolling metrics, default 1000 */
     watch_params watch;         /* drift watch points: error, prediction, features */
     pending_params pending;     /* events waiting for a delayed label */
+    double max_future;          /* seconds an event's ts may lead the event clock, 0 = any;
+                                   default 3600 (see the header of pipeline.c) */
 } pipeline_params;
 
 void pipeline_params_default(pipeline_params *p);
@@ -65,6 +67,8 @@ typedef struct pipeline_stats {
     uint64_t unmatched;    /* delayed labels that matched no pending event */
     uint64_t joined;       /* delayed labels that joined their pending event */
     uint64_t warnings, drifts; /* error-stream alarms */
+    uint64_t ts_out_of_order;  /* events older than the latest event time seen */
+    uint64_t ts_future;        /* events more than max_future ahead of the event clock */
 } pipeline_stats;
 
 typedef struct pipeline pipeline;
@@ -96,6 +100,10 @@ const drift_detector *pipeline_error_detector(const pipeline *p);
 const watch *pipeline_watch(const pipeline *p);
 /* The table of events waiting for their label (for its counters). */
 const pending *pipeline_pending(const pipeline *p);
+/* The prequential metrics of the active model (for their counters and memory). */
+const struct metrics *pipeline_metrics(const pipeline *p);
+/* The pipeline's event clock: the latest event time seen (0 before any). */
+double pipeline_clock(const pipeline *p);
 
 /* After a pipeline_process() that held an event (res->held): add the
  * prediction of another live version on the same input, so it is scored on

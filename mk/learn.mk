@@ -13,7 +13,7 @@ tests_test_linear_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/test_mlp tests/test_optim
 TESTS += tests/test_mlp tests/test_optim
-EXTRA_DIST += tests/learn_util.h
+EXTRA_DIST += tests/learn_util.h doc/LEARNING.md doc/PERFORMANCE.md
 tests_test_mlp_SOURCES = tests/test_mlp.c
 tests_test_mlp_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_mlp_LDADD = $(TEST_LIBS)

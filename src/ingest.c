@@ -32,6 +32,7 @@ struct ingest {
     char *dl_path;
     FILE *dl;
     uint64_t dl_bytes;
+    uint64_t dl_max;
     uint64_t dl_failures;
     _Atomic uint64_t seq;
     pthread_mutex_t lock; /* the dead-letter file */
@@ -49,6 +50,7 @@ ingest *ingest_new(struct queue *q, const event_limits *lim, const struct schema
     if (lim)
         ing->lim = *lim;
     ing->sch = sch;
+    ing->dl_max = INGEST_DEADLETTER_MAX;
     pthread_mutex_init(&ing->lock, NULL);
     if (deadletter_path) {
         ing->dl_path = strdup(deadletter_path);
@@ -75,7 +77,7 @@ void ingest_free(ingest *ing)
 /* Open (or rotate) the dead-letter file; called with the lock held. */
 static FILE *deadletter_file(ingest *ing, size_t incoming)
 {
-    if (ing->dl && ing->dl_bytes + incoming > INGEST_DEADLETTER_MAX) {
+    if (ing->dl && ing->dl_bytes + incoming > ing->dl_max) {
         fclose(ing->dl);
         ing->dl = NULL;
         size_t n = strlen(ing->dl_path) + 3;
@@ -109,7 +111,10 @@ static void deadletter(ingest *ing, struct source *src, const char *buf, size_t 
     cJSON *o = cJSON_CreateObject();
     if (!o)
         goto failed;
-    cJSON_AddStringToObject(o, "source", src && src->spec ? src->spec : "");
+    char spec[512] = "";
+    if (src && src->spec)
+        source_spec_redacted(src->spec, spec, sizeof spec); /* no credentials in files */
+    cJSON_AddStringToObject(o, "source", spec);
     cJSON_AddNumberToObject(o, "pos", (double)pos);
     if (src && src->line)
         cJSON_AddNumberToObject(o, "line", (double)src->line);
@@ -159,6 +164,21 @@ void ingest_reject(ingest *ing, struct source *src, const char *buf, size_t len,
 {
     atomic_fetch_add(&src->stats.malformed, 1);
     deadletter(ing, src, buf, len, reason, pos);
+}
+
+void ingest_refused_label(ingest *ing, const dd_event *ev, const char *reason)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o && ev->id)
+        cJSON_AddStringToObject(o, "id", ev->id);
+    if (o && ev->y.kind == DD_LABEL_STR)
+        cJSON_AddStringToObject(o, "y", ev->y.str);
+    else if (o && ev->y.kind == DD_LABEL_NUM)
+        cJSON_AddNumberToObject(o, "y", ev->y.num);
+    char *raw = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    deadletter(ing, NULL, raw, raw ? strlen(raw) : 0, reason, ev->src_pos);
+    free(raw);
 }
 
 void ingest_drop(ingest *ing, struct source *src, const char *buf, size_t len,
@@ -273,6 +293,11 @@ int ingest_message(ingest *ing, struct source *src, const char *buf, size_t len,
     free(cause);
     cJSON_Delete(root);
     return pushed;
+}
+
+void ingest_set_deadletter_max(ingest *ing, uint64_t bytes)
+{
+    ing->dl_max = bytes;
 }
 
 uint64_t ingest_deadletter_failures(ingest *ing)

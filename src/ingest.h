@@ -58,6 +58,17 @@ int ingest_object(ingest *ing, struct source *src, const struct cJSON *obj, size
 void ingest_reject(ingest *ing, struct source *src, const char *buf, size_t len,
                    const char *reason, uint64_t pos);
 
+/* Record an event whose label the pipeline refused (wrong type, a class
+ * beyond [model] max_classes): the event itself was predicted; its id and
+ * label go to the dead-letter file as {"id","y"} with the reason. Called by
+ * the worker. Borrows ev. */
+void ingest_refused_label(ingest *ing, const dd_event *ev, const char *reason);
+
+/* The size past which the dead-letter file is rotated to PATH.1 (replacing
+ * an older PATH.1): at most about twice this on disk. Default 64 MiB; call
+ * before any source starts. */
+void ingest_set_deadletter_max(ingest *ing, uint64_t bytes);
+
 /* Record a message that the source dropped by its flow policy before
  * parsing (a live source whose own buffer overflowed under drop-oldest):
  * counted as dropped on src and dead-lettered with reason. */

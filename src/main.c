@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct command {
     const char *name;
@@ -17,6 +18,7 @@ struct command {
 static const struct command commands[] = {
     {"run", cmd_run, "run the pipeline (the default; see --help)"},
     {"gen", cmd_gen, "write a generated drifting stream (sea, hyperplane, agrawal, stagger)"},
+    {"search", cmd_search, "query the knowledge store of a workspace (JSON Lines)"},
     {"attach", cmd_attach, "open the console on a running instance (--workspace DIR)"},
     {"replay", cmd_replay, "run on a recorded file: replay FILE is --source file:FILE"},
     {"schema", cmd_schema, "print the [schema] mapping inferred from a file's first lines"},
@@ -36,6 +38,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* Everything driftdeck creates (workspace, database and its WAL, dead
+     * letters, exports) holds stream data or models: owner only (issue 10). */
+    umask(077);
     if (argc >= 2 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);
         return 0;

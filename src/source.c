@@ -8,6 +8,7 @@
 #include "kafka.h"
 #endif
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,4 +65,20 @@ void source_free(source *s)
     s->ops->destroy(s);
     free(s->spec);
     free(s);
+}
+
+void source_spec_redacted(const char *spec, char *buf, size_t n)
+{
+    const char *sep = strstr(spec, "://");
+    if (!sep) {
+        snprintf(buf, n, "%s", spec);
+        return;
+    }
+    const char *host = sep + 3;
+    size_t auth_len = strcspn(host, "/?#");
+    const char *at = memchr(host, '@', auth_len);
+    const char *rest = at ? at + 1 : host;
+    size_t keep = strcspn(rest, "?#");
+    snprintf(buf, n, "%.*s%.*s%s", (int)(host - spec), spec, (int)keep, rest,
+             rest[keep] ? "?<redacted>" : "");
 }

@@ -21,6 +21,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct queue;
@@ -109,6 +110,12 @@ struct source {
 source *source_open(const char *spec, const source_options *opt, struct ingest *ing,
                     char **cause);
 void source_free(source *s);
+
+/* spec as it may appear in outputs (dead letters, logs, status): a URL loses
+ * its user:password@ and its query (where tokens and librdkafka properties
+ * such as sasl.password travel), shown as "?<redacted>". Always writes a
+ * NUL-terminated string to buf (n > 0). */
+void source_spec_redacted(const char *spec, char *buf, size_t n);
 
 /* The WebSocket source (src/source_ws.c); url is "ws://..." or "wss://...". */
 source *source_ws_open(const char *url, const source_options *opt, char **cause);

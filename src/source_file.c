@@ -24,6 +24,10 @@
  * reader (core/csv.c); its header names the columns, each row becomes a JSON
  * object and goes through ingest like a JSON line, a malformed row is
  * dead-lettered with its line number. Resuming a CSV reads the header first.
+ *
+ * Stdin is read with read(2) behind poll(2) with a short timeout instead of
+ * stdio: a stop request (SIGTERM) is then seen while the producer is idle,
+ * where a blocked fread() would keep the program from ever exiting.
  */
 #include "source.h"
 
@@ -40,8 +44,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#define STDIN_POLL_MS 100
 
 typedef struct file_impl {
     FILE *f;
@@ -60,6 +68,11 @@ typedef struct file_impl {
     double t0;      /* event time of the anchor */
     struct timespec w0;
     uint32_t max_line;
+    /* stdin: our own buffer (see the header comment) */
+    size_t in_pos, in_len;
+    bool in_eof, in_stopped;
+    int in_err;
+    char in_buf[1 << 16];
     bool recording; /* envelopes (recording.h), not plain events */
 } file_impl;
 
@@ -122,13 +135,48 @@ static void file_pace(source *s, const dd_event *ev)
     pthread_mutex_unlock(&fi->lock);
 }
 
+static bool should_stop(file_impl *fi);
+
+/* The next byte of stdin, or EOF at its end, on an error (in_err) or when
+ * the source is asked to stop (in_stopped). */
+static int stdin_byte(file_impl *fi)
+{
+    while (fi->in_pos == fi->in_len) {
+        if (fi->in_eof || fi->in_err)
+            return EOF;
+        if (should_stop(fi)) {
+            fi->in_stopped = true;
+            return EOF;
+        }
+        struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+        int r = poll(&pfd, 1, STDIN_POLL_MS);
+        if (r <= 0) {
+            if (r < 0 && errno != EINTR)
+                fi->in_err = errno;
+            continue;
+        }
+        ssize_t n = read(STDIN_FILENO, fi->in_buf, sizeof fi->in_buf);
+        if (n < 0 && errno != EINTR && errno != EAGAIN)
+            fi->in_err = errno;
+        else if (n == 0)
+            fi->in_eof = true;
+        else if (n > 0)
+            fi->in_pos = 0, fi->in_len = (size_t)n;
+    }
+    return (unsigned char)fi->in_buf[fi->in_pos++];
+}
+
 static inline int next_byte(file_impl *fi)
 {
+    if (fi->is_stdin)
+        return stdin_byte(fi);
     return fi->gz ? gzgetc(fi->gz) : getc_unlocked(fi->f);
 }
 
 static bool read_failed(file_impl *fi)
 {
+    if (fi->is_stdin)
+        return fi->in_err != 0;
     int zerr = Z_OK;
     if (fi->gz)
         gzerror(fi->gz, &zerr);
@@ -352,8 +400,8 @@ static void *file_thread(void *arg)
         uint64_t start = pos;
         s->line++;
         long n = read_line(fi, &buf, &cap, fi->max_line, &pos, &seen);
-        if (n == -1)
-            break;
+        if (n == -1 || fi->in_stopped)
+            break; /* end of file, or stopped while waiting for stdin (a partial line) */
         if (n == -2 || n == -3) {
             char why[96];
             snprintf(why, sizeof why, n == -2 ? "line of %llu bytes exceeds the limit of %u"
@@ -376,7 +424,8 @@ static void *file_thread(void *arg)
     bool failed = read_failed(fi);
     if (failed)
         snprintf(s->last_error, sizeof s->last_error, "read error: %s",
-                 fi->gz ? gzerror(fi->gz, &(int){0}) : strerror(errno));
+                 fi->gz ? gzerror(fi->gz, &(int){0})
+                        : strerror(fi->is_stdin ? fi->in_err : errno));
     free(buf);
     atomic_store(&s->stats.state, failed ? SOURCE_FAILED : SOURCE_ENDED);
     return NULL;

@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -101,6 +102,9 @@ static void fill_status(worker *w, worker_status *st, double rate, double t0)
     st->pending_held = pend.held;
     st->pending_expired = pend.expired;
     st->pending_evicted = pend.evicted;
+    st->pending_replaced = pend.replaced;
+    st->ts_out_of_order = ps->ts_out_of_order;
+    st->ts_future = ps->ts_future;
     st->warnings = ps->warnings;
     st->drifts = ps->drifts;
     const watch_stats *ws = watch_get_stats(pipeline_watch(w->pipe));
@@ -140,6 +144,11 @@ static void process(worker *w, dd_event *ev)
 {
     pipeline_result res;
     dd_err err = pipeline_process(w->pipe, ev, &res);
+    if (err == DD_OK && res.label_err && w->ing) {
+        char why[96];
+        snprintf(why, sizeof why, "label not learned: %s", dd_strerror(res.label_err));
+        ingest_refused_label(w->ing, ev, why);
+    }
     if (err == DD_OK) {
         for (size_t k = 0; k < w->nout; k++) {
             const worker_output *o = &w->out[k];

@@ -35,6 +35,8 @@ typedef struct worker_status {
     uint64_t unmatched_labels;
     uint64_t joined_labels;   /* delayed labels that found their event */
     uint64_t pending_held, pending_expired, pending_evicted; /* events waiting for a label */
+    uint64_t pending_replaced;   /* held events replaced by a newer one with the same id */
+    uint64_t ts_out_of_order, ts_future; /* event times (pipeline.h) */
     uint64_t deadletter_failures;
     uint64_t warnings, drifts;
     uint64_t alerts;             /* prediction and feature drift alerts reported */
