@@ -10,7 +10,7 @@
  * first line: a comment naming the file), so a printed configuration is always a valid
  * configuration file.
  *
- * FUZZ_SOURCES: src/config.c
+ * FUZZ_SOURCES: src/config.c src/kstore.c src/queue.c src/vindex.cpp
  */
 #include "../../src/config.h" /* not the autoconf config.h of the build dir */
 
