@@ -378,6 +378,19 @@ static dd_err set_speed(const setting *s, double *at, const char *v, char **caus
     return DD_OK;
 }
 
+/* A string --print-config can write so that config_load() reads it back the
+ * same: inih strips blanks around a value and starts comments at ';' and
+ * '#', and CONFIG_MAX_LINE bounds the "key = value" line. */
+static bool ini_printable(const char *key, const char *v)
+{
+    size_t n = strlen(v);
+    if (strlen(key) + 3 + n > CONFIG_MAX_LINE)
+        return false;
+    if (n && (strchr(" \t", v[0]) || strchr(" \t", v[n - 1])))
+        return false;
+    return strpbrk(v, ";#\r\n") == NULL;
+}
+
 static dd_err set_one(const setting *s, dd_config *cfg, const char *v, char **cause)
 {
     void *at = (char *)cfg + s->offset;
@@ -408,6 +421,11 @@ static dd_err set_one(const setting *s, dd_config *cfg, const char *v, char **ca
         if (strlen(v) >= s->size)
             return dd_fail(cause, DD_EINVAL, "[%s] %s: longer than %zu bytes", s->section, s->key,
                            s->size - 1);
+        if (!ini_printable(s->key, v))
+            return dd_fail(cause, DD_EINVAL,
+                           "[%s] %s: a value must fit on one %d-character 'key = value' line, "
+                           "without leading or trailing blanks, ';' or '#'",
+                           s->section, s->key, CONFIG_MAX_LINE);
         memcpy(at, v, strlen(v) + 1);
         return DD_OK;
     case CT_ENUM:
