@@ -224,32 +224,38 @@ static void flatten(stats *feat, const schema *s, bool flat, const cJSON *v, cha
     }
 }
 
-static void describe(char **notes, size_t *len, size_t *cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* The notes under construction: comment lines, or nothing when not wanted. */
+typedef struct notes {
+    char *text;
+    size_t len, cap;
+    bool want;
+} notes;
 
-static void describe(char **notes, size_t *len, size_t *cap, const char *fmt, ...)
+static void describe(notes *nt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void describe(notes *nt, const char *fmt, ...)
 {
     char line[512];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (n < 0 || !notes)
+    if (n < 0 || !nt->want)
         return;
     size_t add = strlen(line);
-    if (*len + add + 1 > *cap) {
-        size_t ncap = (*cap ? *cap * 2 : 1024) + add;
-        char *p = realloc(*notes, ncap);
+    if (nt->len + add + 1 > nt->cap) {
+        size_t ncap = (nt->cap ? nt->cap * 2 : 1024) + add;
+        char *p = realloc(nt->text, ncap);
         if (!p)
             return;
-        *notes = p;
-        *cap = ncap;
+        nt->text = p;
+        nt->cap = ncap;
     }
-    memcpy(*notes + *len, line, add + 1);
-    *len += add;
+    memcpy(nt->text + nt->len, line, add + 1);
+    nt->len += add;
 }
 
-static void feature_note(char **notes, size_t *len, size_t *cap, const fstat *f, uint32_t nobj)
+static void feature_note(notes *nt, const fstat *f, uint32_t nobj)
 {
     const char *kind = f->num ? (f->str ? "mixed number/string" : "number")
                               : f->str ? "string (categorical)" : f->boolean ? "boolean" : "null";
@@ -257,23 +263,16 @@ static void feature_note(char **notes, size_t *len, size_t *cap, const fstat *f,
     if (f->str)
         snprintf(distinct, sizeof distinct, ", %s%u distinct",
                  f->ndistinct >= MAX_DISTINCT ? ">=" : "", f->ndistinct);
-    describe(notes, len, cap, "#   %-24s %s, in %u of %u lines%s%s\n", f->name, kind, f->seen,
-             nobj, distinct, f->null ? ", sometimes missing" : "");
+    describe(nt, "#   %-24s %s, in %u of %u lines%s%s\n", f->name, kind, f->seen, nobj, distinct,
+             f->null ? ", sometimes missing" : "");
 }
 
-dd_err schema_infer(const cJSON *const *samples, size_t n, schema_params *p, char **notes,
-                    char **cause)
+/* First pass: statistics of the top-level fields. Returns the number of
+ * objects among the samples; *with_x counts those with an x object. */
+static uint32_t top_stats(const cJSON *const *samples, size_t n, stats *top, uint32_t *with_x)
 {
-    stats *top = calloc(1, sizeof *top), *feat = calloc(1, sizeof *feat);
-    char *text = NULL;
-    size_t tlen = 0, tcap = 0;
-    char **nt = notes ? &text : NULL;
-    dd_err err = DD_OK;
-    if (!top || !feat) {
-        err = dd_fail(cause, DD_ENOMEM, "out of memory");
-        goto done;
-    }
-    uint32_t nobj = 0, with_x = 0;
+    uint32_t nobj = 0;
+    *with_x = 0;
     for (size_t i = 0; i < n; i++) {
         if (!cJSON_IsObject(samples[i]))
             continue;
@@ -283,19 +282,15 @@ dd_err schema_infer(const cJSON *const *samples, size_t n, schema_params *p, cha
             if (f)
                 observe(f, c);
             if (c->string && !strcmp(c->string, "x") && cJSON_IsObject(c))
-                with_x++;
+                (*with_x)++;
         }
     }
-    if (!nobj) {
-        err = dd_fail(cause, DD_EINVAL, "no sample is a JSON object");
-        goto done;
-    }
-    schema_params_default(p);
-    bool xshape = with_x * 2 >= nobj;
-    memcpy(p->features, xshape ? "x" : ".", 2);
-    describe(nt, &tlen, &tcap, "# shape: %s (%u of %u sample lines have an x object)\n",
-             xshape ? "features inside x" : "flat, features are top-level fields", with_x, nobj);
+    return nobj;
+}
 
+/* The field of every role, its time unit and label type, into p. */
+static void pick_roles(stats *top, bool xshape, uint32_t nobj, schema_params *p, notes *nt)
+{
     bool taken[MAX_FIELDS] = {false};
     for (uint32_t k = 0; k < top->n; k++)
         if (xshape && !strcmp(top->f[k].name, "x"))
@@ -303,7 +298,7 @@ dd_err schema_infer(const cJSON *const *samples, size_t n, schema_params *p, cha
     for (int r = 0; r < SCHEMA_ROLE__COUNT; r++) {
         const fstat *f = pick_role(top, (schema_role)r, taken);
         if (!f) {
-            describe(nt, &tlen, &tcap, "# %-9s not found (the conventional names still apply)\n",
+            describe(nt, "# %-9s not found (the conventional names still apply)\n",
                      schema_role_key((schema_role)r));
             continue;
         }
@@ -313,15 +308,19 @@ dd_err schema_infer(const cJSON *const *samples, size_t n, schema_params *p, cha
             p->ts_unit = guess_unit(f);
         if (r == SCHEMA_LABEL)
             p->label_type = guess_label(f);
-        describe(nt, &tlen, &tcap, "# %-9s '%s', in %u of %u lines\n",
-                 schema_role_key((schema_role)r), f->name, f->seen, nobj);
+        describe(nt, "# %-9s '%s', in %u of %u lines\n", schema_role_key((schema_role)r), f->name,
+                 f->seen, nobj);
     }
+}
 
+/* Second pass: flatten every sample's features as the parser will (with
+ * the mapping guessed so far), describe them, exclude identifiers. */
+static dd_err feature_stats(const cJSON *const *samples, size_t n, uint32_t nobj, stats *feat,
+                            schema_params *p, notes *nt, char **cause)
+{
     schema *s = schema_new(p, cause);
-    if (!s) {
-        err = DD_EINVAL;
-        goto done;
-    }
+    if (!s)
+        return DD_EINVAL;
     for (size_t i = 0; i < n; i++) {
         const cJSON *box;
         bool flat;
@@ -329,35 +328,56 @@ dd_err schema_infer(const cJSON *const *samples, size_t n, schema_params *p, cha
             !box)
             continue;
         for (const cJSON *c = box->child; c; c = c->next) {
-            if (!c->string || (flat && schema_is_role_key(s, c->string)))
-                continue;
             char name[SCHEMA_NAME_MAX];
-            size_t klen = strlen(c->string);
-            if (klen >= sizeof name)
+            size_t klen = c->string ? strlen(c->string) : sizeof name;
+            if (klen >= sizeof name || (flat && schema_is_role_key(s, c->string)))
                 continue;
             memcpy(name, c->string, klen + 1);
             flatten(feat, s, flat, c, name, klen, sizeof name);
         }
     }
     schema_free(s);
-    describe(nt, &tlen, &tcap, "# features (%u):\n", feat->n);
+    describe(nt, "# features (%u):\n", feat->n);
     for (uint32_t k = 0; k < feat->n; k++) {
         const fstat *f = &feat->f[k];
-        feature_note(nt, &tlen, &tcap, f, nobj);
+        feature_note(nt, f, nobj);
         /* A string different on every line (of enough lines) is an identifier. */
         if (f->str == f->seen && f->seen >= 20 && f->ndistinct == f->seen &&
             f->sum_len / f->str < 64) {
-            describe(nt, &tlen, &tcap, "#     excluded: a different value on every line\n");
+            describe(nt, "#     excluded: a different value on every line\n");
             schema_params_set(p, "exclude", f->name, NULL);
         }
     }
-done:
+    return DD_OK;
+}
+
+dd_err schema_infer(const cJSON *const *samples, size_t n, schema_params *p, char **notes_out,
+                    char **cause)
+{
+    stats *top = calloc(1, sizeof *top), *feat = calloc(1, sizeof *feat);
+    notes nt = {.want = notes_out != NULL};
+    dd_err err = DD_OK;
+    uint32_t with_x = 0, nobj = 0;
+    if (!top || !feat)
+        err = dd_fail(cause, DD_ENOMEM, "out of memory");
+    else if (!(nobj = top_stats(samples, n, top, &with_x)))
+        err = dd_fail(cause, DD_EINVAL, "no sample is a JSON object");
+    if (!err) {
+        schema_params_default(p);
+        bool xshape = with_x * 2 >= nobj;
+        memcpy(p->features, xshape ? "x" : ".", 2);
+        describe(&nt, "# shape: %s (%u of %u sample lines have an x object)\n",
+                 xshape ? "features inside x" : "flat, features are top-level fields", with_x,
+                 nobj);
+        pick_roles(top, xshape, nobj, p, &nt);
+        err = feature_stats(samples, n, nobj, feat, p, &nt, cause);
+    }
     free(top);
     free(feat);
-    if (notes && !err)
-        *notes = text;
+    if (notes_out && !err)
+        *notes_out = nt.text;
     else
-        free(text);
+        free(nt.text);
     return err;
 }
 

@@ -33,6 +33,11 @@ tests_console_sim_LDADD = $(TEST_LIBS)
 
 # The worker's side of the protocol.
 libddsrc_a_SOURCES += src/worker_view.c src/worker_view.h
+check_PROGRAMS += tests/test_worker_view
+TESTS += tests/test_worker_view
+tests_test_worker_view_SOURCES = tests/test_worker_view.c
+tests_test_worker_view_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_worker_view_LDADD = $(TEST_LIBS)
 libddsrc_a_SOURCES += src/control.c src/control.h
 libddsrc_a_SOURCES += src/cmd_attach.c src/cmd_replay.c
 
@@ -45,3 +50,7 @@ DD_BENCHES += bench/bench_console
 bench_bench_console_SOURCES = bench/bench_console.c
 bench_bench_console_CPPFLAGS = $(libddsrc_a_CPPFLAGS)
 bench_bench_console_LDADD = $(SRC_LIBS)
+
+# The manual page (make install puts it in man1) and the console's guide.
+dist_man1_MANS = doc/driftdeck.1
+EXTRA_DIST += doc/CONSOLE.md

@@ -55,3 +55,4 @@ TESTS += tests/test_config
 tests_test_config_SOURCES = tests/test_config.c
 tests_test_config_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_config_LDADD = $(TEST_LIBS)
+EXTRA_DIST += doc/ARCHITECTURE.md doc/FORMATS.md

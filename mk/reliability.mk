@@ -27,7 +27,10 @@ tests_fuzz_replay_infer_LDADD = $(TEST_LIBS)
 tests_fuzz_replay_model_SOURCES = tests/fuzz/fuzz_model.c tests/fuzz/replay_main.c
 tests_fuzz_replay_model_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"model"'
 tests_fuzz_replay_model_LDADD = $(TEST_LIBS)
-EXTRA_DIST += tests/fuzz doc/RELIABILITY.md
+# Not the whole tests/fuzz directory: automake copies a directory from the build tree when it
+# exists there, objects included, and a VPATH build of the tarball then never compiles them.
+EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/make_seeds.c tests/fuzz/config.dict tests/fuzz/event.dict \
+	tests/fuzz/corpus tests/fuzz/known tests/fuzz/pending tests/fuzz/regress doc/RELIABILITY.md
 
 # `make fuzz`: build the harnesses with clang (separately from this gcc build) and fuzz
 # each for FUZZ_SECONDS (default 60; `make fuzz FUZZ_SECONDS=300` or in the environment).

@@ -72,6 +72,7 @@ libddsrc_a_CPPFLAGS += -DDD_HAVE_KAFKA
 libddsrc_a_SOURCES += src/kafka.h src/source_kafka.c src/sink_kafka.c
 check_PROGRAMS += tests/test_kafka
 TESTS += tests/test_kafka
+SLOW_TESTS += tests/test_kafka
 tests_test_kafka_SOURCES = tests/test_kafka.c
 tests_test_kafka_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_kafka_LDADD = $(TEST_LIBS)

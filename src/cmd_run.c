@@ -14,7 +14,9 @@
 #include "console.h"
 #include "control.h"
 #include "headless.h"
+#include "http_search.h"
 #include "ingest.h"
+#include "kstore.h"
 #include "queue.h"
 #include "sink.h"
 #include "snapshot.h"
@@ -49,6 +51,7 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fputs("usage: driftdeck [--headless] [--source SPEC] [--speed max|FACTORx] [--workspace DIR]\n"
+          "                 [--serve HOST:PORT]\n"
           "                 [--config FILE] [--set SECTION.KEY=VALUE]... [--print-config]\n"
           "                 [--help-config]\n"
           "                 [--insecure] [--ca-file FILE] [--header-file FILE]\n"
@@ -120,6 +123,8 @@ static int apply_args(dd_config *cfg, run_opts *o, int argc, char **argv)
             err = config_set_value(cfg, "run", "speed", v, &cause);
         else if ((v = opt_value(argc, argv, &i, "--workspace")))
             err = config_set_value(cfg, "run", "workspace", v, &cause);
+        else if ((v = opt_value(argc, argv, &i, "--serve")))
+            err = config_set_value(cfg, "serve", "address", v, &cause);
         else if ((v = opt_value(argc, argv, &i, "--set")))
             err = config_set(cfg, v, &cause);
         else if (!strcmp(a, "--insecure"))
@@ -148,6 +153,40 @@ static int apply_args(dd_config *cfg, run_opts *o, int argc, char **argv)
     if (config_check(cfg, &cause))
         return fail2("configuration", cause);
     return 0;
+}
+
+/* The knowledge store and its HTTP endpoint, when configured (--serve
+ * implies the store). On failure both are NULL and 2 is returned. */
+static int open_kstore(const dd_config *cfg, kstore **ks, http_search **hs)
+{
+    char *cause = NULL, *token = NULL;
+    *ks = NULL;
+    *hs = NULL;
+    if (!cfg->kstore_enabled && !cfg->serve[0])
+        return 0;
+    if (!(*ks = kstore_open(cfg->workspace, &cfg->kstore, false, &cause)))
+        return fail2("knowledge store", cause);
+    if (!cfg->serve[0])
+        return 0;
+    if (http_search_token(cfg->token_file, &token, &cause) ||
+        !(*hs = http_search_start(*ks, cfg->serve, token, &cause))) {
+        free(token);
+        kstore_close(*ks);
+        *ks = NULL;
+        return fail2("--serve", cause);
+    }
+    free(token);
+    /* the actual port (PORT 0 picks a free one), for scripts and tests */
+    fprintf(stderr, "driftdeck: knowledge store served on %.*s:%d\n",
+            (int)(strrchr(cfg->serve, ':') - cfg->serve), cfg->serve, http_search_port(*hs));
+    return 0;
+}
+
+/* The worker's output that hands every processed event to the store. */
+static void kstore_on_event(void *ctx, const dd_event *ev, const pipeline_result *res)
+{
+    (void)res;
+    kstore_submit(ctx, ev); /* copies what it keeps; drops are counted there */
 }
 
 /* The bundled demo stream: $DRIFTDECK_DATA, the source tree, or the installed copy. */
@@ -248,9 +287,11 @@ static void run_ui_close(run_ui *u)
 }
 
 /* Console mode: the UI thread is this one; the worker runs until the user quits. */
-static int run_console(worker *w, run_ui *u)
+static int run_console(worker *w, run_ui *u, kstore *ks)
 {
     console_link *link = console_link_local_new(u->board, u->cmdq);
+    if (link)
+        console_link_local_set_kstore(link, ks); /* the `s` key */
     char *cause = NULL;
     console_end end = CONSOLE_QUIT;
     dd_err err = link ? console_run(link, NULL, &end, &cause) : DD_ENOMEM;
@@ -302,6 +343,8 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     worker *w = sinks && (h || !headless_mode) ? worker_new(cfg, q, &src, 1, ing, &out, &cause)
                                                : NULL;
     run_ui ui = {0};
+    kstore *ks = NULL;
+    http_search *hs = NULL;
     int rc = 2;
     if (!w || run_ui_open(&ui, cfg, w, &src, 1, speed, headless_mode, &cause)) {
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "out of memory");
@@ -310,6 +353,15 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     worker_output sink_out = {.ctx = sinks, .event = sinkset_on_event};
     if (sinkset_count(sinks))
         worker_add_output(w, &sink_out);
+    if (open_kstore(cfg, &ks, &hs))
+        goto done;
+    worker_output kout = {.ctx = ks, .event = kstore_on_event};
+    if (ks && worker_add_output(w, &kout) != DD_OK) {
+        fprintf(stderr, "driftdeck: too many worker outputs\n");
+        goto done;
+    }
+    if (h)
+        headless_set_kstore(h, ks);
     running_worker = w;
     if (sinkset_start(sinks, &cause) || worker_start(w, &cause) || src->ops->start(src, &cause)) {
         fprintf(stderr, "driftdeck: %s\n", cause ? cause : "cannot start");
@@ -318,7 +370,7 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
         goto done;
     }
     if (!headless_mode)
-        rc = run_console(w, &ui);
+        rc = run_console(w, &ui, ks);
     worker_join(w);
     running_worker = NULL;
     if (headless_mode)
@@ -330,6 +382,8 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     }
 done:
     running_worker = NULL;
+    http_search_stop(hs);
+    kstore_close(ks); /* drains what the worker handed over, saves the index */
     if (q)
         queue_close(q);
     sinkset_close(sinks); /* before the source: the ws sink sends over it */

@@ -14,9 +14,9 @@
 const char *cmd_kind_name(cmd_kind k)
 {
     static const char *const names[CMD__END] = {
-        [CMD_PAUSE] = "pause",       [CMD_RESUME] = "resume", [CMD_STEP] = "step",
+        [CMD_PAUSE] = "pause",       [CMD_RESUME] = "resume",   [CMD_STEP] = "step",
         [CMD_SPEED] = "speed",       [CMD_APPROVE] = "approve", [CMD_REJECT] = "reject",
-        [CMD_ROLLBACK] = "rollback", [CMD_EXPORT] = "export", [CMD_VIEW] = "view",
+        [CMD_ROLLBACK] = "rollback", [CMD_EXPORT] = "export",   [CMD_VIEW] = "view",
     };
     return (unsigned)k < CMD__END && names[k] ? names[k] : "?";
 }

@@ -39,12 +39,12 @@ typedef struct cmd_view {
 } cmd_view;
 
 typedef struct dd_command {
-    uint8_t kind;     /* cmd_kind */
-    uint64_t id;      /* chosen by the sender, echoed in the snapshot's result_id */
+    uint8_t kind; /* cmd_kind */
+    uint64_t id;  /* chosen by the sender, echoed in the snapshot's result_id */
     uint64_t version;
     double speed;
     char format[16];
-    char user[32];    /* who gave it; set by the instance for socket clients */
+    char user[32]; /* who gave it; set by the instance for socket clients */
     cmd_view view;
 } dd_command;
 

@@ -9,6 +9,7 @@
 
 int cmd_run(int argc, char **argv);  /* the console or --headless pipeline */
 int cmd_gen(int argc, char **argv);  /* write a generated drifting stream */
+int cmd_search(int argc, char **argv); /* query the knowledge store */
 int cmd_attach(int argc, char **argv);  /* the console on a running instance */
 int cmd_replay(int argc, char **argv);  /* the pipeline on a recorded file */
 int cmd_schema(int argc, char **argv); /* print the [schema] inferred from a file */

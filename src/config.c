@@ -51,6 +51,11 @@ static const char *const ewc_drift_names[] = {"keep", "reset", NULL};
 static const char *const label_type_names[] = {"auto", "number", "class", "regression", NULL};
 static const char *const ts_unit_names[] = {"s", "ms", "us", "ns", NULL};
 
+static const char *const embed_names[] = {"features", "ngram", "carried", "mlp", NULL};
+static const char *const space_names[] = {"cosine", "ip", "l2", NULL};
+static const char *const kfilter_names[] = {"all", "field", "labelled", NULL};
+static const char *const kpolicy_names[] = {"block", "drop-oldest", "every-k", NULL};
+
 static const setting settings[] = {
     /* [run] */
     STR("run", "source", source, "",
@@ -64,6 +69,52 @@ static const setting settings[] = {
         "events buffered between the sources and the worker"),
     DBL("run", "status_interval", status_interval, 0.01, 3600, "1",
         "seconds between headless status lines"),
+
+    /* [kstore] */
+    BOOL("kstore", "enabled", kstore_enabled, "false",
+         "keep a vector index of the stream in WORKSPACE/kstore.db (knowledge store)"),
+    ENUM("kstore", "embedding", kstore.embed.kind, embed_names, "ngram",
+         "features (hashed, frozen standardization), ngram (hashed character n-grams of "
+         "text_field), carried (the event's emb vector)"),
+    U32("kstore", "dim", kstore.embed.dim, 1, 4096, "64", "embedding dimension"),
+    STR("kstore", "text_field", kstore.embed.text_field, "text",
+        "ngram: the event's text, or the name of a string feature"),
+    U32("kstore", "ngram_min", kstore.embed.ngram_min, 1, 8, "3", "ngram: shortest n-gram"),
+    U32("kstore", "ngram_max", kstore.embed.ngram_max, 1, 8, "4", "ngram: longest n-gram"),
+    ENUM("kstore", "space", kstore.space, space_names, "cosine", "cosine, ip or l2"),
+    U32("kstore", "m", kstore.m, 2, 256, "16", "HNSW graph degree M"),
+    U32("kstore", "ef_construction", kstore.ef_construction, 1, 4096, "100",
+        "HNSW candidate list while inserting"),
+    U32("kstore", "ef_search", kstore.ef_search, 1, 4096, "200",
+        "HNSW candidate list while searching (recall against latency)"),
+    ENUM("kstore", "filter", kstore.filter, kfilter_names, "all",
+         "which events go in: all, field (filter_field = filter_value), labelled"),
+    STR("kstore", "filter_field", kstore.filter_field, "", "filter = field: the feature"),
+    STR("kstore", "filter_value", kstore.filter_value, "", "filter = field: its value"),
+    ENUM("kstore", "policy", kstore.policy, kpolicy_names, "drop-oldest",
+         "when the indexer falls behind: block the worker, drop-oldest (counted), "
+         "every-k (index every k-th event)"),
+    U32("kstore", "every_k", kstore.every_k, 1, 1000000, "10", "policy = every-k: k"),
+    U32("kstore", "queue_capacity", kstore.queue_capacity, 1, 1 << 20, "4096",
+        "events waiting for the indexer"),
+    U32("kstore", "batch", kstore.batch, 1, 1024, "256", "events per SQLite transaction"),
+    DBL("kstore", "max_age", kstore.max_age, 0, 1e12, "0",
+        "seconds of event time an entry lives (0 = forever)"),
+    U32("kstore", "max_entries", kstore.max_entries, 0, 4000000000u, "0",
+        "capacity; the oldest entries expire first (0 = unbounded)"),
+    DBL("kstore", "compact_ratio", kstore.compact_ratio, 0.01, 1, "0.25",
+        "rebuild the index when deleted slots exceed this share"),
+    U32("kstore", "compact_min", kstore.compact_min, 1, 1u << 30, "1024",
+        "... and at least this many deleted slots"),
+    U32("kstore", "warmup", kstore.warmup, 2, 1000000, "1000",
+        "embedding = features: events whose statistics are frozen"),
+
+    /* [serve] */
+    STR("serve", "address", serve, "",
+        "HOST:PORT of the knowledge store's HTTP endpoint (\"\" = off); "
+        "off loopback a token is required"),
+    STR("serve", "token_file", token_file, "",
+        "file (mode 0600) holding the bearer token; $DRIFTDECK_TOKEN wins"),
 
     /* [features] */
     U32("features", "hash_bits", pipe.feat.hash_bits, 4, 24, "18",
@@ -382,6 +433,7 @@ void config_defaults(dd_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     pipeline_params_default(&cfg->pipe); /* fields that have no row keep these */
+    cfg->kstore = kstore_params_default();
     for (size_t i = 0; i < DD_ARRAY_LEN(settings); i++) {
         dd_err err = set_one(&settings[i], cfg, settings[i].def, NULL);
         (void)err;

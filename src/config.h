@@ -13,6 +13,7 @@
 
 #include "dd.h"
 #include "event.h"
+#include "kstore.h"
 #include "pipeline.h"
 #include "schema.h"
 
@@ -34,6 +35,12 @@ typedef struct dd_config {
     uint32_t queue_capacity;
     double status_interval;            /* seconds between headless status lines */
     char config_path[CONFIG_PATH_MAX]; /* the file that was read, "" if none */
+    /* [kstore] the knowledge store (issue 9) */
+    bool kstore_enabled;
+    kstore_params kstore;
+    /* [serve] the knowledge store's HTTP endpoint */
+    char serve[128];                   /* HOST:PORT, "" = off */
+    char token_file[CONFIG_PATH_MAX];
     /* [ws] the WebSocket source (src/source_ws.c, src/wsclient.h) */
     int ws_flow;                       /* ingest_flow: block, drop-oldest */
     double ws_ping_interval, ws_ping_timeout, ws_connect_timeout;

@@ -17,7 +17,13 @@ struct headless {
     FILE *out;
     uint64_t *drifts;
     size_t ndrifts;
+    kstore *ks; /* the knowledge store whose lag status lines show, or NULL */
 };
+
+void headless_set_kstore(headless *h, kstore *ks)
+{
+    h->ks = ks;
+}
 
 headless *headless_new(FILE *out)
 {
@@ -106,6 +112,18 @@ static void on_status(void *ctx, const worker_status *st)
     cJSON_AddNumberToObject(o, "queue", (double)st->queue_len);
     cJSON_AddNumberToObject(o, "queue_capacity", (double)st->queue_cap);
     cJSON_AddBoolToObject(o, "learning", st->learning);
+    headless *h = ctx;
+    if (h->ks) {
+        kstore_stats ks;
+        kstore_get_stats(h->ks, &ks);
+        cJSON *k = cJSON_AddObjectToObject(o, "kstore");
+        cJSON_AddNumberToObject(k, "entries", (double)ks.entries);
+        cJSON_AddNumberToObject(k, "queued", (double)ks.queued);
+        cJSON_AddNumberToObject(k, "newest_age", ks.newest_age);
+        cJSON_AddNumberToObject(k, "dropped", (double)ks.dropped);
+        cJSON_AddNumberToObject(k, "skipped", (double)ks.skipped);
+        cJSON_AddNumberToObject(k, "errors", (double)ks.errors);
+    }
     emit(ctx, o);
 }
 

@@ -5,6 +5,7 @@
 #ifndef DD_HEADLESS_H
 #define DD_HEADLESS_H
 
+#include "kstore.h"
 #include "worker.h"
 
 #include <stdio.h>
@@ -15,6 +16,9 @@ typedef struct headless headless;
  * Free with headless_free() after the worker has stopped. */
 headless *headless_new(FILE *out);
 void headless_free(headless *h);
+
+/* Show the knowledge store's lag (borrowed, may be NULL) in status lines. */
+void headless_set_kstore(headless *h, kstore *ks);
 
 /* The worker_output that prints through h. */
 worker_output headless_output(headless *h);

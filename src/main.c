@@ -18,6 +18,7 @@ struct command {
 static const struct command commands[] = {
     {"run", cmd_run, "run the pipeline (the default; see --help)"},
     {"gen", cmd_gen, "write a generated drifting stream (sea, hyperplane, agrawal, stagger)"},
+    {"search", cmd_search, "query the knowledge store of a workspace (JSON Lines)"},
     {"attach", cmd_attach, "open the console on a running instance (--workspace DIR)"},
     {"replay", cmd_replay, "run on a recorded file: replay FILE is --source file:FILE"},
     {"schema", cmd_schema, "print the [schema] mapping inferred from a file's first lines"},

@@ -93,9 +93,9 @@ const char *snap_log_kind_name(snap_log_kind k)
 
 const char *snap_series_name(snap_series k)
 {
-    static const char *const names[SNAP_S__COUNT] = {
-        "accuracy", "challenger accuracy", "error rate", "ADWIN width", "Page-Hinkley",
-        "prediction mean"};
+    static const char *const names[SNAP_S__COUNT] = {"accuracy",     "challenger accuracy",
+                                                     "error rate",   "ADWIN width",
+                                                     "Page-Hinkley", "prediction mean"};
     return (unsigned)k < SNAP_S__COUNT ? names[k] : "?";
 }
 
@@ -228,6 +228,7 @@ static void put_replay(wire_w *w, const snap_replay *p)
         wire_put_u32(w, p->hist[i]);
     wire_put_f32(w, p->pmin);
     wire_put_f32(w, p->pmax);
+    wire_put_u32(w, p->reachable);
     wire_put_u32(w, p->offset);
     wire_put_u32(w, p->nrows);
     for (uint32_t i = 0; i < p->nrows && i < SNAP_REPLAY_ROWS; i++) {
@@ -248,6 +249,7 @@ static void get_replay(wire_r *r, snap_replay *p)
         p->hist[i] = wire_get_u32(r);
     p->pmin = wire_get_f32(r);
     p->pmax = wire_get_f32(r);
+    p->reachable = wire_get_u32(r);
     p->offset = wire_get_u32(r);
     p->nrows = wire_get_u32(r);
     if (p->nrows > SNAP_REPLAY_ROWS) {

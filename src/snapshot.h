@@ -85,10 +85,10 @@ typedef enum snap_challenger_mode {
 } snap_challenger_mode;
 
 typedef struct snap_chart {
-    uint32_t head;  /* next slot written */
-    uint32_t count; /* valid samples, <= SNAP_SERIES_CAP */
-    uint64_t pos[SNAP_SERIES_CAP];                  /* event number of each sample */
-    float val[SNAP_S__COUNT][SNAP_SERIES_CAP];      /* NaN: no value */
+    uint32_t head;                             /* next slot written */
+    uint32_t count;                            /* valid samples, <= SNAP_SERIES_CAP */
+    uint64_t pos[SNAP_SERIES_CAP];             /* event number of each sample */
+    float val[SNAP_S__COUNT][SNAP_SERIES_CAP]; /* NaN: no value */
 } snap_chart;
 
 typedef struct snap_marker {
@@ -113,23 +113,24 @@ typedef struct snap_replay {
     uint32_t capacity, fill;
     uint32_t hist[SNAP_HIST_BINS]; /* counts of priorities, bins evenly over [pmin, pmax] */
     float pmin, pmax;
-    uint32_t offset;               /* index (by priority, highest first) of rows[0] */
+    uint32_t reachable; /* rows the table can show (the highest priorities) */
+    uint32_t offset;    /* index (by priority, highest first) of rows[0] */
     uint32_t nrows;
     snap_replay_row rows[SNAP_REPLAY_ROWS];
 } snap_replay;
 
 typedef struct snap_log_row {
-    uint64_t id;   /* increasing */
-    double ts;     /* event time */
-    uint8_t kind;  /* snap_log_kind */
+    uint64_t id;  /* increasing */
+    double ts;    /* event time */
+    uint8_t kind; /* snap_log_kind */
     char text[SNAP_TEXT];
 } snap_log_row;
 
 typedef struct snap_metrics {
     double accuracy; /* NaN when not applicable */
     double logloss;
-    double error;    /* MAE for regression, error rate otherwise */
-    uint64_t n;      /* examples evaluated */
+    double error; /* MAE for regression, error rate otherwise */
+    uint64_t n;   /* examples evaluated */
 } snap_metrics;
 
 typedef struct snap_version {
@@ -137,17 +138,17 @@ typedef struct snap_version {
     char trigger[16]; /* "start", "drift", "schedule", "rollback" ... */
     char status[16];  /* "active", "shadow", "canary", "awaiting", "retired", "rejected" */
     double accuracy;
-    double created;   /* event time */
+    double created; /* event time */
 } snap_version;
 
 typedef struct dd_snapshot {
     uint64_t seq; /* set by snap_board_publish */
     /* header */
     char source[SNAP_TEXT];
-    uint8_t source_state;   /* source_state (source.h) */
-    bool source_live;       /* a live source: pause freezes learning instead */
-    float source_progress;  /* 0..1 for files, < 0 unknown */
-    int32_t retry_in_ms;    /* reconnecting: time to the next attempt */
+    uint8_t source_state;  /* source_state (source.h) */
+    bool source_live;      /* a live source: pause freezes learning instead */
+    float source_progress; /* 0..1 for files, < 0 unknown */
+    int32_t retry_in_ms;   /* reconnecting: time to the next attempt */
     uint64_t events;
     float events_per_s;
     uint32_t queue_len, queue_cap;
@@ -177,8 +178,8 @@ typedef struct dd_snapshot {
     uint64_t pending_version;
     snap_metrics pending_metrics, active_metrics;
     /* the answer to the last command */
-    uint64_t result_id;  /* the command's id (0: none yet) */
-    int32_t result_err;  /* dd_err */
+    uint64_t result_id; /* the command's id (0: none yet) */
+    int32_t result_err; /* dd_err */
     char result_text[160];
 } dd_snapshot;
 

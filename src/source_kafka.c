@@ -128,8 +128,12 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         rd_kafka_fatal_error(rk, why, sizeof why);
         snprintf(s->last_error, sizeof s->last_error, "fatal: %s", why);
         atomic_store(&s->stats.state, SOURCE_FAILED);
-    } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+    } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        /* librdkafka reconnects by itself; each report is one more attempt.
+         * One broker's disconnection (_TRANSPORT, also on idle connections)
+         * only updates last_error: the others may still serve. */
         atomic_store(&s->stats.state, SOURCE_RECONNECTING);
+        atomic_fetch_add(&s->stats.attempt, 1);
     }
 }
 
@@ -162,6 +166,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
         else
             rd_kafka_assign(rk, parts);
+        if (atomic_load(&s->stats.state) == SOURCE_RECONNECTING)
+            atomic_fetch_add(&s->stats.reconnects, 1);
         atomic_store(&s->stats.state, SOURCE_CONNECTED);
         atomic_store(&s->stats.attempt, 0);
         return;
@@ -228,6 +234,10 @@ static void *kafka_thread(void *arg)
         } else if (m->err) {
             snprintf(s->last_error, sizeof s->last_error, "%s", rd_kafka_message_errstr(m));
         } else {
+            if (atomic_load(&s->stats.state) == SOURCE_RECONNECTING) {
+                atomic_fetch_add(&s->stats.reconnects, 1);
+                atomic_store(&s->stats.attempt, 0);
+            }
             if (atomic_load(&s->stats.state) != SOURCE_CONNECTED)
                 atomic_store(&s->stats.state, SOURCE_CONNECTED);
             go_on = consume(k, m);

@@ -12,7 +12,9 @@
 #include "worker_view.h"
 
 #include "drift.h"
+#include "learner.h"
 #include "queue.h"
+#include "replay.h"
 
 #include <errno.h>
 #include <math.h>
@@ -23,6 +25,9 @@
 #include <time.h>
 
 #define EMA_ALPHA 0.01
+#define REPLAY_TOP_MAX 1024     /* the table reaches the 1024 highest priorities */
+#define REPLAY_HIST_SAMPLE 1024 /* entries read for the histogram */
+#define REPLAY_EVERY_TICKS 10   /* refresh the replay panel twice a second */
 
 struct wview {
     snap_board *board;
@@ -39,7 +44,13 @@ struct wview {
     bool have_error, have_pred;
     drift_detector *ph; /* chart only; NULL when the build has no Page-Hinkley */
     cmd_view view;
-    double last_ts;     /* event time of the last event */
+    double last_ts; /* event time of the last event */
+    uint64_t ticks;
+    bool replay_stale;               /* the view asked for other rows */
+    replay_info *top;                /* REPLAY_TOP_MAX rows, allocated on first use */
+    double prio[REPLAY_HIST_SAMPLE]; /* the histogram's sample */
+    wview_decider decider;
+    int seen_state[8]; /* the sources' last states seen (source_state) */
 };
 
 static bool sources_live(const wview *v)
@@ -72,8 +83,8 @@ wview *wview_new(snap_board *board, queue *cmdq, source **sources, size_t nsourc
     /* until governance fills the table: the one version that serves */
     v->s.active_version = 1;
     v->s.nversions = 1;
-    v->s.versions[0] = (snap_version){.id = 1, .trigger = "start", .status = "active",
-                                      .accuracy = NAN, .created = NAN};
+    v->s.versions[0] = (snap_version){
+        .id = 1, .trigger = "start", .status = "active", .accuracy = NAN, .created = NAN};
     return v;
 }
 
@@ -82,7 +93,13 @@ void wview_free(wview *v)
     if (!v)
         return;
     drift_free(v->ph);
+    free(v->top);
     free(v);
+}
+
+void wview_set_decider(wview *v, const wview_decider *d)
+{
+    v->decider = *d;
 }
 
 dd_snapshot *wview_snapshot(wview *v)
@@ -119,8 +136,8 @@ static void on_event(void *ctx, const dd_event *ev, const pipeline_result *res)
     if (res->predicted)
         ema(&v->ema_pred, &v->have_pred, res->out.score);
     if (res->labelled) {
-        double err = model_get_task(pipeline_model(p)) == TASK_REGRESSION ? fabs(res->loss)
-                                                                          : !res->correct;
+        double err =
+            model_get_task(pipeline_model(p)) == TASK_REGRESSION ? fabs(res->loss) : !res->correct;
         ema(&v->ema_error, &v->have_error, err);
         if (v->ph)
             drift_update(v->ph, err);
@@ -134,7 +151,7 @@ static void feature_score(wview *v, const char *name, double statistic)
 {
     dd_snapshot *s = &v->s;
     uint32_t i = 0;
-    while (i < s->nfeatures && strcmp(s->features[i].name, name))
+    while (i < s->nfeatures && strcmp(s->features[i].name, name) != 0)
         i++;
     if (i == s->nfeatures) {
         if (s->nfeatures < SNAP_FEATURE_CAP)
@@ -193,11 +210,57 @@ static void answer(wview *v, const dd_command *c, dd_err err, const char *fmt, .
     v->s.result_err = (int32_t)err;
 }
 
+/* Details of a version from the table, until governance (which knows the
+ * lineage and every transition) writes its own. */
+static void table_details(wview *v, uint64_t id)
+{
+    dd_snapshot *s = &v->s;
+    memset(s->detail_lines, 0, sizeof s->detail_lines);
+    for (uint32_t i = 0; i < s->nversions; i++) {
+        const snap_version *ver = &s->versions[i];
+        if (ver->id != id)
+            continue;
+        snprintf(s->detail_lines[0], SNAP_TEXT, "v%llu: %s, created by %s", (unsigned long long)id,
+                 ver->status, ver->trigger);
+        snprintf(s->detail_lines[1], SNAP_TEXT, "accuracy %.4f over %llu labelled events",
+                 s->active_metrics.accuracy, (unsigned long long)s->active_metrics.n);
+        snprintf(s->detail_lines[3], SNAP_TEXT,
+                 "lineage and transitions: kept by the model registry (not in this build)");
+        return;
+    }
+    snprintf(s->detail_lines[0], SNAP_TEXT, "v%llu is not in the table", (unsigned long long)id);
+}
+
 static void set_view(wview *v, const cmd_view *view)
 {
+    v->replay_stale |= view->replay_offset != v->view.replay_offset;
     v->view = *view;
     v->s.replay.offset = view->replay_offset;
     v->s.detail_version = view->detail_version;
+}
+
+/* A source's state changes go to the event log: reconnects, failures, the
+ * end. The source writes last_error before it stores the state, so the
+ * reason is complete once the state is seen. */
+static void log_source_change(wview *v, const source *src, int from, int to)
+{
+    switch (to) {
+    case SOURCE_RECONNECTING:
+        wview_log(v, SNAP_LOG_RECONNECT, "%s: reconnecting (%.60s)", src->spec, src->last_error);
+        break;
+    case SOURCE_CONNECTED:
+        if (from == SOURCE_RECONNECTING)
+            wview_log(v, SNAP_LOG_RECONNECT, "%s: connected again", src->spec);
+        break;
+    case SOURCE_FAILED:
+        wview_log(v, SNAP_LOG_ERROR, "%s failed: %.70s", src->spec, src->last_error);
+        break;
+    case SOURCE_ENDED:
+        wview_log(v, SNAP_LOG_INFO, "%s: end of stream", src->spec);
+        break;
+    default:
+        break;
+    }
 }
 
 static void fill_source(wview *v)
@@ -205,6 +268,12 @@ static void fill_source(wview *v)
     dd_snapshot *s = &v->s;
     if (!v->nsources)
         return;
+    for (size_t i = 0; i < v->nsources && i < DD_ARRAY_LEN(v->seen_state); i++) {
+        int st = atomic_load(&v->sources[i]->stats.state);
+        if (st != v->seen_state[i])
+            log_source_change(v, v->sources[i], v->seen_state[i], st);
+        v->seen_state[i] = st;
+    }
     const source_stats *ss = &v->sources[0]->stats;
     s->source_state = (uint8_t)atomic_load(&ss->state);
     uint64_t size = atomic_load(&ss->size);
@@ -230,7 +299,60 @@ static void publish(wview *v, const worker_status *st)
         s->versions[0].accuracy = st->accuracy; /* the placeholder row */
     s->active_metrics.accuracy = st->accuracy;
     s->active_metrics.n = st->labelled;
+    if (s->detail_version && !v->decider.approve)
+        table_details(v, s->detail_version); /* kept fresh while shown */
     snap_board_publish(v->board, s);
+}
+
+/* The replay panel: a histogram of priorities from an even sample of the
+ * entries (O(REPLAY_HIST_SAMPLE)), and the rows the view asks for among the
+ * REPLAY_TOP_MAX highest priorities (replay_top: O(size * rows) at worst).
+ * Twice a second, or at once when the view moves: never per event. */
+static void fill_replay(wview *v, const pipeline *p)
+{
+    snap_replay *out = &v->s.replay;
+    const learner *l = pipeline_learner(p);
+    const replay *r = l ? learner_replay(l) : NULL;
+    if (!r)
+        return;
+    if (!v->top && !(v->top = malloc(REPLAY_TOP_MAX * sizeof *v->top)))
+        return; /* no memory: the panel keeps its last rows */
+    out->capacity = replay_capacity(r);
+    out->fill = replay_size(r);
+    out->reachable = out->fill < REPLAY_TOP_MAX ? out->fill : REPLAY_TOP_MAX;
+    memset(out->hist, 0, sizeof out->hist);
+    uint32_t n = out->fill, step = n > REPLAY_HIST_SAMPLE ? n / REPLAY_HIST_SAMPLE : 1;
+    double lo = INFINITY, hi = -INFINITY;
+    double *pr = v->prio;
+    uint32_t k = 0;
+    replay_info info;
+    for (uint32_t pos = 0; pos < n && k < REPLAY_HIST_SAMPLE; pos += step)
+        if (replay_entry(r, pos, &info) == DD_OK) {
+            pr[k++] = info.priority;
+            lo = info.priority < lo ? info.priority : lo;
+            hi = info.priority > hi ? info.priority : hi;
+        }
+    for (uint32_t i = 0; i < k; i++) {
+        int bin = hi > lo ? (int)((pr[i] - lo) / (hi - lo) * SNAP_HIST_BINS) : 0;
+        out->hist[bin < SNAP_HIST_BINS ? bin : SNAP_HIST_BINS - 1]++;
+    }
+    out->pmin = k ? (float)lo : 0;
+    out->pmax = k ? (float)hi : 0;
+    uint32_t off = v->view.replay_offset;
+    if (off > REPLAY_TOP_MAX - SNAP_REPLAY_ROWS)
+        off = REPLAY_TOP_MAX - SNAP_REPLAY_ROWS;
+    uint32_t want = off + SNAP_REPLAY_ROWS, got = replay_top(r, v->top, want);
+    out->offset = off;
+    out->nrows = got > off ? got - off : 0;
+    for (uint32_t i = 0; i < out->nrows; i++) {
+        const replay_info *in = &v->top[off + i];
+        snap_replay_row *row = &out->rows[i];
+        row->priority = (float)in->priority;
+        row->loss = (float)in->loss;
+        row->label = in->target;
+        row->age = in->age;
+        snprintf(row->summary, sizeof row->summary, "%s", in->summary);
+    }
 }
 
 /* ---- commands ---- */
@@ -260,7 +382,10 @@ static void command_pause(wview *v, pipeline *p, const dd_command *c, bool pause
 static void command_export(wview *v, const dd_command *c)
 {
     char path[1200], *cause = NULL;
-    dd_err err = wview_export(v, v->workspace, c->format, path, sizeof path, &cause);
+    dd_err err = v->decider.export_session
+                     ? v->decider.export_session(v->decider.ctx, c->format, v->workspace, c->user,
+                                                 path, sizeof path, &cause)
+                     : wview_export(v, v->workspace, c->format, path, sizeof path, &cause);
     if (err) {
         answer(v, c, err, "%s", cause ? cause : dd_strerror(err));
     } else {
@@ -280,27 +405,72 @@ static void command_speed(wview *v, const dd_command *c)
         answer(v, c, DD_OK, "speed: as fast as possible");
 }
 
+static void audit(wview *v, const dd_command *c, const char *detail)
+{
+    if (v->decider.audit)
+        v->decider.audit(v->decider.ctx, c->user, cmd_kind_name((cmd_kind)c->kind), detail);
+}
+
+/* The version decisions belong to governance (registry, audit). */
+static void command_decide(wview *v, pipeline *p, const dd_command *c)
+{
+    const wview_decider *d = &v->decider;
+    dd_err (*fn)(void *, pipeline *, uint64_t, const char *, char *, size_t, char **) =
+        c->kind == CMD_APPROVE  ? d->approve
+        : c->kind == CMD_REJECT ? d->reject
+                                : d->rollback;
+    const char *what = cmd_kind_name((cmd_kind)c->kind);
+    if (!fn) {
+        answer(v, c, DD_ESTATE, "%s: no model registry in this build", what);
+        return;
+    }
+    char text[160], *cause = NULL;
+    text[0] = '\0';
+    dd_err err = fn(d->ctx, p, c->version, c->user, text, sizeof text, &cause);
+    if (err) {
+        answer(v, c, err, "%s: %s", what, cause ? cause : dd_strerror(err));
+    } else {
+        answer(v, c, DD_OK, "%s", text[0] ? text : what);
+        wview_log(v, c->kind == CMD_ROLLBACK ? SNAP_LOG_ROLLBACK : SNAP_LOG_APPROVAL,
+                  "%s by %s: %s", what, c->user, text[0] ? text : "done");
+    }
+    free(cause);
+}
+
 static void handle_command(wview *v, pipeline *p, const dd_command *c)
 {
     switch ((cmd_kind)c->kind) {
-    case CMD_PAUSE: command_pause(v, p, c, true); break;
-    case CMD_RESUME: command_pause(v, p, c, false); break;
+    case CMD_PAUSE:
+        command_pause(v, p, c, true);
+        break;
+    case CMD_RESUME:
+        command_pause(v, p, c, false);
+        break;
     case CMD_STEP:
         control_sources(v, SOURCE_CTL_STEP, 0);
         answer(v, c, DD_OK, "one event forward");
         break;
-    case CMD_SPEED: command_speed(v, c); break;
+    case CMD_SPEED:
+        command_speed(v, c);
+        break;
     case CMD_APPROVE:
     case CMD_REJECT:
     case CMD_ROLLBACK:
-        /* the version decisions belong to governance (registry, audit) */
-        answer(v, c, DD_ESTATE, "%s: no model registry in this build",
-               cmd_kind_name((cmd_kind)c->kind));
+        command_decide(v, p, c);
         break;
-    case CMD_EXPORT: command_export(v, c); break;
-    case CMD_VIEW: set_view(v, &c->view); break;
-    case CMD__END: break;
+    case CMD_EXPORT:
+        command_export(v, c);
+        break;
+    case CMD_VIEW:
+        set_view(v, &c->view);
+        break;
+    case CMD__END:
+        break;
     }
+    bool changes_run = c->kind != CMD_VIEW && c->kind != CMD_APPROVE && c->kind != CMD_REJECT &&
+                       c->kind != CMD_ROLLBACK;
+    if (changes_run && v->s.result_id == c->id && v->s.result_err == DD_OK)
+        audit(v, c, v->s.result_text);
 }
 
 /* Every worker tick: the commands, then a snapshot (at most every 50 ms). */
@@ -312,6 +482,10 @@ static void on_tick(void *ctx, pipeline *p, const worker_status *st)
     while (v->cmdq && queue_pop(v->cmdq, &item, 0) == QUEUE_OK) {
         handle_command(v, p, item);
         free(item);
+    }
+    if (v->replay_stale || v->ticks++ % REPLAY_EVERY_TICKS == 0) {
+        fill_replay(v, p);
+        v->replay_stale = false;
     }
     publish(v, st);
 }
@@ -371,7 +545,7 @@ dd_err wview_export(wview *v, const char *dir, const char *format, char *path, s
                     char **cause)
 {
     bool csv = !strcmp(format, "csv");
-    if (!csv && strcmp(format, "jsonl"))
+    if (!csv && strcmp(format, "jsonl") != 0)
         return dd_fail(cause, DD_EINVAL, "export as '%s' needs the governance module's export",
                        format);
     time_t now = time(NULL);

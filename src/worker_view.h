@@ -44,6 +44,32 @@ void wview_free(wview *v);
 /* The worker_output to add to the worker (worker_add_output). */
 worker_output wview_output(wview *v);
 
+/* Who decides about model versions: governance plugs in here. Called in
+ * the worker thread from the console's commands, with the user who gave the
+ * command (for the audit log). version: approve/reject the awaiting one (0:
+ * whichever awaits); rollback target (0: the previous version). Each returns
+ * DD_OK with a line for the console in text (n bytes), or an error with
+ * *cause. export: NULL lets the view write its own JSON Lines or CSV. */
+typedef struct wview_decider {
+    void *ctx;
+    dd_err (*approve)(void *ctx, pipeline *p, uint64_t version, const char *user, char *text,
+                      size_t n, char **cause);
+    dd_err (*reject)(void *ctx, pipeline *p, uint64_t version, const char *user, char *text,
+                     size_t n, char **cause);
+    dd_err (*rollback)(void *ctx, pipeline *p, uint64_t version, const char *user, char *text,
+                       size_t n, char **cause);
+    dd_err (*export_session)(void *ctx, const char *format, const char *dir, const char *user,
+                             char *path, size_t n, char **cause);
+    /* Record an operator's action that changes the run (pause, resume,
+     * step, speed, export) in the audit log; decisions above audit
+     * themselves. NULL: not recorded beyond the event log. */
+    void (*audit)(void *ctx, const char *user, const char *action, const char *detail);
+} wview_decider;
+
+/* Install the decider (copied); before the worker starts. Without one,
+ * approve, reject and rollback answer DD_ESTATE "no model registry". */
+void wview_set_decider(wview *v, const wview_decider *d);
+
 /* The working snapshot, for the worker's other parts to fill. Valid until
  * wview_free(). */
 dd_snapshot *wview_snapshot(wview *v);

@@ -26,10 +26,10 @@ typedef struct sim {
     snap_board *board;
     queue *cmdq;
     atomic_bool stop;
-    bool fast;      /* no pacing: as fast as the CPU goes */
-    double credit;  /* events owed by the pacing */
-    dd_snapshot s;  /* the working snapshot */
-    uint64_t vers;  /* versions made */
+    bool fast;     /* no pacing: as fast as the CPU goes */
+    double credit; /* events owed by the pacing */
+    dd_snapshot s; /* the working snapshot */
+    uint64_t vers; /* versions made */
     uint64_t prev_active;
     char export_dir[256];
 } sim;
@@ -84,10 +84,22 @@ static void do_command(sim *m, const dd_command *c)
     dd_snapshot *s = &m->s;
     char text[300];
     switch ((cmd_kind)c->kind) {
-    case CMD_PAUSE: s->run_state = SNAP_PAUSED; answer(m, c, DD_OK, "paused"); break;
-    case CMD_RESUME: s->run_state = SNAP_RUNNING; answer(m, c, DD_OK, "resumed"); break;
-    case CMD_STEP: s->events++; answer(m, c, DD_OK, "stepped"); break;
-    case CMD_SPEED: s->speed = c->speed; answer(m, c, DD_OK, "speed set"); break;
+    case CMD_PAUSE:
+        s->run_state = SNAP_PAUSED;
+        answer(m, c, DD_OK, "paused");
+        break;
+    case CMD_RESUME:
+        s->run_state = SNAP_RUNNING;
+        answer(m, c, DD_OK, "resumed");
+        break;
+    case CMD_STEP:
+        s->events++;
+        answer(m, c, DD_OK, "stepped");
+        break;
+    case CMD_SPEED:
+        s->speed = c->speed;
+        answer(m, c, DD_OK, "speed set");
+        break;
     case CMD_APPROVE:
     case CMD_REJECT:
         if (!s->pending) {
@@ -101,8 +113,8 @@ static void do_command(sim *m, const dd_command *c)
             set_status(m, s->pending_version, "active");
             snap_marker_add(s, SNAP_MK_PROMOTION, s->events);
             snap_log_add(s, SNAP_LOG_APPROVAL, 1700000000.0 + (double)s->events,
-                         "v%llu approved by %s and promoted", (unsigned long long)s->pending_version,
-                         c->user);
+                         "v%llu approved by %s and promoted",
+                         (unsigned long long)s->pending_version, c->user);
         } else {
             set_status(m, s->pending_version, "rejected");
             snap_log_add(s, SNAP_LOG_APPROVAL, 1700000000.0 + (double)s->events,
@@ -150,7 +162,8 @@ static void do_command(sim *m, const dd_command *c)
                  (unsigned long long)c->view.detail_version);
         snprintf(s->detail_lines[1], SNAP_TEXT, "lineage: simulated");
         break;
-    case CMD__END: break;
+    case CMD__END:
+        break;
     }
 }
 
@@ -198,9 +211,9 @@ static void step(sim *m)
     if (e % 25 == 0) {
         double phase = (double)(e % 3000) / 3000.0;
         float v[SNAP_S__COUNT] = {
-            (float)(0.6 + 0.3 * phase), s->challenger_version ? (float)(0.8 + 0.1 * phase) : NAN,
-            (float)(0.4 - 0.3 * phase), (float)(50 + 400 * phase), (float)(10 * phase * phase),
-            (float)(0.5 + 0.1 * sin((double)e / 200.0))};
+            (float)(0.6 + 0.3 * phase),  s->challenger_version ? (float)(0.8 + 0.1 * phase) : NAN,
+            (float)(0.4 - 0.3 * phase),  (float)(50 + 400 * phase),
+            (float)(10 * phase * phase), (float)(0.5 + 0.1 * sin((double)e / 200.0))};
         snap_chart_push(&s->chart, e, v);
     }
 }

@@ -4,8 +4,12 @@
 #  - a drift of the demo stream reaches the event log and the chart;
 #  - space shows PAUSED and the event counter stops; space again resumes;
 #  - e then j writes an export file, and the console says where;
+#  - ? shows the help; Enter on a version shows its details;
 #  - resizing several times (down to too small and back) keeps the screen whole;
 #  - q exits with code 0 and the terminal restored; so does SIGTERM;
+#  - with the events on stdin, the keys come from the terminal;
+#  - a live source that cannot connect shows "reconnecting" in the header and
+#    the log, and space freezes learning instead of pausing;
 #  - a console attached to a headless instance pauses it (the log names the
 #    user), detaches with d, and the instance keeps running.
 # Not here: approve (a) and roll back (r) on the real binary need the
@@ -25,8 +29,9 @@ ME=$(id -un)
 start a 80 24 "cd $TMP && $DD --speed 10 --workspace $TMP"
 wait_whole a && ok "panels at 80x24"
 wait_for a 'drift +adwin drift on error' 60 && ok "a demo drift reaches the event log"
-# the marker row under the chart: only spaces and marker letters
-wait_for a '^ {8,}[wDPR ]*D[wDPR ]*$' 20 && ok "a drift marker under the chart" ||
+# the marker row under the chart (only spaces and marker letters): the
+# marker shows once a chart sample at or past the drift has come
+wait_for a '^ {8,}[wDPR ]*D[wDPR ]*$' 30 && ok "a drift marker under the chart" ||
     fail "no drift marker under the chart"
 
 keys a Space
@@ -67,6 +72,21 @@ keys a q
 wait_for a 'EXIT=0' 20 || fail "q did not exit with 0"
 restored a && ok "terminal restored after q" || fail "terminal not restored after q"
 
+# ---- events on stdin, keys from the terminal (/dev/tty) ----
+start p 80 24 "cd $TMP && cat $SRC/data/demo.jsonl | $DD --source - --speed 20 --workspace $TMP"
+wait_whole p && ok "console on stdin events" || fail "console on stdin events"
+keys p q
+wait_for p 'EXIT=0' 20 && restored p && ok "q with events on stdin" || fail "q with events on stdin"
+
+# ---- a live source that cannot connect: reconnecting, and pause freezes learning ----
+start w 80 24 "cd $TMP && $DD --source ws://127.0.0.1:9/none --workspace $TMP"
+wait_for w '\[reconnecting' 30 && wait_for w 'reconnect +ws://127.0.0.1:9/none: reconnecting \(' &&
+    ok "reconnecting shows in the header and the log" || fail "reconnecting"
+keys w Space
+wait_for w 'LEARNING FROZEN' && ok "space on a live source freezes learning" || fail "live pause"
+keys w q
+wait_for w 'EXIT=0' 20 || fail "q on a live source"
+
 # ---- 200x50: side by side ----
 start b 200 50 "cd $TMP && $DD --speed 10 --workspace $TMP"
 wait_whole b && ok "panels at 200x50"
@@ -76,6 +96,12 @@ keys b '?'
 wait_for b 'Keys \(any key closes\)' || fail "? did not show the help"
 keys b Escape
 wait_gone b 'Keys \(any key closes\)' || fail "the help did not close"
+keys b Tab Tab # chart -> replay -> versions
+wait_for b 'Enter: details' || fail "Tab did not reach the versions panel"
+keys b Enter
+wait_for b 'v1: active, created by start' && ok "Enter shows the version's details" ||
+    fail "no version details"
+keys b Escape
 # SIGTERM: the console leaves the normal way and restores the terminal
 pid=$(T display-message -p -t b '#{pane_pid}')
 pkill -TERM -P "$pid" -x driftdeck 2>/dev/null || pkill -TERM -P "$pid" 2>/dev/null

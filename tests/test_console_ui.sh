@@ -7,7 +7,9 @@
 #  - r (with the versions panel focused) confirms and rolls back; n cancels;
 #  - x rejects; n steps one event while paused; +/- change the speed;
 #  - / filters the event log; Enter on a version opens its details;
-#  - q asks when a version awaits approval; n stays, y quits with 0.
+#  - q asks when a version awaits approval; n stays, y quits with 0;
+#  - NO_COLOR gives no colour, and a non-UTF-8 locale gives ASCII charts and
+#    lines (no braille), while the default gives colours and braille.
 set -u
 SRC=${DD_SRCDIR:?DD_SRCDIR is not set}
 BUILD=${DD_BUILDDIR:?DD_BUILDDIR is not set}
@@ -87,6 +89,19 @@ keys s q
 wait_for s 'Quit\?'
 keys s y
 wait_for s 'EXIT=0' && restored s && ok "q y quits with 0, terminal restored" || fail "quit"
+
+# colours and braille by default; monochrome with NO_COLOR, ASCII with LANG=C
+start m 80 24 "LANG=C NO_COLOR=1 $SIM"
+start u 80 24 "$SIM"
+wait_whole m && wait_whole u || fail "panels (mono / utf-8)"
+wait_for m '^ +[0-9.]+ +.*[.:'"'"']' 20 || fail "no ASCII chart line under LANG=C"
+esc=$(printf '\033')
+T capture-pane -e -p -t u | grep -q "${esc}\[3[1-7]m" && ok "colours by default" || fail "no colours by default"
+T capture-pane -e -p -t m | grep -q "${esc}\[3[1-7]m" && fail "colours despite NO_COLOR" || ok "NO_COLOR: no colours"
+braille=$(printf '\342\240') # U+28xx starts with these bytes
+wait_for u "$braille" 20 && ok "braille under a UTF-8 locale" || fail "no braille under C.UTF-8"
+screen m | grep -q "$braille" && fail "braille under LANG=C" || ok "LANG=C: ASCII only"
+screen m | grep -q '^- Rolling accuracy' && ok "LANG=C: ASCII lines" || { fail "LANG=C lines"; dump m; }
 
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]

@@ -69,8 +69,8 @@ void chart_cell_utf8(uint8_t mask, char out[4])
 
 char chart_cell_ascii(uint8_t mask)
 {
-    uint8_t top = chart_dot_bit(0, 0) | chart_dot_bit(0, 1) | chart_dot_bit(1, 0) |
-                  chart_dot_bit(1, 1);
+    uint8_t top =
+        chart_dot_bit(0, 0) | chart_dot_bit(0, 1) | chart_dot_bit(1, 0) | chart_dot_bit(1, 1);
     int t = (mask & top) != 0, b = (mask & (uint8_t)~top) != 0;
     return t && b ? ':' : t ? '\'' : b ? '.' : ' ';
 }

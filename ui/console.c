@@ -13,6 +13,7 @@
  * and the versions and the replay buffer stack on the right.
  */
 #include "console.h"
+#include "kstore.h"
 #include "queue.h"
 #include "ui.h"
 
@@ -34,6 +35,7 @@
 typedef struct local_link {
     snap_board *board;
     queue *cmdq;
+    kstore *ks; /* the knowledge store, or NULL */
 } local_link;
 
 static const dd_snapshot *local_latest(console_link *l, bool *fresh)
@@ -68,8 +70,27 @@ static void local_destroy(console_link *l)
     free(l->impl);
 }
 
+/* kstore_search_text() is thread-safe: the UI thread searches directly. */
+static dd_err local_search(console_link *l, const char *query, uint32_t k, kstore_results *out,
+                           char **cause)
+{
+    local_link *ll = l->impl;
+    if (!ll->ks)
+        return dd_fail(cause, DD_ENOTFOUND, "no knowledge store: set [kstore] enabled = true");
+    return kstore_search_text(ll->ks, query, k, out, cause);
+}
+
 static const struct console_link_ops local_ops = {local_latest, local_send, local_closed,
-                                                  local_destroy};
+                                                  local_destroy, NULL};
+/* the same with a knowledge store: the `s` key is offered */
+static const struct console_link_ops local_ops_ks = {local_latest, local_send, local_closed,
+                                                     local_destroy, local_search};
+
+void console_link_local_set_kstore(console_link *l, kstore *ks)
+{
+    ((local_link *)l->impl)->ks = ks;
+    l->ops = ks ? &local_ops_ks : &local_ops;
+}
 
 console_link *console_link_local_new(snap_board *board, queue *cmdq)
 {
@@ -222,6 +243,8 @@ dd_err console_run(console_link *link, const console_opts *o, console_end *end, 
             dirty = false;
         }
     }
+    kstore_results_free(ui.hits);
+    free(ui.hits);
     term_end();
     return DD_OK;
 }

@@ -18,6 +18,8 @@
 #include <stdio.h>
 
 struct queue;
+struct kstore;
+struct kstore_results;
 
 typedef struct console_link console_link;
 
@@ -30,6 +32,10 @@ struct console_link_ops {
     /* True once the other side is gone (the instance stopped, the socket closed). */
     bool (*closed)(console_link *l);
     void (*destroy)(console_link *l);
+    /* Search the knowledge store (the `s` key); NULL when the link cannot
+     * (an attached console). Results are new: kstore_results_free(). */
+    dd_err (*search)(console_link *l, const char *query, uint32_t k, struct kstore_results *out,
+                     char **cause);
 };
 
 struct console_link {
@@ -42,6 +48,9 @@ struct console_link {
  * pushed (as cmd_dup() copies) on cmdq. Borrows both. NULL on no memory.
  * Free with console_link_free(). */
 console_link *console_link_local_new(snap_board *board, struct queue *cmdq);
+/* Let the local link search ks (borrowed; it must outlive the console), or
+ * not (NULL: the `s` key says there is no store). */
+void console_link_local_set_kstore(console_link *l, struct kstore *ks);
 void console_link_free(console_link *l);
 
 typedef struct console_opts {

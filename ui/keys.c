@@ -8,18 +8,21 @@
  */
 #include "ui.h"
 
+#include "kstore.h"
+
 #include <curses.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define KEY_TAB '\t'
 #define KEY_ESC 27
 
-static const panel_class *const focus_panels[UI_PANEL__COUNT] = {
-    &panel_chart, &panel_replay, &panel_versions, &panel_log};
+static const panel_class *const focus_panels[UI_PANEL__COUNT] = {&panel_chart, &panel_replay,
+                                                                 &panel_versions, &panel_log};
 
 void ui_say(ui_ctx *ui, bool bad, const char *fmt, ...)
 {
@@ -196,6 +199,39 @@ static unsigned act_filter(ui_ctx *ui)
     return UI_HANDLED | UI_REDRAW;
 }
 
+static bool can_search(const ui_ctx *ui)
+{
+    return ui->link->ops->search != NULL;
+}
+
+static unsigned act_search(ui_ctx *ui)
+{
+    if (!can_search(ui))
+        return 0;
+    snprintf(ui->edit, sizeof ui->edit, "%s", ui->query);
+    ui->dialog = UI_DLG_SEARCH;
+    return UI_HANDLED | UI_REDRAW;
+}
+
+/* Run the typed query; the answer (or the reason) shows in UI_DLG_HITS. */
+static unsigned run_search(ui_ctx *ui)
+{
+    snprintf(ui->query, sizeof ui->query, "%s", ui->edit);
+    kstore_results_free(ui->hits);
+    if (!ui->hits && !(ui->hits = calloc(1, sizeof *ui->hits))) {
+        ui->dialog = UI_DLG_NONE;
+        return UI_HANDLED | UI_REDRAW;
+    }
+    char *cause = NULL;
+    dd_err err =
+        ui->query[0] ? ui->link->ops->search(ui->link, ui->query, 10, ui->hits, &cause) : DD_EINVAL;
+    ui->dialog = err ? UI_DLG_NONE : UI_DLG_HITS;
+    if (err)
+        ui_say(ui, true, "search: %s", cause ? cause : "type a query");
+    free(cause);
+    return UI_HANDLED | UI_REDRAW;
+}
+
 static unsigned act_help(ui_ctx *ui)
 {
     ui->dialog = UI_DLG_HELP;
@@ -235,20 +271,26 @@ typedef struct key_binding {
 } key_binding;
 
 static const key_binding bindings[] = {
-    {' ', 0, "space", "pause", "pause / resume (a live source: freeze learning)", act_pause, NULL, true},
+    {' ', 0, "space", "pause", "pause / resume (a live source: freeze learning)", act_pause, NULL,
+     true},
     {'n', 0, "n", "step", "one event forward while a replay is paused", act_step, can_step, true},
     {'+', '=', "+/-", "speed", "replay speed up / down (x2)", act_faster, is_replay, true},
     {'-', 0, NULL, NULL, NULL, act_slower, NULL, false},
-    {'a', 0, "a", "approve", "approve the version awaiting approval", act_approve, has_pending, true},
+    {'a', 0, "a", "approve", "approve the version awaiting approval", act_approve, has_pending,
+     true},
     {'x', 0, "x", "reject", "reject the version awaiting approval", act_reject, has_pending, true},
     {'r', 0, "r", "rollback", "roll back (to the previous or the selected version)", act_rollback,
      can_rollback, true},
-    {'e', 0, "e", "export", "export the session log (JSON Lines, CSV, HTML)", act_export, NULL, true},
+    {'e', 0, "e", "export", "export the session log (JSON Lines, CSV, HTML)", act_export, NULL,
+     true},
     {'c', 0, "c", "chart", "next chart: accuracy, error, ADWIN, Page-Hinkley, mean, features",
      act_chart, NULL, true},
-    {KEY_TAB, 0, "Tab", "focus", "focus the next panel (Shift-Tab: previous)", act_focus_next, NULL, true},
+    {KEY_TAB, 0, "Tab", "focus", "focus the next panel (Shift-Tab: previous)", act_focus_next, NULL,
+     true},
     {KEY_BTAB, 0, NULL, NULL, NULL, act_focus_prev, NULL, false},
     {'/', 0, "/", "filter", "filter the event log", act_filter, log_focused, true},
+    {'s', 0, "s", "search", "search the knowledge store (hits with age and embedding version)",
+     act_search, can_search, true},
     {'?', KEY_F(1), "?", "help", "this help", act_help, NULL, true},
     {'d', 0, "d", "detach", "detach (the instance keeps running)", act_detach, is_attached, true},
     {'q', 0, "q", "quit", "quit (asks if a version awaits approval)", act_quit, NULL, true},
@@ -257,62 +299,85 @@ static const key_binding bindings[] = {
 
 /* ---- dialogs ---- */
 
-static unsigned dialog_key(ui_ctx *ui, int key)
+static bool is_no(int key)
+{
+    return key == 'n' || key == 'N' || key == KEY_ESC || key == 'q';
+}
+
+/* approve, rollback, quit: y confirms, n / Esc / q cancels, nothing else */
+static unsigned confirm_key(ui_ctx *ui, int key)
 {
     bool yes = key == 'y' || key == 'Y';
-    bool no = key == 'n' || key == 'N' || key == KEY_ESC || key == 'q';
+    if (!yes && !is_no(key))
+        return UI_HANDLED;
+    ui_dialog d = ui->dialog;
+    ui->dialog = UI_DLG_NONE;
+    if (!yes)
+        return UI_HANDLED | UI_REDRAW;
+    if (d == UI_DLG_QUIT)
+        return UI_HANDLED | UI_QUIT;
+    dd_command c = {.version = ui->target};
+    return ui_send(ui, d == UI_DLG_APPROVE ? CMD_APPROVE : CMD_ROLLBACK, &c);
+}
+
+static unsigned export_key(ui_ctx *ui, int key)
+{
+    const char *fmt = key == 'j' ? "jsonl" : key == 'c' ? "csv" : key == 'h' ? "html" : NULL;
+    if (!fmt && !is_no(key))
+        return UI_HANDLED;
+    ui->dialog = UI_DLG_NONE;
+    if (!fmt)
+        return UI_HANDLED | UI_REDRAW;
+    dd_command c = {0};
+    snprintf(c.format, sizeof c.format, "%s", fmt);
+    ui_say(ui, false, "exporting as %s...", fmt);
+    return ui_send(ui, CMD_EXPORT, &c);
+}
+
+/* The line editor of the event-log filter and of the knowledge-store search:
+ * Enter applies (or searches), Esc leaves things as they were. */
+static unsigned line_key(ui_ctx *ui, int key)
+{
+    size_t n = strlen(ui->edit);
+    bool enter = key == '\n' || key == '\r' || key == KEY_ENTER;
+    if (enter && ui->dialog == UI_DLG_SEARCH)
+        return run_search(ui);
+    if (enter) {
+        snprintf(ui->filter, sizeof ui->filter, "%s", ui->edit);
+        snprintf(ui->view.log_filter, sizeof ui->view.log_filter, "%s", ui->filter);
+        ui->sel[UI_LOG] = ui->top[UI_LOG] = 0;
+        ui->dialog = UI_DLG_NONE;
+        return ui_send(ui, CMD_VIEW, NULL);
+    }
+    if (key == KEY_ESC) {
+        ui->dialog = UI_DLG_NONE;
+    } else if (key == KEY_BACKSPACE || key == 127 || key == 8) {
+        if (n > 0)
+            ui->edit[n - 1] = '\0';
+    } else if (key >= 32 && key < 127 && n + 1 < sizeof ui->edit) {
+        ui->edit[n] = (char)key;
+        ui->edit[n + 1] = '\0';
+    }
+    return UI_HANDLED | UI_REDRAW;
+}
+
+static unsigned dialog_key(ui_ctx *ui, int key)
+{
     switch (ui->dialog) {
     case UI_DLG_HELP:
     case UI_DLG_DETAILS:
+    case UI_DLG_HITS: /* any key closes */
         ui->dialog = UI_DLG_NONE;
         return UI_HANDLED | UI_REDRAW;
     case UI_DLG_APPROVE:
     case UI_DLG_ROLLBACK:
     case UI_DLG_QUIT:
-        if (!yes && !no)
-            return UI_HANDLED;
-        {
-            ui_dialog d = ui->dialog;
-            ui->dialog = UI_DLG_NONE;
-            if (no)
-                return UI_HANDLED | UI_REDRAW;
-            if (d == UI_DLG_QUIT)
-                return UI_HANDLED | UI_QUIT;
-            dd_command c = {.version = ui->target};
-            return ui_send(ui, d == UI_DLG_APPROVE ? CMD_APPROVE : CMD_ROLLBACK, &c);
-        }
-    case UI_DLG_EXPORT: {
-        const char *fmt = key == 'j' ? "jsonl" : key == 'c' ? "csv" : key == 'h' ? "html" : NULL;
-        if (!fmt && !no)
-            return UI_HANDLED;
-        ui->dialog = UI_DLG_NONE;
-        if (!fmt)
-            return UI_HANDLED | UI_REDRAW;
-        dd_command c = {0};
-        snprintf(c.format, sizeof c.format, "%s", fmt);
-        ui_say(ui, false, "exporting as %s...", fmt);
-        return ui_send(ui, CMD_EXPORT, &c);
-    }
-    case UI_DLG_FILTER: {
-        size_t n = strlen(ui->edit);
-        if (key == '\n' || key == '\r' || key == KEY_ENTER) {
-            snprintf(ui->filter, sizeof ui->filter, "%s", ui->edit);
-            snprintf(ui->view.log_filter, sizeof ui->view.log_filter, "%s", ui->filter);
-            ui->sel[UI_LOG] = ui->top[UI_LOG] = 0;
-            ui->dialog = UI_DLG_NONE;
-            return ui_send(ui, CMD_VIEW, NULL);
-        }
-        if (key == KEY_ESC) {
-            ui->dialog = UI_DLG_NONE;
-        } else if (key == KEY_BACKSPACE || key == 127 || key == 8) {
-            if (n > 0)
-                ui->edit[n - 1] = '\0';
-        } else if (key >= 32 && key < 127 && n + 1 < sizeof ui->edit) {
-            ui->edit[n] = (char)key;
-            ui->edit[n + 1] = '\0';
-        }
-        return UI_HANDLED | UI_REDRAW;
-    }
+        return confirm_key(ui, key);
+    case UI_DLG_EXPORT:
+        return export_key(ui, key);
+    case UI_DLG_SEARCH:
+    case UI_DLG_FILTER:
+        return line_key(ui, key);
     case UI_DLG_NONE:
         break;
     }
@@ -384,8 +449,8 @@ void keys_draw_help(ui_ctx *ui)
 static void draw_metrics_row(ui_rect in, int row, const char *name, double a, double b)
 {
     char x[16], y[16];
-    ui_print(in, row, 1, term_attr(TERM_NORMAL), "%-10s %14s %14s", name,
-             ui_num(x, sizeof x, a, 4), ui_num(y, sizeof y, b, 4));
+    ui_print(in, row, 1, term_attr(TERM_NORMAL), "%-10s %14s %14s", name, ui_num(x, sizeof x, a, 4),
+             ui_num(y, sizeof y, b, 4));
 }
 
 static void draw_approve(ui_ctx *ui)
@@ -420,12 +485,56 @@ static void draw_details(ui_ctx *ui)
     ui_print(in, SNAP_DETAIL_LINES + 1, 1, term_attr(TERM_DIM), "any key closes");
 }
 
+/* The knowledge store's hits: where found, age, version, id, the text. */
+static void draw_hits(ui_ctx *ui)
+{
+    const kstore_results *r = ui->hits;
+    char title[96];
+    snprintf(title, sizeof title, "Knowledge store: \"%s\"", ui->query);
+    int rows = r && r->n ? (int)r->n : 1;
+    ui_rect in = ui_dialog_box(rows + 5, 100, title);
+    ui_print(in, 0, 1, term_attr(TERM_DIM), "%-6s %8s  %-28s %-16s %s", "index", "age", "version",
+             "id", "payload");
+    if (!r || !r->n)
+        ui_print(in, 1, 1, term_attr(TERM_NORMAL), "no hits");
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    for (uint32_t i = 0; r && i < r->n; i++) {
+        const kstore_hit *h = &r->hits[i];
+        double age = (double)now.tv_sec - h->ts;
+        const char *where = h->found == KSTORE_FOUND_BOTH  ? "both"
+                            : h->found == KSTORE_FOUND_FTS ? "fts"
+                                                           : "vector";
+        char agebuf[16];
+        if (age < 120)
+            snprintf(agebuf, sizeof agebuf, "%.0fs", age);
+        else if (age < 7200)
+            snprintf(agebuf, sizeof agebuf, "%.0fm", age / 60);
+        else if (age < 172800)
+            snprintf(agebuf, sizeof agebuf, "%.0fh", age / 3600);
+        else
+            snprintf(agebuf, sizeof agebuf, "%.0fd", age / 86400);
+        ui_print(in, 1 + (int)i, 1, term_attr(TERM_NORMAL), "%-6s %8s  %-28.28s %-16.16s %s", where,
+                 agebuf, h->version, h->id, h->payload);
+    }
+    ui_print(in, rows + 2, 1, term_attr(TERM_DIM), "any key closes");
+}
+
 void dialogs_draw(ui_ctx *ui)
 {
     switch (ui->dialog) {
-    case UI_DLG_HELP: keys_draw_help(ui); break;
-    case UI_DLG_APPROVE: draw_approve(ui); break;
-    case UI_DLG_DETAILS: draw_details(ui); break;
+    case UI_DLG_HITS:
+        draw_hits(ui);
+        break;
+    case UI_DLG_HELP:
+        keys_draw_help(ui);
+        break;
+    case UI_DLG_APPROVE:
+        draw_approve(ui);
+        break;
+    case UI_DLG_DETAILS:
+        draw_details(ui);
+        break;
     case UI_DLG_ROLLBACK: {
         ui_rect in = ui_dialog_box(5, 50, "Roll back?");
         if (ui->target)
@@ -456,6 +565,14 @@ void dialogs_draw(ui_ctx *ui)
                  ui->edit);
         break;
     }
-    case UI_DLG_NONE: break;
+    case UI_DLG_SEARCH: {
+        ui_rect line = {LINES - 2, 0, 1, COLS};
+        ui_fill(line, 0, term_attr(TERM_SELECTED));
+        ui_print(line, 0, 0, term_attr(TERM_SELECTED),
+                 "s search knowledge store: %s_  (Enter: search, Esc)", ui->edit);
+        break;
+    }
+    case UI_DLG_NONE:
+        break;
     }
 }

@@ -15,7 +15,8 @@
 #include <string.h>
 
 #define AXIS_W 8
-#define MAX_CELLS 4096
+#define MAX_COLS 1024 /* a plot wider or taller than this is drawn clipped */
+#define MAX_ROWS 256
 
 static const struct {
     const char *title;
@@ -69,8 +70,7 @@ static void draw_cells(ui_ctx *ui, ui_rect plot, const uint8_t *a, const uint8_t
 }
 
 /* Column (cell) of each marker in plot, -1 where none; and the marker row. */
-static void place_markers(const dd_snapshot *s, ui_rect plot, int x0, ui_rect mrow,
-                          int *mark_col)
+static void place_markers(const dd_snapshot *s, ui_rect plot, int x0, ui_rect mrow, int *mark_col)
 {
     for (int x = 0; x < plot.w; x++)
         mark_col[x] = -1;
@@ -137,11 +137,16 @@ static void draw(ui_ctx *ui, ui_rect r, bool focused)
         return;
     }
     ui_rect plot = {r.y + 1, r.x + AXIS_W, r.h - 2, r.w - AXIS_W - 1};
-    if (plot.h < 1 || plot.w < 4 || plot.w * plot.h > MAX_CELLS)
+    if (plot.w > MAX_COLS)
+        plot.w = MAX_COLS;
+    if (plot.h > MAX_ROWS)
+        plot.h = MAX_ROWS;
+    if (plot.h < 1 || plot.w < 4)
         return;
     float a[SNAP_SERIES_CAP], b[SNAP_SERIES_CAP];
-    uint8_t ca[MAX_CELLS], cb[MAX_CELLS];
-    int mark_col[MAX_CELLS];
+    /* the UI thread's only: static, not on its stack (512 KB) */
+    static uint8_t ca[MAX_COLS * MAX_ROWS], cb[MAX_COLS * MAX_ROWS];
+    static int mark_col[MAX_COLS];
     uint32_t n = linear(&s->chart, kinds[ui->chart_kind].series, a);
     bool two = ui->chart_kind == UI_CH_ACCURACY;
     double lo, hi;

@@ -11,8 +11,9 @@ static void draw(ui_ctx *ui, ui_rect r, bool focused)
     (void)focused;
     const dd_snapshot *s = ui->snap;
     if (ui->awaited_id && s->result_id == ui->awaited_id) {
-        ui_say(ui, s->result_err != DD_OK, "%s%s%s", s->result_err ? dd_strerror(s->result_err) : "",
-               s->result_err ? ": " : "", s->result_text);
+        ui_say(ui, s->result_err != DD_OK, "%s%s%s",
+               s->result_err ? dd_strerror(s->result_err) : "", s->result_err ? ": " : "",
+               s->result_text);
         ui->awaited_id = 0;
         ui->speed_asked = NAN;
     }

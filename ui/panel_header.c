@@ -28,9 +28,12 @@ static void source_text(const dd_snapshot *s, char *buf, size_t n)
 static int state_role(snap_run_state st)
 {
     switch (st) {
-    case SNAP_RUNNING: return TERM_OK;
-    case SNAP_ENDED: return TERM_DIM;
-    default: return TERM_WARN;
+    case SNAP_RUNNING:
+        return TERM_OK;
+    case SNAP_ENDED:
+        return TERM_DIM;
+    default:
+        return TERM_WARN;
     }
 }
 
@@ -46,8 +49,8 @@ static void draw(ui_ctx *ui, ui_rect r, bool focused)
     ui_count(bad, sizeof bad, (double)s->malformed);
     /* the counters first: they matter more than a long source name */
     char counters[128];
-    snprintf(counters, sizeof counters, "events %s  %s/s  queue %u/%u  drops %s  bad %s", ev,
-             rate, s->queue_len, s->queue_cap, drops, bad);
+    snprintf(counters, sizeof counters, "events %s  %s/s  queue %u/%u  drops %s  bad %s", ev, rate,
+             s->queue_len, s->queue_cap, drops, bad);
     int room = r.w - (int)strlen(counters) - (int)strlen(src) - 8;
     ui_fill(r, 0, term_attr(TERM_TITLE));
     /* a file shows by its name: the directory rarely fits */
@@ -55,8 +58,8 @@ static void draw(ui_ctx *ui, ui_rect r, bool focused)
     const char *slash = strrchr(name, '/');
     if (!strncmp(name, "file:", 5) && slash)
         name = slash + 1;
-    ui_print(r, 0, 0, term_attr(TERM_TITLE), " %s  %.*s [%s]", counters, room > 4 ? room : 4,
-             name, src);
+    ui_print(r, 0, 0, term_attr(TERM_TITLE), " %s  %.*s [%s]", counters, room > 4 ? room : 4, name,
+             src);
     if (s->speed <= 0)
         snprintf(speed, sizeof speed, "max");
     else
@@ -64,15 +67,17 @@ static void draw(ui_ctx *ui, ui_rect r, bool focused)
     int col = 1;
     char part[96];
     snprintf(part, sizeof part, "%s", snap_run_state_name((snap_run_state)s->run_state));
-    ui_print(r, 1, col, term_attr(state_role((snap_run_state)s->run_state)) | A_BOLD, "%s",
-             part);
+    ui_print(r, 1, col, term_attr(state_role((snap_run_state)s->run_state)) | A_BOLD, "%s", part);
     col += (int)strlen(part) + 2;
     if (s->learning_blocked) {
         ui_print(r, 1, col, term_attr(TERM_BAD), "NOT LEARNING (writer full)");
         col += 28;
     }
-    snprintf(part, sizeof part, "speed %s  active v%llu", speed,
-             (unsigned long long)s->active_version);
+    if (s->source_live) /* a live stream has no pace to set */
+        snprintf(part, sizeof part, "active v%llu", (unsigned long long)s->active_version);
+    else
+        snprintf(part, sizeof part, "speed %s  active v%llu", speed,
+                 (unsigned long long)s->active_version);
     ui_print(r, 1, col, term_attr(TERM_NORMAL), "%s", part);
     col += (int)strlen(part) + 2;
     if (s->challenger_version) {

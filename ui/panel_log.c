@@ -13,9 +13,9 @@
 #include <time.h>
 
 static const term_role kind_roles[SNAP_LOG__COUNT] = {
-    [SNAP_LOG_INFO] = TERM_NORMAL,   [SNAP_LOG_WARNING] = TERM_WARN,
-    [SNAP_LOG_DRIFT] = TERM_BAD,     [SNAP_LOG_PROMOTION] = TERM_MARK,
-    [SNAP_LOG_APPROVAL] = TERM_OK,   [SNAP_LOG_ROLLBACK] = TERM_BAD,
+    [SNAP_LOG_INFO] = TERM_NORMAL,    [SNAP_LOG_WARNING] = TERM_WARN,
+    [SNAP_LOG_DRIFT] = TERM_BAD,      [SNAP_LOG_PROMOTION] = TERM_MARK,
+    [SNAP_LOG_APPROVAL] = TERM_OK,    [SNAP_LOG_ROLLBACK] = TERM_BAD,
     [SNAP_LOG_RECONNECT] = TERM_WARN, [SNAP_LOG_ERROR] = TERM_BAD,
 };
 
@@ -44,8 +44,10 @@ static void time_text(double ts, char *buf, size_t n)
         struct tm tm;
         gmtime_r(&t, &tm);
         strftime(buf, n, "%H:%M:%S", &tm);
-    } else {
+    } else if (ts > 0) {
         snprintf(buf, n, "%8.1f", ts);
+    } else {
+        snprintf(buf, n, "%8s", "-"); /* before the first event: no event time yet */
     }
 }
 

@@ -3,7 +3,8 @@
  * its entries sorted by priority (highest first). The snapshot carries a
  * window of SNAP_REPLAY_ROWS rows starting at replay.offset; when the
  * selection leaves that window the panel asks the worker for another one
- * (a view command), so any row of a large buffer can be reached.
+ * (a view command). The table reaches the `reachable` highest priorities
+ * (the worker's bound on what it sorts for the console).
  */
 #include "ui.h"
 
@@ -47,13 +48,17 @@ static void draw(ui_ctx *ui, ui_rect r, bool focused)
     char hint[48];
     snprintf(hint, sizeof hint, "%u/%u", p->fill, p->capacity);
     ui_title(r, "Replay buffer", hint, focused);
-    ui_print(r, 1, 1, term_attr(TERM_DIM), "priority %.3g", (double)p->pmin);
-    draw_histogram(ui, r, 1, 16);
-    ui_print(r, 1, 17 + SNAP_HIST_BINS, term_attr(TERM_DIM), "%.3g", (double)p->pmax);
+    char lo[16];
+    int col = snprintf(lo, sizeof lo, "%.3g", (double)p->pmin) + 7;
+    ui_print(r, 1, 1, term_attr(TERM_DIM), "prio %s", lo);
+    draw_histogram(ui, r, 1, col);
+    ui_print(r, 1, col + SNAP_HIST_BINS + 1, term_attr(TERM_DIM), "%.3g", (double)p->pmax);
+    if (p->reachable && p->reachable < p->fill)
+        ui_print(r, 1, col + SNAP_HIST_BINS + 8, term_attr(TERM_DIM), "(top %u)", p->reachable);
     ui_print(r, 2, 0, term_attr(TERM_DIM), "%4s %6s %5s %5s %6s %s", "#", "prio", "label", "age",
              "loss", "features");
     int rows = r.h - 3;
-    int n = (int)p->fill;
+    int n = (int)(p->reachable ? p->reachable : p->fill);
     if (ui->sel[UI_REPLAY] >= n)
         ui->sel[UI_REPLAY] = n > 0 ? n - 1 : 0;
     ui_keep_visible(ui, UI_REPLAY, rows);
@@ -71,9 +76,9 @@ static void draw(ui_ctx *ui, ui_rect r, bool focused)
         }
         const snap_replay_row *row = &p->rows[at];
         char age[16];
-        ui_print(r, 3 + i, 0, attr, "%4d %6.3f %5.3g %5s %6.3f %s", idx + 1,
-                 (double)row->priority, row->label, ui_count(age, sizeof age, (double)row->age),
-                 (double)row->loss, row->summary);
+        ui_print(r, 3 + i, 0, attr, "%4d %6.3f %5.3g %5s %6.3f %s", idx + 1, (double)row->priority,
+                 row->label, ui_count(age, sizeof age, (double)row->age), (double)row->loss,
+                 row->summary);
     }
     if (n == 0)
         ui_print(r, 3, 2, term_attr(TERM_DIM), "empty");
@@ -83,7 +88,7 @@ static unsigned key(ui_ctx *ui, int k)
 {
     const snap_replay *p = &ui->snap->replay;
     int rows = ui->area[UI_REPLAY].h - 3;
-    unsigned f = ui_scroll(ui, UI_REPLAY, k, (int)p->fill, rows);
+    unsigned f = ui_scroll(ui, UI_REPLAY, k, (int)(p->reachable ? p->reachable : p->fill), rows);
     if (!f)
         return 0;
     int sel = ui->sel[UI_REPLAY];

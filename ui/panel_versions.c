@@ -63,8 +63,8 @@ static void draw(ui_ctx *ui, ui_rect r, bool focused)
         int attr = sel ? term_attr(TERM_SELECTED) : term_attr((term_role)status_role(v->status));
         if (sel)
             ui_fill(r, 2 + i, attr);
-        ui_print(r, 2 + i, 0, attr, "%6s %6s %-8.8s %-10.10s %5s %s", id, parent, v->trigger, v->status,
-                 ui_num(acc, sizeof acc, v->accuracy, 3), created);
+        ui_print(r, 2 + i, 0, attr, "%6s %6s %-8.8s %-10.10s %5s %s", id, parent, v->trigger,
+                 v->status, ui_num(acc, sizeof acc, v->accuracy, 3), created);
     }
     if (n == 0)
         ui_print(r, 2, 2, term_attr(TERM_DIM), "no versions yet");

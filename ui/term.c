@@ -11,10 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-static bool active;      /* between term_init and term_end */
-static bool color;       /* colours in use */
-static bool utf8;        /* decided once in term_init */
+static bool active; /* between term_init and term_end */
+static bool color;  /* colours in use */
+static bool utf8;   /* decided once in term_init */
 static SCREEN *screen;
+static FILE *tty; /* /dev/tty when stdin carries the stream */
 static volatile sig_atomic_t interrupted;
 
 /* role -> foreground colour, and the monochrome attribute */
@@ -89,6 +90,14 @@ static void setup_colors(void)
         init_pair((short)r, roles[r].fg, -1);
 }
 
+static dd_err close_tty(dd_err err)
+{
+    if (tty)
+        fclose(tty);
+    tty = NULL;
+    return err;
+}
+
 dd_err term_init(FILE *in, FILE *out, char **cause)
 {
     if (active)
@@ -97,12 +106,18 @@ dd_err term_init(FILE *in, FILE *out, char **cause)
     out = out ? out : stdout;
     setlocale(LC_ALL, "");
     utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+    /* `producer | driftdeck --source -`: the events come on stdin, so the
+     * keys come from the controlling terminal (as less(1) does) */
+    if (!isatty(fileno(in)) && !tty && (tty = fopen("/dev/tty", "r+")) != NULL)
+        in = tty;
+    if (!isatty(fileno(out)) && tty)
+        out = tty;
     if (!isatty(fileno(in)) || !isatty(fileno(out)))
-        return dd_fail(cause, DD_EIO, "the console needs a terminal (use --headless)");
+        return close_tty(dd_fail(cause, DD_EIO, "the console needs a terminal (use --headless)"));
     screen = newterm(NULL, out, in);
     if (!screen)
-        return dd_fail(cause, DD_EIO, "cannot set up terminal '%s'",
-                       getenv("TERM") ? getenv("TERM") : "(TERM unset)");
+        return close_tty(dd_fail(cause, DD_EIO, "cannot set up terminal '%s'",
+                                 getenv("TERM") ? getenv("TERM") : "(TERM unset)"));
     set_term(screen);
     active = true;
     static bool registered;
@@ -130,6 +145,7 @@ void term_end(void)
     endwin();
     delscreen(screen);
     screen = NULL;
+    close_tty(DD_OK);
 }
 
 int term_attr(term_role role)

@@ -23,17 +23,17 @@
 
 typedef enum term_role {
     TERM_NORMAL = 0,
-    TERM_TITLE,     /* panel titles, the header */
-    TERM_FOCUS,     /* the focused panel's title */
-    TERM_SELECTED,  /* the selected row */
-    TERM_DIM,       /* axis labels, secondary text */
-    TERM_OK,        /* RUNNING, connected, accuracy up */
-    TERM_WARN,      /* PAUSED, warnings, reconnecting */
-    TERM_BAD,       /* drift, errors, rollbacks */
-    TERM_SERIES_A,  /* the active model's line */
-    TERM_SERIES_B,  /* the challenger's line */
-    TERM_MARK,      /* promotion markers */
-    TERM_KEY,       /* key names in the footer and help */
+    TERM_TITLE,    /* panel titles, the header */
+    TERM_FOCUS,    /* the focused panel's title */
+    TERM_SELECTED, /* the selected row */
+    TERM_DIM,      /* axis labels, secondary text */
+    TERM_OK,       /* RUNNING, connected, accuracy up */
+    TERM_WARN,     /* PAUSED, warnings, reconnecting */
+    TERM_BAD,      /* drift, errors, rollbacks */
+    TERM_SERIES_A, /* the active model's line */
+    TERM_SERIES_B, /* the challenger's line */
+    TERM_MARK,     /* promotion markers */
+    TERM_KEY,      /* key names in the footer and help */
     TERM_ROLE__COUNT
 } term_role;
 

@@ -31,13 +31,7 @@ typedef struct ui_rect {
 } ui_rect;
 
 /* The focusable panels, in Tab order. */
-typedef enum ui_panel {
-    UI_CHART = 0,
-    UI_REPLAY,
-    UI_VERSIONS,
-    UI_LOG,
-    UI_PANEL__COUNT
-} ui_panel;
+typedef enum ui_panel { UI_CHART = 0, UI_REPLAY, UI_VERSIONS, UI_LOG, UI_PANEL__COUNT } ui_panel;
 
 /* Chart kinds `c` cycles through. */
 typedef enum ui_chart_kind {
@@ -59,6 +53,8 @@ typedef enum ui_dialog {
     UI_DLG_EXPORT,   /* j / c / h picks the format */
     UI_DLG_FILTER,   /* a line editor for the event-log filter */
     UI_DLG_DETAILS,  /* the selected version's details */
+    UI_DLG_SEARCH,   /* a line editor for a knowledge-store query */
+    UI_DLG_HITS,     /* the knowledge store's answer */
 } ui_dialog;
 
 typedef struct ui_ctx {
@@ -68,19 +64,21 @@ typedef struct ui_ctx {
     bool utf8;
     ui_panel focus;
     ui_chart_kind chart_kind;
-    int sel[UI_PANEL__COUNT];  /* selected row of each table panel */
-    int top[UI_PANEL__COUNT];  /* first visible row */
+    int sel[UI_PANEL__COUNT]; /* selected row of each table panel */
+    int top[UI_PANEL__COUNT]; /* first visible row */
     ui_rect area[UI_PANEL__COUNT];
     ui_dialog dialog;
-    uint64_t target;           /* the version a dialog is about (0: previous/any) */
-    char filter[64];           /* applied event-log filter */
-    char edit[64];             /* the filter being typed */
+    uint64_t target; /* the version a dialog is about (0: previous/any) */
+    char filter[64]; /* applied event-log filter */
+    char edit[64];   /* the filter being typed */
     cmd_view view;
-    uint64_t next_id;          /* the next command id */
-    uint64_t awaited_id;       /* the command whose answer the status line shows */
-    double speed_asked;        /* the last speed sent and not yet answered (NaN: none) */
+    uint64_t next_id;    /* the next command id */
+    uint64_t awaited_id; /* the command whose answer the status line shows */
+    double speed_asked;  /* the last speed sent and not yet answered (NaN: none) */
     char status[200];
     bool status_bad;
+    struct kstore_results *hits; /* UI_DLG_HITS: the last search's answer (owned) */
+    char query[64];              /* ... and its query */
 } ui_ctx;
 
 typedef struct panel_class {

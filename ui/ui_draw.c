@@ -121,13 +121,26 @@ unsigned ui_scroll(ui_ctx *ui, ui_panel p, int key, int nrows, int page)
     if (page < 1)
         page = 1;
     switch (key) {
-    case KEY_UP: sel--; break;
-    case KEY_DOWN: sel++; break;
-    case KEY_PPAGE: sel -= page; break;
-    case KEY_NPAGE: sel += page; break;
-    case KEY_HOME: sel = 0; break;
-    case KEY_END: sel = nrows - 1; break;
-    default: return 0;
+    case KEY_UP:
+        sel--;
+        break;
+    case KEY_DOWN:
+        sel++;
+        break;
+    case KEY_PPAGE:
+        sel -= page;
+        break;
+    case KEY_NPAGE:
+        sel += page;
+        break;
+    case KEY_HOME:
+        sel = 0;
+        break;
+    case KEY_END:
+        sel = nrows - 1;
+        break;
+    default:
+        return 0;
     }
     if (sel >= nrows)
         sel = nrows - 1;
