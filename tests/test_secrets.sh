@@ -67,8 +67,9 @@ run() {
 }
 url() { echo "kafka://$boot/events?group=$1&sasl.username=u&sasl.password=$SECRET-url"; }
 
-umask 077
+umask 022 # the program must not rely on the caller's umask
 printf '[run]\nsource = %s\n' "$(url g1)" > "$T/secret.ini"
+chmod 600 "$T/secret.ini"
 run config --config "$T/secret.ini"
 run cmdline --source "$(url g2)"
 
@@ -103,6 +104,7 @@ wsrun() { # wsrun NAME ARGS...: a run that ends when the server closes
 }
 wsrun wsenv
 printf 'Authorization: Bearer %s-file\n' "$SECRET" > "$T/headers"
+chmod 600 "$T/headers"
 printf '[ws]\nheader_file = %s\n' "$T/headers" > "$T/ws.ini"
 DRIFTDECK_WS_HEADERS= wsrun wsfile --config "$T/ws.ini"
 kill "$wsd" 2>/dev/null
@@ -158,6 +160,10 @@ for f in $(find "$T/config" "$T/cmdline" "$T/wsenv" "$T/wsfile" "$T/kserve" -typ
     dbs=$((dbs + 1))
     sqlite3 "$f" .dump | grep -q -- "$SECRET" && leaks="$leaks $f(dump)"
 done
+# Everything the runs created in their workspaces is owner-only (umask 077 in main).
+loose=$(find "$T/config" "$T/cmdline" "$T/wsenv" "$T/wsfile" "$T/kserve" -type f ! -perm 600)
+[ -z "$loose" ] && ok "every file created in the workspaces is 0600" ||
+    fail "not 0600: $(ls -l $loose)"
 [ $dbs -gt 0 ] && ok "$dbs SQLite databases dumped and searched" || fail "no database found to dump"
 [ -z "$leaks" ] && ok "the secret appears in no output" || fail "the secret leaked into: $leaks"
 # The search itself works: the secret is where it was planted.
