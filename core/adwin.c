@@ -372,7 +372,9 @@ static const drift_param_info adwin_param_table[] = {
     {"clock", 32, 1, 1e6, "look for a cut every this many values"},
     {"max_buckets", 5, 2, 1000, "buckets per histogram row (M): more is finer cuts, more memory"},
     {"min_window_length", 5, 1, 1e9, "least values on each side of a cut"},
-    {"grace_period", 10, 0, 1e12, "no cut until the window holds more than this many values"},
+    /* at most UINT_MAX: adwin_params holds it in an unsigned (fuzz_state found 1e12 cast) */
+    {"grace_period", 10, 0, 4294967295.0,
+     "no cut until the window holds more than this many values"},
     {NULL, 0, 0, 0, NULL},
 };
 

@@ -347,8 +347,14 @@ static bool ops_load(void *s, ser_reader *r)
         return false;
     k->head = 0;
     k->count = count;
-    for (size_t i = 0; i < count; i++)
-        k->ring[i] = ser_get_f64(r);
+    for (size_t i = 0; i < count; i++) {
+        double x = ser_get_f64(r);
+        /* update() ignores non-finite values, so a saved window never holds
+         * one; a NaN would stall ks_gap()'s merge forever (found by fuzz_state) */
+        if (!isfinite(x))
+            return false;
+        k->ring[i] = x;
+    }
     uint32_t tested = ser_get_u32(r);
     k->tested = tested != 0;
     k->statistic = ser_get_f64(r);

@@ -3,9 +3,11 @@
 # corpus and regression inputs by an ordinary test program built with gcc, so every input
 # that once crashed stays in `make check` (and under --enable-sanitizers and valgrind).
 check_PROGRAMS += tests/fuzz_replay_event tests/fuzz_replay_state tests/fuzz_replay_config \
-	tests/fuzz_replay_csv tests/fuzz_replay_schema tests/fuzz_replay_infer tests/fuzz_replay_model
+	tests/fuzz_replay_csv tests/fuzz_replay_schema tests/fuzz_replay_infer tests/fuzz_replay_model \
+	tests/fuzz_replay_ws tests/fuzz_replay_wsmsg tests/fuzz_replay_control
 TESTS += tests/fuzz_replay_event tests/fuzz_replay_state tests/fuzz_replay_config \
-	tests/fuzz_replay_csv tests/fuzz_replay_schema tests/fuzz_replay_infer tests/fuzz_replay_model
+	tests/fuzz_replay_csv tests/fuzz_replay_schema tests/fuzz_replay_infer tests/fuzz_replay_model \
+	tests/fuzz_replay_ws tests/fuzz_replay_wsmsg tests/fuzz_replay_control
 tests_fuzz_replay_event_SOURCES = tests/fuzz/fuzz_event.c tests/fuzz/replay_main.c
 tests_fuzz_replay_event_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"event"'
 tests_fuzz_replay_event_LDADD = $(TEST_LIBS)
@@ -27,10 +29,19 @@ tests_fuzz_replay_infer_LDADD = $(TEST_LIBS)
 tests_fuzz_replay_model_SOURCES = tests/fuzz/fuzz_model.c tests/fuzz/replay_main.c
 tests_fuzz_replay_model_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"model"'
 tests_fuzz_replay_model_LDADD = $(TEST_LIBS)
+tests_fuzz_replay_ws_SOURCES = tests/fuzz/fuzz_ws.c tests/fuzz/replay_main.c
+tests_fuzz_replay_ws_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"ws"'
+tests_fuzz_replay_ws_LDADD = $(TEST_LIBS)
+tests_fuzz_replay_wsmsg_SOURCES = tests/fuzz_wsmsg.c tests/fuzz/replay_main.c
+tests_fuzz_replay_wsmsg_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"wsmsg"'
+tests_fuzz_replay_wsmsg_LDADD = $(TEST_LIBS)
+tests_fuzz_replay_control_SOURCES = tests/fuzz/fuzz_control.c tests/fuzz/replay_main.c
+tests_fuzz_replay_control_CPPFLAGS = $(TEST_CPPFLAGS) -DFUZZ_NAME='"control"'
+tests_fuzz_replay_control_LDADD = $(TEST_LIBS)
 # Not the whole tests/fuzz directory: automake copies a directory from the build tree when it
 # exists there, objects included, and a VPATH build of the tarball then never compiles them.
 EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/make_seeds.c tests/fuzz/config.dict tests/fuzz/event.dict \
-	tests/fuzz/corpus tests/fuzz/known tests/fuzz/pending tests/fuzz/regress doc/RELIABILITY.md
+	tests/fuzz/corpus tests/fuzz/known tests/fuzz/regress doc/RELIABILITY.md
 
 # `make fuzz`: build the harnesses with clang (separately from this gcc build) and fuzz
 # each for FUZZ_SECONDS (default 60; `make fuzz FUZZ_SECONDS=300` or in the environment).

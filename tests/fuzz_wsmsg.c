@@ -9,6 +9,9 @@
  * a COMPLETE message is exactly the bytes fed since the last end; OVERSIZED
  * exactly when that is over the cap, with the head kept; and every complete
  * message survives a recording envelope round trip byte for byte.
+ *
+ * tests/fuzz/run.sh builds it with the sources named here:
+ * FUZZ_SOURCES: src/wsmsg.c src/recording.c
  */
 #include "recording.h"
 #include "wsmsg.h"

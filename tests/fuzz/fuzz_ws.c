@@ -1,5 +1,5 @@
 /*
- * fuzz_wsmsg.c: libFuzzer harness for WebSocket message reassembly
+ * fuzz_ws.c: libFuzzer harness for WebSocket message reassembly
  * (src/wsmsg.c), the path every ws:// message takes before it is parsed.
  *
  * The input is a script: two bytes choose the size cap (1..4096), then each
