@@ -223,7 +223,7 @@ dd_err drift_param_parse(const char *kind, const char *name, const char *text, d
     if (!ops)
         return dd_fail(cause, DD_ENOTFOUND, "unknown drift detector '%s'", kind ? kind : "(null)");
     size_t n = param_count(ops), i;
-    for (i = 0; i < n && strcmp(ops->params[i].name, name); i++)
+    for (i = 0; i < n && strcmp(ops->params[i].name, name) != 0; i++)
         ;
     if (i == n)
         return dd_fail(cause, DD_ENOTFOUND, "%s has no parameter '%s'", kind, name);

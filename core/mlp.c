@@ -96,6 +96,7 @@ static void forward(const model *m, const dd_sparse *x, uint32_t upto, fwd *f)
     uint32_t nl = layers(m);
     for (uint32_t col = 0; col <= upto; col++) {
         uint32_t h1 = m->p.hidden[0];
+        /* cppcheck-suppress uninitvar ; an array in *f, written here before any read */
         double *a = f->h[0] + (size_t)col * h1;
         sparse_layer(m, &c, cblk(m, col, 0), x, a);
         for (uint32_t j = 0; j < h1; j++)

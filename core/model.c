@@ -371,6 +371,7 @@ static double head_softmax(const model *m, const double *z, uint32_t y, double *
     double sum = 0;
     for (uint32_t c = 0; c < k; c++)
         sum += exp(z[c] - mx);
+    /* cppcheck-suppress invalidFunctionArg ; k >= 1: the max term alone adds exp(0) = 1 */
     double lse = mx + log(sum);
     if (dz)
         for (uint32_t c = 0; c < k; c++)

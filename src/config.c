@@ -100,8 +100,9 @@ static const setting settings[] = {
     U32("kstore", "batch", kstore.batch, 1, 1024, "256", "events per SQLite transaction"),
     DBL("kstore", "max_age", kstore.max_age, 0, 1e12, "0",
         "seconds of event time an entry lives (0 = forever)"),
-    U32("kstore", "max_entries", kstore.max_entries, 0, 4000000000u, "0",
-        "capacity; the oldest entries expire first (0 = unbounded)"),
+    U32("kstore", "max_entries", kstore.max_entries, 0, 4000000000u, "100000",
+        "capacity; the oldest entries expire first (0 = unbounded; 100 000 at d=64 is "
+        "about 46 MiB of index)"),
     DBL("kstore", "compact_ratio", kstore.compact_ratio, 0.01, 1, "0.25",
         "rebuild the index when deleted slots exceed this share"),
     U32("kstore", "compact_min", kstore.compact_min, 1, 1u << 30, "1024",
@@ -678,7 +679,7 @@ void config_print(const dd_config *cfg, FILE *out)
         fprintf(out, "# driftdeck effective configuration (built-in defaults)\n");
     for (size_t i = 0; i < DD_ARRAY_LEN(settings); i++) {
         const setting *s = &settings[i];
-        if (!section || strcmp(section, s->section)) {
+        if (!section || strcmp(section, s->section) != 0) {
             section = s->section;
             fprintf(out, "\n[%s]\n", section);
         }
@@ -731,7 +732,7 @@ void config_print_help(FILE *out)
     const char *section = NULL;
     for (size_t i = 0; i < DD_ARRAY_LEN(settings); i++) {
         const setting *s = &settings[i];
-        if (!section || strcmp(section, s->section)) {
+        if (!section || strcmp(section, s->section) != 0) {
             section = s->section;
             fprintf(out, "\n[%s]\n", section);
         }

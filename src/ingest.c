@@ -265,7 +265,7 @@ int ingest_message(ingest *ing, struct source *src, const char *buf, size_t len,
         /* Build every event first: a bad element rejects the whole message,
          * so a message is either learned whole or dead-lettered whole. */
         int n = cJSON_GetArraySize(root), i = 0;
-        dd_event **evs = calloc(n ? (size_t)n : 1, sizeof *evs);
+        dd_event **evs = calloc(n ? (size_t)n : 1, sizeof(dd_event *));
         for (const cJSON *c = root->child; evs && c && !cause; c = c->next, i++)
             if (!(evs[i] = build(ing, c, recv_ts, pos, len, &cause)) && !cause)
                 cause = strdup("out of memory");

@@ -378,14 +378,14 @@ static sink *make_sink(const char *kind, size_t klen, const sinkset_params *p, s
     if (klen == 5 && !strncmp(kind, "kafka", 5))
         return make_kafka(p, cause);
 #endif
-    dd_fail(cause, DD_EINVAL, "unknown prediction sink '%.*s' (expected ws, file, stdout%s)",
-            (int)klen, kind,
 #ifdef DD_HAVE_KAFKA
-            ", kafka"
+    const char *more = ", kafka";
 #else
-            klen == 5 && !strncmp(kind, "kafka", 5) ? "; kafka needs a build with librdkafka" : ""
+    const char *more =
+        klen == 5 && !strncmp(kind, "kafka", 5) ? "; kafka needs a build with librdkafka" : "";
 #endif
-    );
+    dd_fail(cause, DD_EINVAL, "unknown prediction sink '%.*s' (expected ws, file, stdout%s)",
+            (int)klen, kind, more);
     return NULL;
 }
 
