@@ -138,6 +138,7 @@ static kstore *store_open(const char *dir)
     p.embed.kind = EMBED_CARRIED;
     p.embed.dim = DIM;
     p.policy = KSTORE_QUEUE_BLOCK;
+    p.max_entries = 0; /* no expiry work in the figures */
     char *cause = NULL;
     kstore *s = kstore_open(dir, &p, false, &cause);
     if (!s) {

@@ -645,7 +645,8 @@ uint32_t model_embedding_dim(const model *m)
 uint32_t model_embed(const model *m, const dd_sparse *x, double *out, uint32_t n)
 {
     uint32_t d = m->ops->embed_dim(m);
-    double tmp[MODEL_MAX_HIDDEN > MODEL_MAX_CLASSES ? MODEL_MAX_HIDDEN : MODEL_MAX_CLASSES];
+    /* Room for either kind of embedding (hidden units or class scores). */
+    double tmp[MODEL_MAX_HIDDEN + MODEL_MAX_CLASSES];
     m->ops->embed(m, x, tmp);
     for (uint32_t i = 0; i < d && i < n; i++)
         out[i] = tmp[i];

@@ -352,7 +352,7 @@ static dd_err read_body(rbuf *r, model **out, char **cause)
 
 dd_err model_deserialize(const unsigned char *buf, size_t len, model **out, char **cause)
 {
-    if (!buf || len < HEADER + TRAILER || memcmp(buf, MAGIC, 8))
+    if (!buf || len < HEADER + TRAILER || memcmp(buf, MAGIC, 8) != 0)
         return corrupt(cause, "not a driftdeck model");
     rbuf r = {.p = buf, .n = len - TRAILER, .at = 8};
     uint32_t version = get_u32(&r);

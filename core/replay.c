@@ -92,6 +92,7 @@ replay *replay_new(const replay_params *p, char **cause)
         return NULL;
     }
     r->p = *p;
+    /* capacity >= 1, checked above: NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI) */
     r->s = calloc(p->capacity, sizeof *r->s);
     r->pos = calloc(p->capacity, sizeof *r->pos);
     r->tree = sumtree_new(p->capacity);

@@ -93,7 +93,7 @@ bench_bench_soak_SOURCES = bench/bench_soak.c tests/soak_stream.h
 bench_bench_soak_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/tests
 bench_bench_soak_LDADD = $(TEST_LIBS)
 soak: bench/bench_soak
-	./bench/bench_soak
+	SOAK_EVENTS='$(SOAK_EVENTS)' ./bench/bench_soak
 .PHONY: soak
 CLEANFILES += bench-soak.jsonl
 if HAVE_KAFKA

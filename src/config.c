@@ -103,8 +103,9 @@ static const setting settings[] = {
     U32("kstore", "batch", kstore.batch, 1, 1024, "256", "events per SQLite transaction"),
     DBL("kstore", "max_age", kstore.max_age, 0, 1e12, "0",
         "seconds of event time an entry lives (0 = forever)"),
-    U32("kstore", "max_entries", kstore.max_entries, 0, 4000000000u, "0",
-        "capacity; the oldest entries expire first (0 = unbounded)"),
+    U32("kstore", "max_entries", kstore.max_entries, 0, 4000000000u, "100000",
+        "capacity; the oldest entries expire first (0 = unbounded; 100 000 at d=64 is "
+        "about 46 MiB of index)"),
     DBL("kstore", "compact_ratio", kstore.compact_ratio, 0.01, 1, "0.25",
         "rebuild the index when deleted slots exceed this share"),
     U32("kstore", "compact_min", kstore.compact_min, 1, 1u << 30, "1024",
@@ -422,6 +423,19 @@ static dd_err set_speed(const setting *s, double *at, const char *v, char **caus
     return DD_OK;
 }
 
+/* A string --print-config can write so that config_load() reads it back the
+ * same: inih strips blanks around a value and starts comments at ';' and
+ * '#', and CONFIG_MAX_LINE bounds the "key = value" line. */
+static bool ini_printable(const char *key, const char *v)
+{
+    size_t n = strlen(v);
+    if (strlen(key) + 3 + n > CONFIG_MAX_LINE)
+        return false;
+    if (n && (strchr(" \t", v[0]) || strchr(" \t", v[n - 1])))
+        return false;
+    return strpbrk(v, ";#\r\n") == NULL;
+}
+
 static dd_err set_one(const setting *s, dd_config *cfg, const char *v, char **cause)
 {
     void *at = (char *)cfg + s->offset;
@@ -452,6 +466,11 @@ static dd_err set_one(const setting *s, dd_config *cfg, const char *v, char **ca
         if (strlen(v) >= s->size)
             return dd_fail(cause, DD_EINVAL, "[%s] %s: longer than %zu bytes", s->section, s->key,
                            s->size - 1);
+        if (!ini_printable(s->key, v))
+            return dd_fail(cause, DD_EINVAL,
+                           "[%s] %s: a value must fit on one %d-character 'key = value' line, "
+                           "without leading or trailing blanks, ';' or '#'",
+                           s->section, s->key, CONFIG_MAX_LINE);
         memcpy(at, v, strlen(v) + 1);
         return DD_OK;
     case CT_ENUM:
@@ -725,7 +744,7 @@ void config_print(const dd_config *cfg, FILE *out)
         fprintf(out, "# driftdeck effective configuration (built-in defaults)\n");
     for (size_t i = 0; i < DD_ARRAY_LEN(settings); i++) {
         const setting *s = &settings[i];
-        if (!section || strcmp(section, s->section)) {
+        if (!section || strcmp(section, s->section) != 0) {
             section = s->section;
             fprintf(out, "\n[%s]\n", section);
         }
@@ -778,7 +797,7 @@ void config_print_help(FILE *out)
     const char *section = NULL;
     for (size_t i = 0; i < DD_ARRAY_LEN(settings); i++) {
         const setting *s = &settings[i];
-        if (!section || strcmp(section, s->section)) {
+        if (!section || strcmp(section, s->section) != 0) {
             section = s->section;
             fprintf(out, "\n[%s]\n", section);
         }

@@ -265,10 +265,11 @@ int ingest_message(ingest *ing, struct source *src, const char *buf, size_t len,
         /* Build every event first: a bad element rejects the whole message,
          * so a message is either learned whole or dead-lettered whole. */
         int n = cJSON_GetArraySize(root), i = 0;
-        dd_event **evs = calloc(n ? (size_t)n : 1, sizeof *evs);
-        for (const cJSON *c = root->child; evs && c && !cause; c = c->next, i++)
+        dd_event **evs = calloc(n ? (size_t)n : 1, sizeof(dd_event *));
+        for (const cJSON *c = root->child; evs && c && i < n && !cause; c = c->next, i++)
             if (!(evs[i] = build(ing, c, recv_ts, pos, len, &cause)) && !cause)
                 cause = strdup("out of memory");
+        n = i; /* the elements built (the same as the array's size) */
         if (!evs || cause) {
             char why[300];
             snprintf(why, sizeof why, "array element %d: %s", i - 1, cause ? cause : "no memory");
@@ -277,7 +278,7 @@ int ingest_message(ingest *ing, struct source *src, const char *buf, size_t len,
                 event_free(evs[k]);
         } else {
             for (int k = 0; k < n; k++)
-                if (pushed >= 0)
+                if (pushed >= 0 && evs[k])
                     pushed = push(ing, src, evs[k], flow) < 0 ? -1 : pushed + 1;
                 else
                     event_free(evs[k]);

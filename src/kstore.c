@@ -102,6 +102,7 @@ kstore_params kstore_params_default(void)
     p.every_k = 10;
     p.queue_capacity = 4096;
     p.batch = 256;
+    p.max_entries = 100000; /* bounded memory by default: ~46 MiB of index at d = 64 */
     p.compact_ratio = 0.25;
     p.compact_min = 1024;
     p.warmup = 1000;
@@ -252,37 +253,49 @@ static uint64_t meta_get_u64(sqlite3 *db, const char *key, uint64_t dflt)
 }
 
 /* The parameters that fix the stored vectors' coordinates, saved so that a
- * read-only opener (driftdeck search) embeds queries the same way. */
+ * read-only opener (driftdeck search) embeds queries the same way: one
+ * kstore_meta row each. */
 static dd_err save_params(kstore *s, char **cause)
 {
     const embed_params *e = &s->p.embed;
-    char buf[512];
-    int n = snprintf(buf, sizeof buf, "%s %u %u %u %llu %s %s", embed_kind_name(e->kind), e->dim,
-                     e->ngram_min, e->ngram_max, (unsigned long long)e->seed,
-                     vindex_space_name(s->p.space), e->text_field);
-    return meta_put(s->wdb, "params", buf, n, false, cause);
+    const char *kind = embed_kind_name(e->kind), *space = vindex_space_name(s->p.space);
+    dd_err err = meta_put(s->wdb, "kind", kind, -1, false, cause);
+    if (!err)
+        err = meta_put(s->wdb, "space", space, -1, false, cause);
+    if (!err)
+        err = meta_put(s->wdb, "text_field", e->text_field, -1, false, cause);
+    uint64_t nums[4] = {e->dim, e->ngram_min, e->ngram_max, e->seed};
+    static const char *const keys[4] = {"dim", "ngram_min", "ngram_max", "seed"};
+    for (int i = 0; !err && i < 4; i++) {
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)nums[i]);
+        err = meta_put(s->wdb, keys[i], buf, n, false, cause);
+    }
+    return err;
 }
 
 static dd_err load_params(sqlite3 *db, kstore_params *p, char **cause)
 {
-    char *v = meta_get(db, "params");
-    if (!v)
-        return dd_fail(cause, DD_ENOTFOUND, "kstore: the store has no saved parameters yet");
-    char kind[32], space[16], field[64];
-    unsigned dim, nmin, nmax;
-    unsigned long long seed;
-    int got = sscanf(v, "%31s %u %u %u %llu %15s %63s", kind, &dim, &nmin, &nmax, &seed, space,
-                     field);
-    free(v);
-    if (got != 7 || embed_kind_parse(kind, &p->embed.kind) ||
-        vindex_space_parse(space, &p->space))
-        return dd_fail(cause, DD_ECORRUPT, "kstore: saved parameters are malformed");
-    p->embed.dim = dim;
-    p->embed.ngram_min = nmin;
-    p->embed.ngram_max = nmax;
-    p->embed.seed = seed;
-    snprintf(p->embed.text_field, sizeof p->embed.text_field, "%s", field);
-    return DD_OK;
+    char *kind = meta_get(db, "kind"), *space = meta_get(db, "space");
+    char *field = meta_get(db, "text_field");
+    uint64_t dim = meta_get_u64(db, "dim", 0);
+    dd_err err = DD_OK;
+    if (!kind || !space || !field)
+        err = dd_fail(cause, DD_ENOTFOUND, "kstore: the store has no saved parameters yet");
+    else if (embed_kind_parse(kind, &p->embed.kind) || vindex_space_parse(space, &p->space) ||
+             dim == 0 || dim > 65536)
+        err = dd_fail(cause, DD_ECORRUPT, "kstore: saved parameters are malformed");
+    if (!err) {
+        p->embed.dim = (uint32_t)dim;
+        p->embed.ngram_min = (uint32_t)meta_get_u64(db, "ngram_min", 3);
+        p->embed.ngram_max = (uint32_t)meta_get_u64(db, "ngram_max", 4);
+        p->embed.seed = meta_get_u64(db, "seed", 0);
+        snprintf(p->embed.text_field, sizeof p->embed.text_field, "%s", field);
+    }
+    free(kind);
+    free(space);
+    free(field);
+    return err;
 }
 
 /* Restore frozen statistics saved for this very transform (features kind). */
@@ -483,7 +496,7 @@ static const char *const wstmt_sql[] = {
     "DELETE FROM kstore_fts WHERE rowid=?1",
     "INSERT INTO kstore_fts(rowid, body) VALUES(?1, ?2)",
     "DELETE FROM kstore_entries WHERE ts < ?1 RETURNING label",
-    "DELETE FROM kstore_entries WHERE label IN (SELECT label FROM kstore_entries"
+    "DELETE FROM kstore_entries WHERE label IN (SELECT label FROM kstore_entries" /* NOLINT */
     " ORDER BY ts, label LIMIT ?1) RETURNING label",
     "UPDATE kstore_meta SET value=?1 WHERE key='gen'",
 };
@@ -654,8 +667,10 @@ static bool apply_upsert(struct kctx *c, const kitem *it)
         c->nrows_delta++;
     }
     char *body = ok ? fts_body(ev) : NULL;
-    sqlite3_bind_int64(c->w->fts_del, 1, label);
-    ok = ok && step_done(c->w->fts_del);
+    if (ok && !isnew) { /* a new label has no FTS row yet */
+        sqlite3_bind_int64(c->w->fts_del, 1, label);
+        ok = step_done(c->w->fts_del);
+    }
     if (ok && body && body[0]) {
         sqlite3_bind_int64(c->w->fts_ins, 1, label);
         sqlite3_bind_text(c->w->fts_ins, 2, body, -1, SQLITE_STATIC);
@@ -723,7 +738,8 @@ static uint64_t index_tag(const kstore *s)
 
 static bool bump_gen(kstore *s)
 {
-    sqlite3_bind_int64(s->w.gen, 1, (sqlite3_int64)(s->gen + 1));
+    sqlite3_int64 next = (sqlite3_int64)s->gen + 1;
+    sqlite3_bind_int64(s->w.gen, 1, next);
     if (!step_done(s->w.gen))
         return false;
     s->gen++;
@@ -1152,8 +1168,7 @@ static dd_err fts_part(kstore *s, const char *text, uint32_t k, kstore_results *
     sqlite3_stmt *st = s->r_fts;
     sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, (int)k);
-    int rc;
-    while (m < k && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (m < k && sqlite3_step(st) == SQLITE_ROW) {
         labels[m] = sqlite3_column_int64(st, 0);
         scores[m++] = -sqlite3_column_double(st, 1);
     }
@@ -1175,7 +1190,7 @@ static bool embed_query(kstore *s, const char *text, float *out)
     dd_event ev;
     memset(&ev, 0, sizeof ev);
     dd_feature f = {0};
-    if (strcmp(s->p.embed.text_field, "text")) {
+    if (strcmp(s->p.embed.text_field, "text") != 0) {
         f.name = s->p.embed.text_field;
         f.kind = DD_VAL_STR;
         f.str = text;

@@ -61,7 +61,7 @@ typedef struct kstore_params {
     uint32_t queue_capacity;/* default 4096 */
     uint32_t batch;         /* events per SQLite transaction, default 256 */
     double max_age;         /* seconds of event time an entry lives; 0: forever */
-    uint32_t max_entries;   /* capacity, oldest (by ts) expire first; 0: unbounded */
+    uint32_t max_entries;   /* capacity, oldest (by ts) expire first; 0: unbounded; default 100000 */
     double compact_ratio;   /* rebuild when deleted slots exceed this share, default 0.25 */
     uint32_t compact_min;   /* ... and at least this many, default 1024 */
     uint32_t warmup;        /* features kind: events that freeze the statistics, default 1000 */
@@ -103,7 +103,8 @@ typedef struct kstore_stats {
 } kstore_stats;
 
 /* Defaults: ngram over "text", d=64, cosine, M 16, ef_construction 100,
- * ef 200, all events, drop oldest, queue 4096, batch 256, no expiry. */
+ * ef 200, all events, drop oldest, queue 4096, batch 256, no age limit,
+ * at most 100 000 entries. */
 kstore_params kstore_params_default(void);
 
 typedef struct kstore kstore;

@@ -167,6 +167,14 @@ size_t offtrack_drain(offtrack *t, void (*fn)(void *ctx, int32_t partition, int6
     return n;
 }
 
+void offtrack_redirty(offtrack *t)
+{
+    pthread_mutex_lock(&t->lock);
+    for (size_t i = 0; i < t->nparts; i++)
+        t->parts[i].dirty = true;
+    pthread_mutex_unlock(&t->lock);
+}
+
 size_t offtrack_inflight(offtrack *t)
 {
     pthread_mutex_lock(&t->lock);

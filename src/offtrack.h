@@ -47,6 +47,11 @@ void offtrack_ack(offtrack *t, uint64_t seq);
 size_t offtrack_drain(offtrack *t, void (*fn)(void *ctx, int32_t partition, int64_t next),
                       void *ctx);
 
+/* Report every partition again at the next drain (its last committable
+ * offset): after partitions are assigned again, so progress whose store
+ * failed while they were unassigned (a rebalance) is not lost. */
+void offtrack_redirty(offtrack *t);
+
 /* Messages read and not yet done. */
 size_t offtrack_inflight(offtrack *t);
 

@@ -54,25 +54,25 @@
 typedef struct file_impl {
     FILE *f;
     gzFile gz;      /* set instead of f for gzip files */
-    bool is_stdin;
-    char csv_delim; /* 0: JSON Lines; ',' or '\t': CSV with a header row */
     uint64_t start_offset;
     pthread_t thread;
-    bool started;
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    bool stop, paused;
-    uint32_t steps; /* events allowed through while paused */
     double speed;   /* <= 0: as fast as possible */
-    bool anchored;
     double t0;      /* event time of the anchor */
     struct timespec w0;
-    uint32_t max_line;
     /* stdin: our own buffer (see the header comment) */
     size_t in_pos, in_len;
-    bool in_eof, in_stopped;
-    int in_err;
     char in_buf[1 << 16];
+    int in_err;
+    uint32_t steps; /* events allowed through while paused */
+    uint32_t max_line;
+    char csv_delim; /* 0: JSON Lines; ',' or '\t': CSV with a header row */
+    bool is_stdin;
+    bool started;
+    bool stop, paused;
+    bool anchored;
+    bool in_eof, in_stopped;
     bool recording; /* envelopes (recording.h), not plain events */
 } file_impl;
 

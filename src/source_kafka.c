@@ -170,6 +170,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             atomic_fetch_add(&s->stats.reconnects, 1);
         atomic_store(&s->stats.state, SOURCE_CONNECTED);
         atomic_store(&s->stats.attempt, 0);
+        /* Stores refused while the partitions were away: try them again. */
+        offtrack_redirty(k->track);
         return;
     }
     /* Revoked: hand over what is finished before letting go. */

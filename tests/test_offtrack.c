@@ -108,6 +108,23 @@ static void an_unfinished_message_holds_later_partitions(void **state)
     offtrack_free(t);
 }
 
+static void redirty_reports_every_partition_again(void **state)
+{
+    offtrack *t = offtrack_new();
+    offtrack_push(t, 1, 0, 5);
+    offtrack_set_events(t, 1, 0);
+    offtrack_push(t, 2, 2, 9);
+    offtrack_set_events(t, 2, 0);
+    assert_int_equal(drain(t).calls, 2);
+    assert_int_equal(drain(t).calls, 0);
+    offtrack_redirty(t); /* partitions assigned again after a rebalance */
+    seen s = drain(t);
+    assert_int_equal(s.calls, 2);
+    assert_int_equal(s.next[0], 6);
+    assert_int_equal(s.next[2], 10);
+    offtrack_free(t);
+}
+
 typedef struct shared {
     offtrack *t;
     _Atomic uint64_t published; /* seq whose event count is set */
@@ -161,6 +178,7 @@ int main(void)
         cmocka_unit_test(ack_before_the_event_count_is_known),
         cmocka_unit_test(malformed_messages_never_hold_back),
         cmocka_unit_test(an_unfinished_message_holds_later_partitions),
+        cmocka_unit_test(redirty_reports_every_partition_again),
         cmocka_unit_test(concurrent_producer_and_acker_end_at_the_last_offsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,8 +7,9 @@
 # The Kafka runs read a topic of librdkafka's mock cluster (loopback) whose every
 # message is refused by a limit, so each one is dead-lettered with its source; the
 # WebSocket runs read websocketd (loopback), which checks the header arrived.
-# Then every output is searched: stdout, stderr, the dead-letter files and every
-# other file in the workspace.
+# The knowledge store's HTTP endpoint (--serve, loopback) takes DRIFTDECK_TOKEN.
+# Then every output is searched: stdout, stderr, the dead-letter files, every
+# other file in the workspaces, and each SQLite database through `sqlite3 .dump`.
 # Also: the dead-letter file is created 0600.
 set -u
 DD=${DD_BIN:?DD_BIN is not set}
@@ -66,8 +67,9 @@ run() {
 }
 url() { echo "kafka://$boot/events?group=$1&sasl.username=u&sasl.password=$SECRET-url"; }
 
-umask 077
+umask 022 # the program must not rely on the caller's umask
 printf '[run]\nsource = %s\n' "$(url g1)" > "$T/secret.ini"
+chmod 600 "$T/secret.ini"
 run config --config "$T/secret.ini"
 run cmdline --source "$(url g2)"
 
@@ -102,6 +104,7 @@ wsrun() { # wsrun NAME ARGS...: a run that ends when the server closes
 }
 wsrun wsenv
 printf 'Authorization: Bearer %s-file\n' "$SECRET" > "$T/headers"
+chmod 600 "$T/headers"
 printf '[ws]\nheader_file = %s\n' "$T/headers" > "$T/ws.ini"
 DRIFTDECK_WS_HEADERS= wsrun wsfile --config "$T/ws.ini"
 kill "$wsd" 2>/dev/null
@@ -114,6 +117,31 @@ grep -q '"source":"ws://127.0.0.1:[0-9]*/feed?<redacted>"' "$T/wsenv/driftdeck.d
     ok "ws dead letters name the source without its query" ||
     fail "ws dead letter: $(cat "$T/wsenv/driftdeck.deadletter.jsonl")"
 
+# Knowledge store: DRIFTDECK_TOKEN guards --serve; a request with it is answered
+# (the secret is used), one with another token is refused; the store's SQLite
+# database in the workspace is searched through `sqlite3 .dump` below.
+mkfifo "$T/kfifo"
+mkdir -p "$T/kserve"
+"$DD" --headless --source - --workspace "$T/kserve" --serve 127.0.0.1:0 \
+    --set run.status_interval=0.2 < "$T/kfifo" > "$T/kserve.out" 2> "$T/kserve.err" &
+pid=$!
+exec 4> "$T/kfifo"
+printf '{"id":"k1","x":{"a":1},"y":1,"text":"motor alarm"}\nnot json\n' >&4
+poll grep -q "served on" "$T/kserve.err"
+kport=$(sed -n 's/.*served on .*:\([0-9][0-9]*\)$/\1/p' "$T/kserve.err")
+poll sh -c "curl -s -H 'Authorization: Bearer $SECRET-token' \
+    http://127.0.0.1:$kport/health | grep -q '\"entries\":1'" &&
+    ok "kstore: the token from the environment opens /health" ||
+    fail "kstore: /health with the token: $(cat "$T/kserve.err")"
+c=$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer wrong' \
+    "http://127.0.0.1:$kport/health")
+[ "$c" = 401 ] && ok "kstore: another token is refused" || fail "kstore: wrong token got $c"
+exec 4>&-
+wait "$pid"
+rc=$?
+pid=
+[ $rc = 0 ] && ok "kserve: exit 0" || fail "kserve: exit $rc"
+
 dl=driftdeck.deadletter.jsonl
 for name in config cmdline; do
     [ "$(stat -c %a "$T/$name/$dl")" = 600 ] && ok "$name: dead-letter file is 0600" ||
@@ -123,9 +151,20 @@ for name in config cmdline; do
         fail "$name: dead letter source: $(head -n 1 "$T/$name/$dl")"
 done
 # Every output: stdout, stderr and every file each run left in its workspace.
-leaks=$(for name in config cmdline wsenv wsfile; do
+leaks=$(for name in config cmdline wsenv wsfile kserve; do
     grep -rl -- "$SECRET" "$T/$name" "$T/$name.out" "$T/$name.err"
 done 2>/dev/null)
+dbs=0
+for f in $(find "$T/config" "$T/cmdline" "$T/wsenv" "$T/wsfile" "$T/kserve" -type f); do
+    [ "$(head -c 15 "$f")" = "SQLite format 3" ] || continue
+    dbs=$((dbs + 1))
+    sqlite3 "$f" .dump | grep -q -- "$SECRET" && leaks="$leaks $f(dump)"
+done
+# Everything the runs created in their workspaces is owner-only (umask 077 in main).
+loose=$(find "$T/config" "$T/cmdline" "$T/wsenv" "$T/wsfile" "$T/kserve" -type f ! -perm 600)
+[ -z "$loose" ] && ok "every file created in the workspaces is 0600" ||
+    fail "not 0600: $(ls -l $loose)"
+[ $dbs -gt 0 ] && ok "$dbs SQLite databases dumped and searched" || fail "no database found to dump"
 [ -z "$leaks" ] && ok "the secret appears in no output" || fail "the secret leaked into: $leaks"
 # The search itself works: the secret is where it was planted.
 grep -q -- "$SECRET-url" "$T/secret.ini" && ok "the planted secret is findable" ||

@@ -58,9 +58,16 @@ fi
 
 # compile SRC into OBJ when OBJ is missing or older than SRC or any header of the tree
 newest_header=$(ls -t "$TOP"/core/*.h "$TOP"/src/*.h 2> /dev/null | head -n 1)
+# (a C++ source, such as the hnswlib wrapper, goes through the matching clang++)
+CXX=$(echo "$CC" | sed 's/clang/clang++/')
 compile() {
     if [ ! -f "$2" ] || [ "$1" -nt "$2" ] || [ "$newest_header" -nt "$2" ]; then
-        $CC $CFLAGS -fsanitize=fuzzer-no-link -c "$1" -o "$2"
+        case $1 in
+        *.cpp) $CXX $(echo "$CFLAGS" | sed 's/-std=c11/-std=c++11/') -fsanitize=fuzzer-no-link \
+            -fno-sanitize=vptr \
+            -c "$1" -o "$2" ;;
+        *) $CC $CFLAGS -fsanitize=fuzzer-no-link -c "$1" -o "$2" ;;
+        esac
     fi
 }
 
@@ -97,12 +104,14 @@ build_harness() {
     extra=$(sed -n 's/^ \* FUZZ_SOURCES://p' "$src")
     objs=
     for s in $extra; do
-        o=$OUT/obj/src_$(basename "$s" .c).o
+        o=$OUT/obj/src_$(basename "$s" | sed 's/\.[a-z]*$//').o
         compile "$TOP/$s" "$o"
         objs="$objs $o"
     done
-    $CC $CFLAGS -fsanitize=fuzzer "$src" $objs "$OUT/libddcore-fuzz.a" $PKG_LIBS -lm -lpthread \
-        -o "$OUT/fuzz_$name"
+    # compiled as C, linked by clang++ so a C++ source gets its sanitizer runtime too
+    $CC $CFLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$OUT/obj/harness_$name.o"
+    $CXX -g -fsanitize=fuzzer,address,undefined "$OUT/obj/harness_$name.o" $objs \
+        "$OUT/libddcore-fuzz.a" $PKG_LIBS -lm -lpthread -o "$OUT/fuzz_$name"
 }
 
 failed=
