@@ -421,7 +421,7 @@ dd_err pipeline_load_state(pipeline *p, ser_reader *r, char **cause)
         e = watch_deserialize(r, &n.wa, cause);
     if (!e)
         e = learner_deserialize(r, &n.learn, cause);
-    pipeline_stats st;
+    pipeline_stats st = {0};
     uint64_t *c[] = {&st.events,    &st.labelled, &st.bad_labels, &st.refused,
                      &st.unmatched, &st.joined,   &st.warnings,   &st.drifts};
     for (size_t i = 0; i < DD_ARRAY_LEN(c); i++)

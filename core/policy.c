@@ -147,6 +147,8 @@ static void ring_reset(ring *r)
 
 static void ring_push(ring *r, double x)
 {
+    if (!r || r->cap == 0)
+        return;
     if (r->n == r->cap)
         r->sum -= r->v[r->pos];
     else
@@ -696,7 +698,7 @@ static void evaluate_rollback(policy *pol)
     }
     const group *lo = NULL, *hi = NULL;
     double gap = pol->p.fairness_max_gap < 1 ? fairness_gap(pol, &lo, &hi) : 0;
-    if (gap > pol->p.fairness_max_gap) {
+    if (gap > pol->p.fairness_max_gap && lo && hi) {
         snprintf(why, sizeof why,
                  "fairness gap %.3f between groups '%s' (%.3f) and '%s' (%.3f) "
                  "above %.3f",

@@ -221,7 +221,7 @@ static dd_err blob_unpack(const uint8_t *p, size_t n, rec_blob *out)
 {
     out->data = NULL;
     out->len = 0;
-    if (n < BLOB_HDR || memcmp(p, BLOB_TAG, 4))
+    if (n < BLOB_HDR || memcmp(p, BLOB_TAG, 4) != 0)
         return rec_blob_set(out, p, n);
     uint64_t raw = 0;
     for (int i = 0; i < 8; i++)

@@ -561,7 +561,7 @@ static void series(FILE *out, const export_data *d, const scale *s, int64_t vers
     fprintf(out, "<polyline class=\"series\" stroke=\"%s\"%s points=\"", color_of(version), dash);
     for (size_t i = 0; i < d->nmetrics; i++) {
         const exp_metric *m = &d->metrics[i];
-        if (m->version != version || strcmp(m->role, role) || !isfinite(m->rolling))
+        if (m->version != version || strcmp(m->role, role) != 0 || !isfinite(m->rolling))
             continue;
         if (k++ % step == 0)
             fprintf(out, "%.1f,%.1f ", sx(s, (double)m->event), sy(s, m->rolling));
@@ -584,7 +584,7 @@ static void markers(FILE *out, const export_data *d, const scale *s)
     char t[160];
     for (size_t i = 0; i < d->ndrifts; i++) {
         const exp_drift *x = &d->drifts[i];
-        if (strcmp(x->state, "drift"))
+        if (strcmp(x->state, "drift") != 0)
             continue;
         snprintf(t, sizeof t, "drift at event %llu (%s on %s)", (unsigned long long)x->event,
                  x->detector, x->stream);
@@ -592,7 +592,7 @@ static void markers(FILE *out, const export_data *d, const scale *s)
     }
     for (size_t i = 0; i < d->nmoves; i++) {
         const exp_move *m = &d->moves[i];
-        bool promo = !strcmp(m->to, "active") && m->from[0] && strcmp(m->from, "candidate");
+        bool promo = !strcmp(m->to, "active") && m->from[0] && strcmp(m->from, "candidate") != 0;
         bool back = !strcmp(m->to, "rolled_back") && !strcmp(m->from, "active");
         if (!promo && !back)
             continue;
