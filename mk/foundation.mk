@@ -31,7 +31,7 @@ tests_test_gen_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_gen_LDADD = $(TEST_LIBS)
 TESTS += tests/test_gen.sh
 EXTRA_DIST += tests/test_gen.sh data/make-demo.sh data/README.md doc/GENERATORS.md
-dist_noinst_DATA += data/demo.jsonl
+
 TESTS += tests/test_headless.sh
 EXTRA_DIST += tests/test_headless.sh
 check_PROGRAMS += tests/test_pipeline
@@ -56,3 +56,4 @@ tests_test_config_SOURCES = tests/test_config.c
 tests_test_config_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_config_LDADD = $(TEST_LIBS)
 EXTRA_DIST += doc/ARCHITECTURE.md doc/FORMATS.md
+dist_pkgdata_DATA = data/demo.jsonl data/demo.ini

@@ -87,9 +87,14 @@ static int fail2(const char *what, char *cause)
     return 2;
 }
 
-static int load_config(dd_config *cfg, int argc, char **argv)
+/* Defaults, then the demo's own settings (demo_path, when not NULL), then
+ * the user's file. */
+static int load_config(dd_config *cfg, int argc, char **argv, const char *demo_path)
 {
     config_defaults(cfg);
+    char *cause = NULL;
+    if (demo_path && config_load(cfg, demo_path, &cause))
+        return fail2("demo configuration", cause);
     const char *path = NULL;
     char found[CONFIG_PATH_MAX];
     for (int i = 1; i < argc; i++) {
@@ -99,7 +104,6 @@ static int load_config(dd_config *cfg, int argc, char **argv)
     }
     if (!path && config_default_path(found, sizeof found))
         path = found;
-    char *cause = NULL;
     if (path && config_load(cfg, path, &cause))
         return fail2("configuration", cause);
     return 0;
@@ -196,6 +200,21 @@ static void kstore_on_event(void *ctx, const dd_event *ev, const pipeline_result
 }
 
 /* The bundled demo stream: $DRIFTDECK_DATA, the source tree, or the installed copy. */
+static void demo_source(char *buf, size_t n);
+
+/* The settings the console uses on the demo stream (data/demo.ini, beside
+ * demo.jsonl): written to buf, or false when there is none. */
+static bool demo_ini(char *buf, size_t n)
+{
+    char spec[CONFIG_PATH_MAX + 16];
+    demo_source(spec, sizeof spec);
+    size_t len = strlen(spec);
+    if (len < 5 + 11 || strcmp(spec + len - 11, "/demo.jsonl") != 0)
+        return false;
+    snprintf(buf, n, "%.*s/demo.ini", (int)(len - 5 - 11), spec + 5);
+    return access(buf, R_OK) == 0;
+}
+
 static void demo_source(char *buf, size_t n)
 {
     const char *dirs[] = {getenv("DRIFTDECK_DATA"), DD_SRCDATADIR, DD_PKGDATADIR};
@@ -436,11 +455,20 @@ int cmd_run(int argc, char **argv)
 {
     dd_config cfg;
     run_opts o = {0};
-    int rc = load_config(&cfg, argc, argv);
+    int rc = load_config(&cfg, argc, argv, NULL);
     if (rc)
         return rc;
     if ((rc = apply_args(&cfg, &o, argc, argv)))
         return rc;
+    /* The console on the bundled demo takes the demo's settings (gated
+     * learning and operator approval, so a candidate awaits the operator
+     * within the first minute), under the user's file and options. */
+    char ini[CONFIG_PATH_MAX + 16];
+    if (!cfg.source[0] && !o.headless && !o.print_config && demo_ini(ini, sizeof ini)) {
+        o = (run_opts){0};
+        if ((rc = load_config(&cfg, argc, argv, ini)) || (rc = apply_args(&cfg, &o, argc, argv)))
+            return rc;
+    }
     if (o.help) {
         usage(stdout);
         return 0;

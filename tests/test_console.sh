@@ -99,7 +99,7 @@ wait_gone b 'Keys \(any key closes\)' || fail "the help did not close"
 keys b Tab Tab # chart -> replay -> versions
 wait_for b 'Enter: details' || fail "Tab did not reach the versions panel"
 keys b Enter
-wait_for b 'v1: active, created by start' && ok "Enter shows the version's details" ||
+wait_for b 'v[0-9]+: [a-z_]+, created by [a-z]+' && ok "Enter shows the version's details" ||
     fail "no version details"
 keys b Escape
 # SIGTERM: the console leaves the normal way and restores the terminal
