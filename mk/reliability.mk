@@ -100,3 +100,5 @@ if HAVE_KAFKA
 TESTS += tests/test_secrets.sh
 endif
 EXTRA_DIST += tests/test_secrets.sh
+TESTS += tests/test_sigterm_checkpoint.sh
+EXTRA_DIST += tests/test_sigterm_checkpoint.sh
