@@ -134,13 +134,14 @@ static void watch_features(pipeline *p, const dd_event *ev)
     }
 }
 
-/* Score, detect and learn one labelled event whose input is in p->x. */
+/* Score, detect and learn one labelled event whose input is in p->x. The
+ * loss before learning comes from the learning step itself (one forward pass
+ * fewer per event); it is computed apart only when nothing learns, or when an
+ * alarm may change the model before the step (a new column, a reset). */
 static void evaluate_and_learn(pipeline *p, double target, pipeline_result *res)
 {
     res->labelled = true;
     res->target = target;
-    res->loss = model_loss(learner_model(p->learn), &p->x, target);
-    metrics_add(p->met, &res->out, target, res->loss);
     p->st.labelled++;
     double err;
     if (p->p.model.task == TASK_REGRESSION) {
@@ -154,16 +155,24 @@ static void evaluate_and_learn(pipeline *p, double target, pipeline_result *res)
         p->st.drifts++;
     else if (s == DRIFT_WARNING)
         p->st.warnings++;
+    bool loss_known = !p->learning || s != DRIFT_NONE;
+    if (loss_known)
+        res->loss = model_loss(learner_model(p->learn), &p->x, target);
     if (s != DRIFT_NONE)
         learner_on_alarm(p->learn, s == DRIFT_DRIFT, p->st.events - 1);
-    if (!p->learning)
-        return;
-    learner_step step;
-    dd_err e = learner_learn(p->learn, &p->x, target, p->st.events - 1, &step);
-    if (e == DD_OK)
-        res->learned = true;
-    else
-        p->st.refused++;
+    if (p->learning) {
+        learner_step step;
+        dd_err e = learner_learn(p->learn, &p->x, target, p->st.events - 1, &step);
+        if (e == DD_OK)
+            res->learned = true;
+        else
+            p->st.refused++;
+        if (!loss_known) /* the step's loss is the one before it (also when refused) */
+            res->loss = e == DD_OK || e == DD_ENONFINITE
+                            ? step.loss
+                            : model_loss(learner_model(p->learn), &p->x, target);
+    }
+    metrics_add(p->met, &res->out, target, res->loss);
 }
 
 /* Encode a label and score (and learn from) the input in p->x, whose
