@@ -178,8 +178,26 @@ static void write_list(FILE *out, const char *key, const char *listv)
     }
 }
 
+/* A value one INI line carries as it is: inih strips blanks at its edges
+ * and starts comments at ';' and '#'; control bytes do not belong there. */
+static bool ini_value_ok(const char *v)
+{
+    size_t n = strlen(v);
+    if (n && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1])))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f || v[i] == ';' || v[i] == '#')
+            return false;
+    return true;
+}
+
 dd_err schema_params_write(const schema_params *p, const char *notes, FILE *out)
 {
+    bool ok = ini_value_ok(p->features) && ini_value_ok(p->include) && ini_value_ok(p->exclude);
+    for (int r = 0; r < SCHEMA_ROLE__COUNT; r++)
+        ok = ok && ini_value_ok(p->field[r]);
+    if (!ok) /* a field name an INI file cannot carry: writing it would change it */
+        return DD_EINVAL;
     if (notes)
         fputs(notes, out);
     fputs("[schema]\n"

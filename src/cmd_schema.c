@@ -249,7 +249,11 @@ int cmd_schema(int argc, char **argv)
         if (!werr && task)
             printf("\n[model]\n# %u distinct labels in the sample: %s\ntask = %s\n", classes,
                    strcmp(task, "regression") ? "classification" : "a regression target", task);
-        if (werr || fflush(stdout) || ferror(stdout)) {
+        if (werr == DD_EINVAL) {
+            fprintf(stderr, "driftdeck schema: a field name has characters an INI file cannot "
+                            "hold (control bytes, ';', '#', edge blanks): write [schema] by hand\n");
+            code = 2;
+        } else if (werr || fflush(stdout) || ferror(stdout)) {
             fprintf(stderr, "driftdeck schema: cannot write the output\n");
             code = 2;
         }
