@@ -6,7 +6,7 @@
 SRC_LIBS += -lstdc++
 
 libddcore_a_SOURCES += core/embed.c core/embed.h
-libddsrc_a_SOURCES += src/vindex.cpp src/vindex.h src/kstore.c src/kstore.h src/cmd_search.c src/http_search.c src/http_search.h
+libddsrc_a_SOURCES += src/vindex.cpp src/vindex.h src/kstore.c src/kstore.h src/cmd_search.c src/http_search.c src/http_search.h src/kfilter.c src/kfilter.h src/kswire.c src/kswire.h
 EXTRA_DIST += tests/vecgen.h doc/KSTORE.md
 
 check_PROGRAMS += tests/test_vindex
@@ -47,3 +47,7 @@ nodist_EXTRA_bench_bench_kstore_SOURCES = dummy.cxx
 
 TESTS += tests/test_kstore_console.sh
 EXTRA_DIST += tests/test_kstore_console.sh
+
+# the `s` search of an attached console, over the control socket (kswire)
+TESTS += tests/test_kstore_attach.sh
+EXTRA_DIST += tests/test_kstore_attach.sh

@@ -402,6 +402,7 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     }
     if (h)
         headless_set_kstore(h, ks);
+    control_set_kstore(ui.ctl, ks); /* attached consoles' `s` key */
     running_worker = w;
     if (headless_mode) /* a JSON line like the others (the console shows the versions) */
         gov_run_print_describe(gr, stdout);
@@ -425,6 +426,7 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
 done:
     running_worker = NULL;
     http_search_stop(hs);
+    control_set_kstore(ui.ctl, NULL); /* waits for a search in progress */
     kstore_close(ks); /* drains what the worker handed over, saves the index */
     if (q)
         queue_close(q);

@@ -7,6 +7,7 @@
  * rebuilt in memory from it).
  */
 #include "commands.h"
+#include "kfilter.h"
 #include "kstore.h"
 
 #include <errno.h>
@@ -18,10 +19,12 @@
 
 static void usage(FILE *out)
 {
-    fputs("usage: driftdeck search [--workspace DIR] [-k N] \"query text\"\n"
-          "       driftdeck search [--workspace DIR] [-k N] --vector v1,v2,...\n"
+    fputs("usage: driftdeck search [--workspace DIR] [-k N] [FILTERS] \"query text\"\n"
+          "       driftdeck search [--workspace DIR] [-k N] [FILTERS] --vector v1,v2,...\n"
           "  Prints the k nearest entries of the knowledge store as JSON Lines:\n"
-          "  id, score, age (seconds), ts, index (vector, fts or both), version, payload.\n",
+          "  id, score, age (seconds), ts, index (vector, fts or both), version, payload.\n"
+          "  FILTERS: --where NAME=VALUE (a feature or top-level field of the event;\n"
+          "  repeat to AND), --index vector|fts|both, --min-ts T, --max-ts T, --max-age S.\n",
           out);
 }
 
@@ -56,10 +59,49 @@ static float *parse_vector(const char *s, uint32_t *dim, char **cause)
 struct search_args {
     const char *workspace, *query, *vector;
     long k;
+    kfilter filter;
 };
+
+/* A filter option at argv[*i] (its value after it); 1 when it was not one,
+ * 2 (with a message) when it is bad. */
+static int filter_arg(int argc, char **argv, int *i, kfilter *f)
+{
+    const char *opt = argv[*i];
+    static const char *const opts[] = {"--where", "--index", "--min-ts", "--max-ts", "--max-age"};
+    size_t which = 0;
+    while (which < DD_ARRAY_LEN(opts) && strcmp(opt, opts[which]))
+        which++;
+    if (which == DD_ARRAY_LEN(opts))
+        return 1;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "driftdeck search: %s needs a value\n", opt);
+        return 2;
+    }
+    const char *val = argv[++*i];
+    char *cause = NULL, *end;
+    dd_err err = DD_OK;
+    if (which == 0) {
+        err = kfilter_add_where(f, val, &cause);
+    } else if (which == 1) {
+        err = kfilter_set_index(f, val, &cause);
+    } else {
+        double x = strtod(val, &end);
+        if (end == val || *end || !isfinite(x) || (which == 4 && x < 0))
+            err = dd_fail(&cause, DD_EINVAL, "%s wants a finite number%s, got '%s'", opt,
+                          which == 4 ? " >= 0" : "", val);
+        *(which == 2 ? &f->min_ts : which == 3 ? &f->max_ts : &f->max_age) = x;
+    }
+    if (!err && f->min_ts > f->max_ts)
+        err = dd_fail(&cause, DD_EINVAL, "--min-ts is after --max-ts");
+    if (err)
+        fprintf(stderr, "driftdeck search: %s\n", cause ? cause : "bad filter");
+    free(cause);
+    return err ? 2 : 0;
+}
 
 static int parse_args(int argc, char **argv, struct search_args *a)
 {
+    int rc;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
@@ -76,6 +118,9 @@ static int parse_args(int argc, char **argv, struct search_args *a)
                 fprintf(stderr, "driftdeck search: -k must be in 1..%u\n", KSTORE_MAX_K);
                 return 2;
             }
+        } else if ((rc = filter_arg(argc, argv, &i, &a->filter)) != 1) {
+            if (rc)
+                return rc;
         } else if (!strcmp(arg, "--vector") && i + 1 < argc) {
             a->vector = argv[++i];
         } else if (arg[0] != '-' && !a->query) {
@@ -94,20 +139,21 @@ static int parse_args(int argc, char **argv, struct search_args *a)
 
 static int run_query(kstore *s, const struct search_args *a, kstore_results *r, char **cause)
 {
-    if (a->query)
-        return kstore_search_text(s, a->query, (uint32_t)a->k, r, cause) ? 2 : 0;
-    uint32_t dim;
-    float *v = parse_vector(a->vector, &dim, cause);
-    if (!v)
+    kstore_query q = {.text = a->query, .k = (uint32_t)a->k};
+    kfilter_apply(&a->filter, &q);
+    float *v = NULL;
+    if (a->vector && !(v = parse_vector(a->vector, &q.dim, cause)))
         return 2;
-    int rc = kstore_search_vector(s, v, dim, (uint32_t)a->k, r, cause) ? 2 : 0;
+    q.vector = v;
+    int rc = kstore_search(s, &q, r, cause) ? 2 : 0;
     free(v);
     return rc;
 }
 
 int cmd_search(int argc, char **argv)
 {
-    struct search_args a = {".", NULL, NULL, 10};
+    struct search_args a = {.workspace = ".", .k = 10};
+    kfilter_init(&a.filter);
     int rc = parse_args(argc, argv, &a);
     if (rc)
         return rc;

@@ -9,8 +9,10 @@
  * skips one, so a slow console never slows anyone), and pushes the commands
  * clients send onto the worker's command queue, stamped with the peer's
  * user name from the kernel (SO_PEERCRED), never the name the client
- * claims. The attached side is a console_link (console.h), so the console
- * runs the same code on either side of the socket.
+ * claims. It also answers knowledge-store searches (kswire.h) from the
+ * store it was given. The attached side is a console_link (console.h), so
+ * the console runs the same code on either side of the socket, the `s`
+ * search included.
  */
 #ifndef DD_CONTROL_H
 #define DD_CONTROL_H
@@ -22,6 +24,7 @@
 #include <stddef.h>
 
 struct queue;
+struct kstore;
 
 #define CONTROL_SOCKET_NAME "driftdeck.sock"
 
@@ -38,6 +41,11 @@ typedef struct control control;
  * which stops the thread and removes the socket file. */
 control *control_new(const char *path, snap_board *board, struct queue *cmdq, char **cause);
 void control_free(control *c);
+
+/* Answer attached consoles' searches from ks (borrowed), or (NULL) say
+ * there is no store. Any thread; waits for a search in progress, so after
+ * control_set_kstore(c, NULL) returns, ks may be closed. NULL c: no-op. */
+void control_set_kstore(control *c, struct kstore *ks);
 
 /* Clients connected now, and commands received in all. */
 size_t control_clients(control *c);

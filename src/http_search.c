@@ -11,6 +11,8 @@
  */
 #include "http_search.h"
 
+#include "kfilter.h"
+
 #include <cJSON.h>
 #include <libwebsockets.h>
 #include <math.h>
@@ -127,14 +129,12 @@ static int answer_error(http_search *h, struct lws *wsi, conn *c, int status, co
     return answer(h, wsi, c, status, error_json(msg));
 }
 
-static char *hits_json(kstore_results *r, double max_age)
+static char *hits_json(kstore_results *r)
 {
     cJSON *o = cJSON_CreateObject(), *a = o ? cJSON_AddArrayToObject(o, "hits") : NULL;
     char *s = NULL;
     double now = wall_now();
     for (uint32_t i = 0; a && i < r->n; i++) {
-        if (max_age > 0 && now - r->hits[i].ts > max_age)
-            continue;
         cJSON *hit = kstore_hit_cjson(&r->hits[i], now);
         if (!hit)
             goto out;
@@ -172,14 +172,15 @@ static char *health_json(http_search *h)
     return s;
 }
 
-/* Run a search and answer it; text or vector, k already checked. */
+/* Run a search and answer it; text or vector, k and the filter already checked. */
 static int answer_search(http_search *h, struct lws *wsi, conn *c, const char *text,
-                         const float *vec, uint32_t dim, uint32_t k, double max_age)
+                         const float *vec, uint32_t dim, uint32_t k, const kfilter *f)
 {
     kstore_results r = {0};
     char *cause = NULL;
-    dd_err err = text ? kstore_search_text(h->store, text, k, &r, &cause)
-                      : kstore_search_vector(h->store, vec, dim, k, &r, &cause);
+    kstore_query q = {.text = text, .vector = text ? NULL : vec, .dim = dim, .k = k};
+    kfilter_apply(f, &q);
+    dd_err err = kstore_search(h->store, &q, &r, &cause);
     int rc;
     if (err == DD_EINVAL)
         rc = answer_error(h, wsi, c, HTTP_STATUS_BAD_REQUEST, cause ? cause : "bad request");
@@ -187,7 +188,7 @@ static int answer_search(http_search *h, struct lws *wsi, conn *c, const char *t
         rc = answer_error(h, wsi, c, HTTP_STATUS_INTERNAL_SERVER_ERROR,
                           cause ? cause : dd_strerror(err));
     else
-        rc = answer(h, wsi, c, HTTP_STATUS_OK, hits_json(&r, max_age));
+        rc = answer(h, wsi, c, HTTP_STATUS_OK, hits_json(&r));
     kstore_results_free(&r);
     free(cause);
     return rc;
@@ -211,33 +212,63 @@ static int answer_get_search(http_search *h, struct lws *wsi, conn *c)
         return answer_error(h, wsi, c, HTTP_STATUS_BAD_REQUEST, "missing q (the query text)");
     if (!k)
         return answer_error(h, wsi, c, HTTP_STATUS_BAD_REQUEST, "k must be an integer in 1..1000");
-    return answer_search(h, wsi, c, text, NULL, 0, k, 0);
+    kfilter f;
+    kfilter_init(&f);
+    return answer_search(h, wsi, c, text, NULL, 0, k, &f);
 }
 
-/* Read {"q"|"query": text, "vector": [...], "k": n, "max_age": s}. */
+/* The members a POST body may have: a typo in a filter is refused, not ignored. */
+static const char *unknown_member(const cJSON *o)
+{
+    static const char *const known[] = {"q",     "query", "vector", "k",      "where",
+                                        "index", "min_ts", "max_ts", "max_age"};
+    for (const cJSON *m = o->child; m; m = m->next) {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof known / sizeof *known && !ok; i++)
+            ok = !strcmp(m->string, known[i]);
+        if (!ok)
+            return m->string;
+    }
+    return NULL;
+}
+
+/* The query and k of a POST body; a reason (static text) when they are bad. */
+static const char *query_of(const cJSON *o, const cJSON **q, const cJSON **vec, uint32_t *k)
+{
+    const cJSON *kj = cJSON_GetObjectItemCaseSensitive(o, "k");
+    *q = cJSON_GetObjectItemCaseSensitive(o, "q");
+    *vec = cJSON_GetObjectItemCaseSensitive(o, "vector");
+    if (!*q)
+        *q = cJSON_GetObjectItemCaseSensitive(o, "query");
+    if (!(cJSON_IsString(*q) && (*q)->valuestring[0]) == !cJSON_IsArray(*vec))
+        return "give exactly one of q (text) or vector (numbers)";
+    if (kj && (!cJSON_IsNumber(kj) || kj->valuedouble != floor(kj->valuedouble) ||
+               kj->valuedouble < 1 || kj->valuedouble > KSTORE_MAX_K))
+        return "k must be an integer in 1..1000";
+    *k = kj ? (uint32_t)kj->valuedouble : 10;
+    return NULL;
+}
+
+/* Read {"q"|"query": text, "vector": [...], "k": n} and the filters of
+ * kfilter_from_json() (where, index, min_ts, max_ts, max_age). */
 static int answer_post_search(http_search *h, struct lws *wsi, conn *c)
 {
     cJSON *o = c->body ? cJSON_ParseWithLength(c->body, c->body_len) : NULL;
-    const cJSON *q = cJSON_GetObjectItemCaseSensitive(o, "q");
-    const cJSON *vec = cJSON_GetObjectItemCaseSensitive(o, "vector");
-    const cJSON *kj = cJSON_GetObjectItemCaseSensitive(o, "k");
-    const cJSON *age = cJSON_GetObjectItemCaseSensitive(o, "max_age");
-    if (!q)
-        q = cJSON_GetObjectItemCaseSensitive(o, "query");
-    const char *bad = NULL;
+    const cJSON *q = NULL, *vec = NULL;
+    const char *bad = NULL, *unknown = NULL;
+    char *why = NULL, msg[160];
     uint32_t k = 10;
+    kfilter f;
+    kfilter_init(&f);
     if (!cJSON_IsObject(o))
         bad = "the body must be a JSON object";
-    else if (!(cJSON_IsString(q) && q->valuestring[0]) == !cJSON_IsArray(vec))
-        bad = "give exactly one of q (text) or vector (numbers)";
-    else if (kj && (!cJSON_IsNumber(kj) || kj->valuedouble != floor(kj->valuedouble) ||
-                    kj->valuedouble < 1 || kj->valuedouble > KSTORE_MAX_K))
-        bad = "k must be an integer in 1..1000";
-    else if (age && (!cJSON_IsNumber(age) || !(age->valuedouble >= 0)))
-        bad = "max_age must be a number of seconds >= 0";
-    if (kj && !bad)
-        k = (uint32_t)kj->valuedouble;
-    int n = cJSON_IsArray(vec) ? cJSON_GetArraySize(vec) : 0;
+    else if ((unknown = unknown_member(o))) {
+        snprintf(msg, sizeof msg, "unknown member \"%.64s\" (known: q, query, vector, k, where, "
+                 "index, min_ts, max_ts, max_age)", unknown);
+        bad = msg;
+    } else if (!(bad = query_of(o, &q, &vec, &k)) && kfilter_from_json(&f, o, &why))
+        bad = why ? why : "bad filter";
+    int n = !bad && cJSON_IsArray(vec) ? cJSON_GetArraySize(vec) : 0;
     float *v = n > 0 ? malloc((size_t)n * sizeof *v) : NULL;
     for (int i = 0; !bad && v && i < n; i++) {
         const cJSON *x = cJSON_GetArrayItem(vec, i);
@@ -250,7 +281,8 @@ static int answer_post_search(http_search *h, struct lws *wsi, conn *c)
         bad = "vector must not be empty";
     int rc = bad ? answer_error(h, wsi, c, HTTP_STATUS_BAD_REQUEST, bad)
                  : answer_search(h, wsi, c, cJSON_IsString(q) ? q->valuestring : NULL, v,
-                                 (uint32_t)n, k, age ? age->valuedouble : 0);
+                                 (uint32_t)n, k, &f);
+    free(why);
     free(v);
     cJSON_Delete(o);
     return rc;

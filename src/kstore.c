@@ -1048,45 +1048,55 @@ static double score_of(const kstore *s, float dist)
     return s->p.space == VINDEX_L2 ? -sqrt(dist > 0 ? dist : 0) : 1.0 - dist;
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const char *t = (const char *)sqlite3_column_text(st, i);
-    return strdup(t ? t : "");
-}
+/* What add_hit() did with a candidate. */
+typedef enum hit_outcome {
+    HIT_SKIPPED = 0, /* gone from SQLite, refused by the caller's filter, or already found here */
+    HIT_ADDED,       /* a new hit */
+    HIT_MERGED,      /* found by the other index too: now "both" */
+} hit_outcome;
 
-/* Append the stored row for label; a row gone since the index answered
- * (deleted, expired) is skipped: search never returns what SQLite lost.
- * Caller holds rlock. */
-static dd_err add_hit(kstore *s, kstore_results *r, int64_t label, double score,
-                      kstore_found found)
+/* Append the stored row for label when it passes q's filter; a row gone
+ * since the index answered (deleted, expired) is skipped: search never
+ * returns what SQLite lost. Caller holds rlock. */
+static dd_err add_hit(kstore *s, const kstore_query *q, kstore_results *r, int64_t label,
+                      double score, kstore_found found, hit_outcome *what)
 {
     sqlite3_stmt *st = s->r_get;
     sqlite3_bind_int64(st, 1, label);
     dd_err err = DD_OK;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        char *id = col_dup(st, 0);
-        for (uint32_t i = 0; id && i < r->n; i++)
-            if (!strcmp(r->hits[i].id, id)) { /* found by both indexes */
-                r->hits[i].found |= found;
-                free(id);
-                id = NULL;
-                goto out;
-            }
-        kstore_hit *h = &r->hits[r->n];
-        h->id = id;
-        h->ts = sqlite3_column_double(st, 1);
-        h->version = col_dup(st, 2);
-        h->payload = col_dup(st, 3);
-        h->score = score;
-        h->found = found;
-        if (!h->id || !h->version || !h->payload) {
-            free(h->id);
-            free(h->version);
-            free(h->payload);
-            err = DD_ENOMEM;
-        } else {
-            r->n++;
+    *what = HIT_SKIPPED;
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto out;
+    const char *id = (const char *)sqlite3_column_text(st, 0);
+    for (uint32_t i = 0; id && i < r->n; i++)
+        if (!strcmp(r->hits[i].id, id)) { /* passed the filter already */
+            if (!(r->hits[i].found & found))
+                *what = HIT_MERGED;
+            r->hits[i].found |= found;
+            goto out;
         }
+    kstore_hit view = {(char *)(id ? id : ""), (char *)sqlite3_column_text(st, 3),
+                       (char *)sqlite3_column_text(st, 2), sqlite3_column_double(st, 1), score,
+                       found};
+    if (!view.payload)
+        view.payload = (char *)"";
+    if (!view.version)
+        view.version = (char *)"";
+    if (q->keep && !q->keep(q->keep_ctx, &view))
+        goto out;
+    kstore_hit *h = &r->hits[r->n];
+    *h = view;
+    h->id = strdup(view.id);
+    h->version = strdup(view.version);
+    h->payload = strdup(view.payload);
+    if (!h->id || !h->version || !h->payload) {
+        free(h->id);
+        free(h->version);
+        free(h->payload);
+        err = DD_ENOMEM;
+    } else {
+        r->n++;
+        *what = HIT_ADDED;
     }
 out:
     sqlite3_reset(st);
@@ -1102,21 +1112,68 @@ static dd_err results_alloc(kstore_results *out, uint32_t k, char **cause)
     return DD_OK;
 }
 
-static dd_err vector_part(kstore *s, const float *q, uint32_t k, kstore_results *out,
+/* Candidates asked of an index first: k without a filter; with one, 4k (at
+ * least 32), then four times more each round while fewer than k passed and
+ * the index had more, up to KSTORE_MAX_FETCH. */
+static uint32_t first_fetch(const kstore_query *q)
+{
+    if (!q->keep)
+        return q->k;
+    uint32_t f = q->k * 4 < 32 ? 32 : q->k * 4;
+    return f > KSTORE_MAX_FETCH ? KSTORE_MAX_FETCH : f;
+}
+
+static uint32_t next_fetch(const kstore_query *q, uint32_t fetch, uint32_t got, uint32_t kept)
+{
+    if (!q->keep || kept >= q->k || got < fetch || fetch >= KSTORE_MAX_FETCH)
+        return 0;
+    return fetch * 4 > KSTORE_MAX_FETCH ? KSTORE_MAX_FETCH : fetch * 4;
+}
+
+/* Candidates [from, m) of one index, best first, until k are kept. */
+static dd_err take_candidates(kstore *s, const kstore_query *q, kstore_results *out,
+                              const int64_t *labels, const double *scores, uint32_t from,
+                              uint32_t m, kstore_found found, uint32_t *kept)
+{
+    dd_err err = DD_OK;
+    pthread_mutex_lock(&s->rlock);
+    for (uint32_t i = from; !err && i < m && *kept < q->k; i++) {
+        hit_outcome what;
+        err = add_hit(s, q, out, labels[i], scores[i], found, &what);
+        *kept += what != HIT_SKIPPED;
+    }
+    pthread_mutex_unlock(&s->rlock);
+    return err;
+}
+
+static dd_err vector_part(kstore *s, const kstore_query *q, const float *vec, kstore_results *out,
                           char **cause)
 {
-    vindex_hit *hits = malloc(k * sizeof *hits);
-    uint32_t m = 0;
-    if (!hits)
-        return dd_fail(cause, DD_ENOMEM, "kstore: out of memory");
-    dd_err err = vindex_search(s->index, q, k, 0, hits, &m, cause);
-    pthread_mutex_lock(&s->rlock);
-    for (uint32_t i = 0; !err && i < m; i++)
-        err = add_hit(s, out, (int64_t)hits[i].label, score_of(s, hits[i].dist),
-                      KSTORE_FOUND_VECTOR);
-    pthread_mutex_unlock(&s->rlock);
-    free(hits);
-    return err;
+    uint32_t fetch = first_fetch(q), seen = 0, kept = 0, m = 0;
+    dd_err err = DD_OK;
+    while (fetch && !err) {
+        vindex_hit *hits = malloc(fetch * sizeof *hits);
+        int64_t *labels = malloc(fetch * sizeof *labels);
+        double *scores = malloc(fetch * sizeof *scores);
+        if (!hits || !labels || !scores)
+            err = DD_ENOMEM;
+        else
+            err = vindex_search(s->index, vec, fetch, 0, hits, &m, cause);
+        for (uint32_t i = 0; !err && i < m; i++) {
+            labels[i] = (int64_t)hits[i].label;
+            scores[i] = score_of(s, hits[i].dist);
+        }
+        /* a bigger search repeats the smaller one's best: go on after them */
+        if (!err)
+            err = take_candidates(s, q, out, labels, scores, seen, m, KSTORE_FOUND_VECTOR, &kept);
+        free(hits);
+        free(labels);
+        free(scores);
+        seen = m;
+        fetch = next_fetch(q, fetch, m, kept);
+    }
+    return err == DD_ENOMEM && cause && !*cause ? dd_fail(cause, err, "kstore: out of memory")
+                                                : err;
 }
 
 static bool word_byte(unsigned char c)
@@ -1155,29 +1212,39 @@ static char *fts_query(const char *text)
     return q;
 }
 
-static dd_err fts_part(kstore *s, const char *text, uint32_t k, kstore_results *out, char **cause)
+static dd_err fts_part(kstore *s, const kstore_query *q, kstore_results *out, char **cause)
 {
-    char *q = fts_query(text);
-    if (!q)
+    char *fq = fts_query(q->text);
+    if (!fq)
         return DD_OK;
-    int64_t labels[KSTORE_MAX_K];
-    double scores[KSTORE_MAX_K];
-    uint32_t m = 0;
+    uint32_t fetch = first_fetch(q), seen = 0, kept = 0;
     dd_err err = DD_OK;
-    pthread_mutex_lock(&s->rlock);
-    sqlite3_stmt *st = s->r_fts;
-    sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, (int)k);
-    while (m < k && sqlite3_step(st) == SQLITE_ROW) {
-        labels[m] = sqlite3_column_int64(st, 0);
-        scores[m++] = -sqlite3_column_double(st, 1);
+    while (fetch && !err) {
+        int64_t *labels = malloc(fetch * sizeof *labels);
+        double *scores = malloc(fetch * sizeof *scores);
+        uint32_t m = 0;
+        if (!labels || !scores) {
+            err = DD_ENOMEM;
+        } else {
+            pthread_mutex_lock(&s->rlock);
+            sqlite3_stmt *st = s->r_fts;
+            sqlite3_bind_text(st, 1, fq, -1, SQLITE_STATIC);
+            sqlite3_bind_int(st, 2, (int)fetch);
+            while (m < fetch && sqlite3_step(st) == SQLITE_ROW) {
+                labels[m] = sqlite3_column_int64(st, 0);
+                scores[m++] = -sqlite3_column_double(st, 1);
+            }
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            pthread_mutex_unlock(&s->rlock);
+            err = take_candidates(s, q, out, labels, scores, seen, m, KSTORE_FOUND_FTS, &kept);
+        }
+        free(labels);
+        free(scores);
+        seen = m;
+        fetch = next_fetch(q, fetch, m, kept);
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    for (uint32_t i = 0; !err && i < m; i++)
-        err = add_hit(s, out, labels[i], scores[i], KSTORE_FOUND_FTS);
-    pthread_mutex_unlock(&s->rlock);
-    free(q);
+    free(fq);
     return err ? dd_fail(cause, err, "kstore: out of memory") : DD_OK;
 }
 
@@ -1205,46 +1272,57 @@ static bool embed_query(kstore *s, const char *text, float *out)
     return ok;
 }
 
-static dd_err check_k(uint32_t k, char **cause)
+static dd_err check_query(const kstore *s, const kstore_query *q, char **cause)
 {
-    if (k == 0 || k > KSTORE_MAX_K)
-        return dd_fail(cause, DD_EINVAL, "k must be in 1..%u, got %u", KSTORE_MAX_K, k);
+    if (q->k == 0 || q->k > KSTORE_MAX_K)
+        return dd_fail(cause, DD_EINVAL, "k must be in 1..%u, got %u", KSTORE_MAX_K, q->k);
+    if (!q->text == !q->vector)
+        return dd_fail(cause, DD_EINVAL, "give a query text or a vector");
+    if (q->indexes & ~(unsigned)KSTORE_FOUND_BOTH)
+        return dd_fail(cause, DD_EINVAL, "unknown index selection %u", q->indexes);
+    if (q->vector && q->dim != embed_dim(s->emb))
+        return dd_fail(cause, DD_EINVAL, "the store's vectors have dimension %u, got %u",
+                       embed_dim(s->emb), q->dim);
+    if (q->vector && q->indexes == KSTORE_FOUND_FTS)
+        return dd_fail(cause, DD_EINVAL, "a vector query has no full-text part");
     return DD_OK;
+}
+
+dd_err kstore_search(kstore *s, const kstore_query *q, kstore_results *out, char **cause)
+{
+    dd_err err = check_query(s, q, cause);
+    if (err || (err = results_alloc(out, q->k, cause)))
+        return err;
+    unsigned which = q->indexes ? q->indexes : KSTORE_FOUND_BOTH;
+    if (q->vector) {
+        err = vector_part(s, q, q->vector, out, cause);
+    } else if (which & KSTORE_FOUND_VECTOR) {
+        float *v = malloc(embed_dim(s->emb) * sizeof *v);
+        if (!v)
+            err = dd_fail(cause, DD_ENOMEM, "kstore: out of memory");
+        else if (embed_query(s, q->text, v))
+            err = vector_part(s, q, v, out, cause);
+        free(v);
+    }
+    if (!err && q->text && (which & KSTORE_FOUND_FTS))
+        err = fts_part(s, q, out, cause);
+    if (err)
+        kstore_results_free(out);
+    return err;
 }
 
 dd_err kstore_search_text(kstore *s, const char *query, uint32_t k, kstore_results *out,
                           char **cause)
 {
-    dd_err err = check_k(k, cause);
-    if (err || (err = results_alloc(out, k, cause)))
-        return err;
-    float *q = malloc(embed_dim(s->emb) * sizeof *q);
-    if (!q)
-        err = dd_fail(cause, DD_ENOMEM, "kstore: out of memory");
-    else if (embed_query(s, query, q))
-        err = vector_part(s, q, k, out, cause);
-    free(q);
-    if (!err)
-        err = fts_part(s, query, k, out, cause);
-    if (err)
-        kstore_results_free(out);
-    return err;
+    kstore_query q = {.text = query, .k = k};
+    return kstore_search(s, &q, out, cause);
 }
 
 dd_err kstore_search_vector(kstore *s, const float *q, uint32_t dim, uint32_t k,
                             kstore_results *out, char **cause)
 {
-    dd_err err = check_k(k, cause);
-    if (err)
-        return err;
-    if (dim != embed_dim(s->emb))
-        return dd_fail(cause, DD_EINVAL, "the store's vectors have dimension %u, got %u",
-                       embed_dim(s->emb), dim);
-    if ((err = results_alloc(out, k, cause)))
-        return err;
-    if ((err = vector_part(s, q, k, out, cause)))
-        kstore_results_free(out);
-    return err;
+    kstore_query kq = {.vector = q, .dim = dim, .k = k};
+    return kstore_search(s, &kq, out, cause);
 }
 
 void kstore_results_free(kstore_results *r)

@@ -129,9 +129,36 @@ dd_err kstore_submit(kstore *s, const dd_event *ev);
  * passes: DD_EBUSY). For tests, benchmarks and clean shutdown. */
 dd_err kstore_flush(kstore *s, int timeout_ms);
 
+/* A caller's test on each candidate hit (the stored row, borrowed for the
+ * call), run under the store's reader mutex: keep it cheap and never call the
+ * store from it. True keeps the hit. */
+typedef bool (*kstore_keep_fn)(void *ctx, const kstore_hit *h);
+
+/* Candidates one index yields at most for a filtered search (see kstore_search). */
+#define KSTORE_MAX_FETCH 10000u
+
+typedef struct kstore_query {
+    const char *text;    /* a text query: vector search (when the transform embeds text) and FTS5 */
+    const float *vector; /* or a vector of dim floats: vector search only */
+    uint32_t dim;
+    uint32_t k;          /* 1..KSTORE_MAX_K: hits kept from each index */
+    unsigned indexes;    /* KSTORE_FOUND_VECTOR, _FTS or _BOTH (0: both) */
+    kstore_keep_fn keep; /* NULL: every hit */
+    void *keep_ctx;
+} kstore_query;
+
+/* Search as q says. Each index answers its k best hits that pass q->keep,
+ * merged by id (so at most 2k hits, each saying which index found it). With
+ * a filter, an index is asked for 4k candidates (at least 32), then four
+ * times more while fewer than k passed and it had more, up to
+ * KSTORE_MAX_FETCH candidates: a filter rarer than that may return fewer
+ * than k. DD_EINVAL (with a cause) for k out of range, both or neither of
+ * text and vector, a vector of the wrong dimension, or a vector with FTS
+ * only. Results are new: free with kstore_results_free(). Thread-safe. */
+dd_err kstore_search(kstore *s, const kstore_query *q, kstore_results *out, char **cause);
+
 /* Search by text (vector search when the transform embeds text, plus FTS5)
- * or by vector (dim floats). k in 1..1000. Results are new: free with
- * kstore_results_free(). Thread-safe. */
+ * or by vector (dim floats), with no filter: kstore_search() shorthands. */
 dd_err kstore_search_text(kstore *s, const char *query, uint32_t k, kstore_results *out,
                           char **cause);
 dd_err kstore_search_vector(kstore *s, const float *q, uint32_t dim, uint32_t k,

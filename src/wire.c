@@ -145,7 +145,7 @@ bool wire_frame_parse(const uint8_t hdr[WIRE_HEADER], wire_type *type, uint32_t 
     uint32_t magic = wire_get_u32(&r);
     uint8_t t = wire_get_u8(&r);
     uint32_t n = wire_get_u32(&r);
-    if (magic != WIRE_MAGIC || (t != WIRE_SNAPSHOT && t != WIRE_COMMAND) || n > WIRE_MAX_PAYLOAD)
+    if (magic != WIRE_MAGIC || t < WIRE_SNAPSHOT || t > WIRE_SEARCH_REPLY || n > WIRE_MAX_PAYLOAD)
         return false;
     *type = (wire_type)t;
     *payload_len = n;
