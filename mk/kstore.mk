@@ -51,3 +51,9 @@ EXTRA_DIST += tests/test_kstore_console.sh
 # the `s` search of an attached console, over the control socket (kswire)
 TESTS += tests/test_kstore_attach.sh
 EXTRA_DIST += tests/test_kstore_attach.sh
+check_PROGRAMS += tests/test_kswire
+TESTS += tests/test_kswire
+tests_test_kswire_SOURCES = tests/test_kswire.c
+tests_test_kswire_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_kswire_LDADD = $(TEST_LIBS)
+nodist_EXTRA_tests_test_kswire_SOURCES = dummy.cxx

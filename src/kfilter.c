@@ -100,8 +100,10 @@ static dd_err where_from_json(kfilter *f, const cJSON *where, char **cause)
             w->has_num = true;
             w->num = m->valuedouble;
         } else {
-            return dd_fail(cause, DD_EINVAL, "where: the value of '%s' must be a string or a "
-                           "finite number", w->name);
+            return dd_fail(cause, DD_EINVAL,
+                           "where: the value of '%s' must be a string or a "
+                           "finite number",
+                           w->name);
         }
         f->nwhere++;
     }

@@ -71,8 +71,10 @@ dd_err kswire_request_decode(kswire_request *r, const uint8_t *buf, size_t len, 
     r->k = wire_get_u32(&rd);
     wire_get_str(&rd, r->query, sizeof r->query);
     if (rd.bad)
-        return dd_fail(cause, DD_EPARSE, "search request: truncated, or a query over %u bytes "
-                       "or holding a NUL", KSWIRE_QUERY_MAX);
+        return dd_fail(cause, DD_EPARSE,
+                       "search request: truncated, or a query over %u bytes "
+                       "or holding a NUL",
+                       KSWIRE_QUERY_MAX);
     if (rd.off != len)
         return dd_fail(cause, DD_EPARSE, "search request: %zu trailing bytes", len - rd.off);
     return check_request(r, strlen(r->query), cause);
@@ -97,8 +99,8 @@ static bool put_hit(wire_w *w, const kstore_hit *h, uint8_t cut_in)
         w->overflow = false;
         return false;
     }
-    w->buf[flags_at] = (uint8_t)(cut_in | (id_cut ? KSWIRE_CUT_ID : 0) |
-                                 (payload_cut ? KSWIRE_CUT_PAYLOAD : 0));
+    w->buf[flags_at] =
+        (uint8_t)(cut_in | (id_cut ? KSWIRE_CUT_ID : 0) | (payload_cut ? KSWIRE_CUT_PAYLOAD : 0));
     return true;
 }
 
@@ -177,8 +179,10 @@ dd_err kswire_reply_decode(kswire_reply *r, const uint8_t *buf, size_t len, char
         return dd_fail(cause, DD_EPARSE, "search reply: truncated header or too long");
     if (r->err >= DD_ERR__COUNT || (r->err && (total || m || !r->cause[0])) ||
         (!r->err && r->cause[0]) || m > total || m > KSWIRE_MAX_HITS)
-        return dd_fail(cause, DD_EINVAL, "search reply: inconsistent header (err %u, %u of %u "
-                       "hits)", r->err, m, total);
+        return dd_fail(cause, DD_EINVAL,
+                       "search reply: inconsistent header (err %u, %u of %u "
+                       "hits)",
+                       r->err, m, total);
     /* each hit takes at least 24 bytes: a count beyond what the bytes hold is a lie */
     if ((size_t)m * 24 > len - rd.off)
         return dd_fail(cause, DD_EPARSE, "search reply: %u hits cannot fit %zu bytes", m,

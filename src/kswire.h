@@ -42,11 +42,11 @@ typedef struct kswire_request {
 
 typedef struct kswire_reply {
     uint64_t id;
-    uint8_t err;                  /* a dd_err: DD_OK, else cause says why */
+    uint8_t err; /* a dd_err: DD_OK, else cause says why */
     char cause[KSWIRE_CAUSE_MAX];
-    kstore_results results;       /* the hits (err == DD_OK) */
-    uint8_t *cut;                 /* per hit, KSWIRE_CUT_* (NULL: nothing was cut) */
-    uint32_t omitted;             /* hits left out for room */
+    kstore_results results; /* the hits (err == DD_OK) */
+    uint8_t *cut;           /* per hit, KSWIRE_CUT_* (NULL: nothing was cut) */
+    uint32_t omitted;       /* hits left out for room */
 } kswire_reply;
 
 /* Encode r into buf (cap bytes); *len gets the size. DD_EINVAL (with a
