@@ -58,7 +58,7 @@ typedef struct client {
     size_t out_len, out_off;
     uint8_t *reply; /* a search reply frame waiting for out, or NULL */
     size_t reply_len;
-    uint32_t skip;  /* bytes of an oversized request still to discard */
+    uint32_t skip; /* bytes of an oversized request still to discard */
 } client;
 
 struct control {
@@ -198,7 +198,8 @@ static void answer_search(control *c, client *cl, uint64_t id, dd_err err, const
     if (!err) {
         pthread_mutex_lock(&c->ks_lock);
         err = c->ks ? kstore_search_text(c->ks, query, k, &rep.results, &cause)
-                    : dd_fail(&cause, DD_ENOTFOUND, "this instance has no knowledge store "
+                    : dd_fail(&cause, DD_ENOTFOUND,
+                              "this instance has no knowledge store "
                               "(start it with [kstore] enabled = true or --serve)");
         pthread_mutex_unlock(&c->ks_lock);
         why = cause;
@@ -226,8 +227,8 @@ static size_t take_search(control *c, client *cl, const uint8_t *p, uint32_t len
     if (len > KSWIRE_REQUEST_MAX) {
         wire_r r = {.buf = p, .len = 8};
         char why[96];
-        snprintf(why, sizeof why, "search: the request has %u bytes, more than the %u allowed",
-                 len, KSWIRE_REQUEST_MAX);
+        snprintf(why, sizeof why, "search: the request has %u bytes, more than the %u allowed", len,
+                 KSWIRE_REQUEST_MAX);
         answer_search(c, cl, wire_get_u64(&r), DD_ELIMIT, why, NULL, 0);
         size_t have = avail < len ? avail : len;
         cl->skip = len - (uint32_t)have;
@@ -555,8 +556,7 @@ static const dd_snapshot *sock_latest(console_link *l, bool *fresh)
     return snap_board_latest(sl->board, fresh);
 }
 
-static dd_err send_frame(sock_link *sl, uint8_t *frame, wire_type type, size_t len,
-                         char **cause)
+static dd_err send_frame(sock_link *sl, uint8_t *frame, wire_type type, size_t len, char **cause)
 {
     wire_frame_header(frame, type, (uint32_t)len);
     len += WIRE_HEADER;

@@ -220,7 +220,7 @@ static int answer_get_search(http_search *h, struct lws *wsi, conn *c)
 /* The members a POST body may have: a typo in a filter is refused, not ignored. */
 static const char *unknown_member(const cJSON *o)
 {
-    static const char *const known[] = {"q",     "query", "vector", "k",      "where",
+    static const char *const known[] = {"q",     "query",  "vector", "k",      "where",
                                         "index", "min_ts", "max_ts", "max_age"};
     for (const cJSON *m = o->child; m; m = m->next) {
         bool ok = false;
@@ -263,8 +263,10 @@ static int answer_post_search(http_search *h, struct lws *wsi, conn *c)
     if (!cJSON_IsObject(o))
         bad = "the body must be a JSON object";
     else if ((unknown = unknown_member(o))) {
-        snprintf(msg, sizeof msg, "unknown member \"%.64s\" (known: q, query, vector, k, where, "
-                 "index, min_ts, max_ts, max_age)", unknown);
+        snprintf(msg, sizeof msg,
+                 "unknown member \"%.64s\" (known: q, query, vector, k, where, "
+                 "index, min_ts, max_ts, max_age)",
+                 unknown);
         bad = msg;
     } else if (!(bad = query_of(o, &q, &vec, &k)) && kfilter_from_json(&f, o, &why))
         bad = why ? why : "bad filter";

@@ -1075,13 +1075,14 @@ static dd_err add_hit(kstore *s, const kstore_query *q, kstore_results *r, int64
             r->hits[i].found |= found;
             goto out;
         }
-    kstore_hit view = {(char *)(id ? id : ""), (char *)sqlite3_column_text(st, 3),
-                       (char *)sqlite3_column_text(st, 2), sqlite3_column_double(st, 1), score,
-                       found};
-    if (!view.payload)
-        view.payload = (char *)"";
-    if (!view.version)
-        view.version = (char *)"";
+    const char *payload = (const char *)sqlite3_column_text(st, 3);
+    const char *version = (const char *)sqlite3_column_text(st, 2);
+    kstore_hit view = {.id = (char *)(id ? id : ""),
+                       .payload = (char *)(payload ? payload : ""),
+                       .version = (char *)(version ? version : ""),
+                       .ts = sqlite3_column_double(st, 1),
+                       .score = score,
+                       .found = found};
     if (q->keep && !q->keep(q->keep_ctx, &view))
         goto out;
     kstore_hit *h = &r->hits[r->n];

@@ -23,9 +23,9 @@
 #define WIRE_MAX_PAYLOAD (1u << 20)
 
 typedef enum wire_type {
-    WIRE_SNAPSHOT = 1, /* instance -> console */
-    WIRE_COMMAND = 2,  /* console -> instance */
-    WIRE_SEARCH = 3,   /* console -> instance: a knowledge-store query (kswire.h) */
+    WIRE_SNAPSHOT = 1,     /* instance -> console */
+    WIRE_COMMAND = 2,      /* console -> instance */
+    WIRE_SEARCH = 3,       /* console -> instance: a knowledge-store query (kswire.h) */
     WIRE_SEARCH_REPLY = 4, /* instance -> console: its hits or an error */
 } wire_type;
 
