@@ -137,11 +137,25 @@ dd_err kswire_reply_encode(const kswire_reply *r, uint8_t *buf, size_t cap, size
     return DD_OK;
 }
 
+/* kstore_results_free() without linking the store (the fuzz harness links
+ * this file alone). */
+static void free_hits(kstore_results *res)
+{
+    for (uint32_t i = 0; res->hits && i < res->n; i++) {
+        free(res->hits[i].id);
+        free(res->hits[i].payload);
+        free(res->hits[i].version);
+    }
+    free(res->hits);
+    res->hits = NULL;
+    res->n = 0;
+}
+
 void kswire_reply_clear(kswire_reply *r)
 {
     if (!r)
         return;
-    kstore_results_free(&r->results);
+    free_hits(&r->results);
     free(r->cut);
     memset(r, 0, sizeof *r);
 }
