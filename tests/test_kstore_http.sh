@@ -83,6 +83,68 @@ check "a vector of the wrong dimension is refused" \
     "$(code -H "$AUTH" -d '{"vector": [1, 2], "k": 2}' "$URL/search")" 400
 check "POST with absurd k is refused" "$(code -H "$AUTH" -d '{"q": "x", "k": 1e9}' "$URL/search")" 400
 check "POST that is not JSON is refused" "$(code -H "$AUTH" -d 'nope' "$URL/search")" 400
+
+# ---- filters: where (payload fields, ANDed), index, min_ts/max_ts, max_age ----
+# pyc EXPR: evaluate EXPR over the last answer's hits (h: the list) with Debian's python3
+pyc() { /usr/bin/python3 -c "import json,sys; h=json.load(open(sys.argv[1]))['hits']; print($1)" "$T/body"; }
+post() { code -H "$AUTH" -d "$1" "$URL/search"; }
+check "where a feature equals a number: 200" "$(post '{"q": "pump valve", "k": 5, "where": {"t": 3}}')" 200
+check "where: every hit has it" "$(pyc 'all(x["payload"]["x"]["t"] == 3 for x in h)')" True
+check "where: still k hits from the vector index (over-fetch)" \
+    "$(pyc 'sum(x["index"] != "fts" for x in h)')" 5
+check "where two fields (ANDed, one top-level)" \
+    "$(post '{"q": "pump", "k": 4, "where": {"t": 3, "y": 1}}')" 200
+check "where two fields: every hit has both" \
+    "$(pyc 'len(h) >= 4 and all(x["payload"]["x"]["t"] == 3 and x["payload"]["y"] == 1 for x in h)')" True
+check "where a string field" "$(post '{"q": "pump valve", "k": 10, "where": {"id": "e12"}}')" 200
+check "where a string: only that entry" "$(pyc '[x["id"] for x in h]')" "['e12']"
+check "where a rare value deep in the ranking" \
+    "$(post '{"q": "pump valve", "k": 1, "index": "vector", "where": {"id": "e299"}}')" 200
+check "where a rare value: found by over-fetching" "$(pyc '[x["id"] for x in h]')" "['e299']"
+check "where nothing matches" "$(post '{"q": "pump", "where": {"t": 99}}')" 200
+check "where nothing matches: no hits" "$(pyc 'len(h)')" 0
+check "where a number does not match a string" "$(post '{"q": "pump", "where": {"id": 12}}')" 200
+check "a number is not a string" "$(pyc 'len(h)')" 0
+check "index fts" "$(post '{"q": "boiler turbine", "k": 5, "index": "fts"}')" 200
+check "index fts: only full-text hits" "$(pyc 'len(h) > 0 and all(x["index"] == "fts" for x in h)')" True
+check "index vector" "$(post '{"q": "boiler turbine", "k": 5, "index": "vector"}')" 200
+check "index vector: only vector hits" "$(pyc 'len(h) == 5 and all(x["index"] == "vector" for x in h)')" True
+check "min_ts and max_ts" \
+    "$(post '{"q": "pump", "k": 50, "min_ts": 1700000100, "max_ts": 1700000120}')" 200
+check "min_ts and max_ts: every hit in the range" \
+    "$(pyc 'len(h) > 0 and all(1700000100 <= x["ts"] <= 1700000120 for x in h)')" True
+check "max_age leaves old events out" "$(post '{"q": "pump", "max_age": 60}')" 200
+check "max_age: the stream is from 2023, nothing is that fresh" "$(pyc 'len(h)')" 0
+check "max_age large enough keeps them" "$(post '{"q": "pump", "max_age": 1e12}')" 200
+check "max_age large: hits" "$(pyc 'len(h) > 0')" True
+check "filters with a vector query" \
+    "$(code -H "$AUTH" -d "{\"vector\": [$vec], \"k\": 3, \"where\": {\"t\": 5}}" "$URL/search")" 200
+check "vector query, where: every hit has it" \
+    "$(pyc 'len(h) == 3 and all(x["payload"]["x"]["t"] == 5 for x in h)')" True
+# bad filters: 400 and the reason
+bad() {
+    c=$(post "$1")
+    if [ "$c" = 400 ] && grep -q "$2" "$T/body"; then ok "refused: $1"
+    else not_ok "refused: $1 (got $c: $(cat "$T/body"))"; fi
+}
+bad '{"q": "pump", "where": 3}' 'where must be an object'
+bad '{"q": "pump", "where": {}}' 'where must be an object'
+bad '{"q": "pump", "where": {"t": true}}' 'must be a string or a finite number'
+bad '{"q": "pump", "where": {"t": null}}' 'must be a string or a finite number'
+bad '{"q": "pump", "where": {"t": {"a": 1}}}' 'must be a string or a finite number'
+bad '{"q": "pump", "where": {"t": 1, "t": 2}}' 'given twice'
+bad '{"q": "pump", "where": {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa": 1}}' \
+    'field name must have'
+many=$(i=0; while [ $i -lt 17 ]; do printf '"f%d": 1,' $i; i=$((i + 1)); done)
+bad "{\"q\": \"pump\", \"where\": {${many%,}}}" 'at most 16 fields'
+bad '{"q": "pump", "index": "graph"}' 'index must be'
+bad '{"q": "pump", "index": 1}' 'index must be'
+bad '{"q": "pump", "min_ts": "yesterday"}' 'min_ts must be a finite number'
+bad '{"q": "pump", "min_ts": 5, "max_ts": 4}' 'is after max_ts'
+bad '{"q": "pump", "max_age": -1}' 'max_age must be'
+bad '{"q": "pump", "wehre": {"t": 3}}' 'unknown member'
+bad "{\"vector\": [$vec], \"index\": \"fts\"}" 'no full-text part'
+
 head -c 1048577 /dev/zero | tr '\0' 'a' >"$T/big"
 check "a body over 1 MiB gets 413" \
     "$(code -H "$AUTH" --data-binary @"$T/big" "$URL/search")" 413
@@ -130,6 +192,19 @@ grep -q '"id":"e52"' "$T/search.jsonl" && ok "search finds it" || not_ok "search
 check "every line is a hit" "$(grep -vc '^{"id":' "$T/search.jsonl")" 0
 "$DD_BIN" search --workspace "$T/ws" -k 2 --vector "$vec" >"$T/v.jsonl"
 check "search --vector" "$(grep -c '"index":"vector"' "$T/v.jsonl")" 2
+"$DD_BIN" search --workspace "$T/ws" -k 3 --where t=3 --where y=1 "pump valve" >"$T/f.jsonl"
+check "search --where (ANDed)" \
+    "$(/usr/bin/python3 -c 'import json,sys; h=[json.loads(l) for l in open(sys.argv[1])]; print(len(h) >= 3 and all(x["payload"]["x"]["t"] == 3 and x["payload"]["y"] == 1 for x in h))' "$T/f.jsonl")" True
+"$DD_BIN" search --workspace "$T/ws" --index fts --min-ts 1700000100 --max-ts 1700000150 pump >"$T/f.jsonl"
+check "search --index fts --min-ts --max-ts" \
+    "$(/usr/bin/python3 -c 'import json,sys; h=[json.loads(l) for l in open(sys.argv[1])]; print(len(h) > 0 and all(x["index"] == "fts" and 1700000100 <= x["ts"] <= 1700000150 for x in h))' "$T/f.jsonl")" True
+"$DD_BIN" search --workspace "$T/ws" --where id=e52 "boiler" >"$T/f.jsonl"
+check "search --where a string" "$(grep -c . "$T/f.jsonl")/$(grep -c '"id":"e52"' "$T/f.jsonl")" 1/1
+"$DD_BIN" search --workspace "$T/ws" --index graph pump >/dev/null 2>&1
+check "search --index graph is an input error" "$?" 2
+"$DD_BIN" search --workspace "$T/ws" --where t pump >/dev/null 2>"$T/f.err"
+check "search --where without = is an input error" "$?" 2
+grep -q 'NAME=VALUE' "$T/f.err" && ok "... and says so" || not_ok "... and says so"
 "$DD_BIN" search --workspace "$T/ws" --vector 1,2 >/dev/null 2>&1
 check "a vector of the wrong dimension is an input error" "$?" 2
 "$DD_BIN" search --workspace "$T/nowhere" x >/dev/null 2>&1
