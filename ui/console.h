@@ -33,7 +33,9 @@ struct console_link_ops {
     bool (*closed)(console_link *l);
     void (*destroy)(console_link *l);
     /* Search the knowledge store (the `s` key); NULL when the link cannot
-     * (an attached console). Results are new: kstore_results_free(). */
+     * (a local run without a store). The socket link asks the instance and
+     * waits for its answer (10 s at most). Results are new:
+     * kstore_results_free(). */
     dd_err (*search)(console_link *l, const char *query, uint32_t k, struct kstore_results *out,
                      char **cause);
 };
