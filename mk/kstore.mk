@@ -6,7 +6,7 @@
 SRC_LIBS += -lstdc++
 
 libddcore_a_SOURCES += core/embed.c core/embed.h
-libddsrc_a_SOURCES += src/vindex.cpp src/vindex.h src/kstore.c src/kstore.h src/cmd_search.c src/http_search.c src/http_search.h
+libddsrc_a_SOURCES += src/vindex.cpp src/vindex.h src/kstore.c src/kstore.h src/kstore_feed.c src/kstore_feed.h src/cmd_search.c src/http_search.c src/http_search.h
 EXTRA_DIST += tests/vecgen.h doc/KSTORE.md
 
 check_PROGRAMS += tests/test_vindex

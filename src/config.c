@@ -78,8 +78,10 @@ static const setting settings[] = {
          "keep a vector index of the stream in WORKSPACE/kstore.db (knowledge store)"),
     ENUM("kstore", "embedding", kstore.embed.kind, embed_names, "ngram",
          "features (hashed, frozen standardization), ngram (hashed character n-grams of "
-         "text_field), carried (the event's emb vector)"),
-    U32("kstore", "dim", kstore.embed.dim, 1, 4096, "64", "embedding dimension"),
+         "text_field), carried (the event's emb vector), mlp (the last hidden layer of a "
+         "frozen copy of the active model; needs [model] kind = mlp)"),
+    U32("kstore", "dim", kstore.embed.dim, 1, 4096, "64",
+        "embedding dimension (mlp: the model's last hidden width, this is ignored)"),
     STR("kstore", "text_field", kstore.embed.text_field, "text",
         "ngram: the event's text, or the name of a string feature"),
     U32("kstore", "ngram_min", kstore.embed.ngram_min, 1, 8, "3", "ngram: shortest n-gram"),
@@ -112,6 +114,9 @@ static const setting settings[] = {
         "... and at least this many deleted slots"),
     U32("kstore", "warmup", kstore.warmup, 2, 1000000, "1000",
         "embedding = features: events whose statistics are frozen"),
+    BOOL("kstore", "renew_on_drift", kstore.renew_on_drift, "true",
+         "embedding = features: after a confirmed concept drift, refreeze the statistics from "
+         "the next warmup events and re-embed the store"),
 
     /* [serve] */
     STR("serve", "address", serve, "",
@@ -651,6 +656,12 @@ dd_err config_check(const dd_config *cfg, char **cause)
     }
     if (!err && policy_params_check(&cfg->govern, cause))
         err = DD_EINVAL;
+    if (!err && (cfg->kstore_enabled || cfg->serve[0]) && cfg->kstore.embed.kind == EMBED_MLP &&
+        cfg->pipe.model.kind != MODEL_MLP)
+        err = dd_fail(cause, DD_EINVAL,
+                      "[kstore] embedding = mlp needs [model] kind = mlp (the model is %s): the "
+                      "vectors are the MLP's last hidden layer",
+                      model_kind_name(cfg->pipe.model.kind));
     return err;
 }
 
