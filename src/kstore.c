@@ -81,14 +81,14 @@ struct kstore {
     model *next_model;
     featpipe *next_fp;
     uint64_t next_id, model_id;
-    uint64_t handed, adopted;  /* hand-overs made / taken, behind stat_lock (flush) */
+    uint64_t handed, adopted; /* hand-overs made / taken, behind stat_lock (flush) */
     /* features: renewal after a drift */
-    int renew_req;             /* atomic: a drift asked for it */
-    int renew_pending;         /* atomic: waiting for warmup events (status) */
-    uint64_t renew_rows;       /* indexer: events embedded since the drift */
+    int renew_req;       /* atomic: a drift asked for it */
+    int renew_pending;   /* atomic: waiting for warmup events (status) */
+    uint64_t renew_rows; /* indexer: events embedded since the drift */
     /* counters: atomics (written by one thread, read by any) */
-    uint64_t submitted, filtered, dropped, skipped, indexed, deletes, expired, compactions,
-        errors, renewals, done;
+    uint64_t submitted, filtered, dropped, skipped, indexed, deletes, expired, compactions, errors,
+        renewals, done;
     double newest_submit;      /* monotonic time of the newest searchable item */
     pthread_mutex_t stat_lock; /* fresh ring, flush condition */
     pthread_cond_t done_cv;

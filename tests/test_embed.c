@@ -330,16 +330,16 @@ static void test_mlp_refuses_a_model_that_does_not_fit(void **state)
     embed *e = mlp_embed_new(8);
     char *cause = NULL;
     /* a linear model has no hidden layer: a clear error naming the setting */
-    assert_int_equal(embed_set_model(e, small_mlp(fp, MODEL_LINEAR, 8, 1), featpipe_clone(fp), 1,
-                                     &cause),
-                     DD_EINVAL);
+    assert_int_equal(
+        embed_set_model(e, small_mlp(fp, MODEL_LINEAR, 8, 1), featpipe_clone(fp), 1, &cause),
+        DD_EINVAL);
     assert_non_null(strstr(cause, "[kstore] embedding = mlp needs [model] kind = mlp"));
     assert_non_null(strstr(cause, "linear"));
     free(cause);
     cause = NULL;
-    assert_int_equal(embed_set_model(e, small_mlp(fp, MODEL_MLP, 4, 1), featpipe_clone(fp), 1,
-                                     &cause),
-                     DD_EINVAL); /* 4 hidden units for 8-dimensional vectors */
+    assert_int_equal(
+        embed_set_model(e, small_mlp(fp, MODEL_MLP, 4, 1), featpipe_clone(fp), 1, &cause),
+        DD_EINVAL); /* 4 hidden units for 8-dimensional vectors */
     assert_non_null(strstr(cause, "4 units"));
     free(cause);
     assert_int_equal(embed_set_model(e, small_mlp(fp, MODEL_MLP, 8, 1), NULL, 1, NULL), DD_EINVAL);
@@ -349,9 +349,8 @@ static void test_mlp_refuses_a_model_that_does_not_fit(void **state)
     p.kind = EMBED_FEATURES;
     p.dim = 8;
     embed *f = embed_new(&p, NULL);
-    assert_int_equal(embed_set_model(f, small_mlp(fp, MODEL_MLP, 8, 1), featpipe_clone(fp), 1,
-                                     NULL),
-                     DD_EINVAL);
+    assert_int_equal(
+        embed_set_model(f, small_mlp(fp, MODEL_MLP, 8, 1), featpipe_clone(fp), 1, NULL), DD_EINVAL);
     /* a saved version is taken only when it is this transform's kind, dim and seed */
     assert_int_equal(embed_restore_version(e, "ngram/1 d=8 seed=0 n=3-4 field=text", NULL),
                      DD_EINVAL);

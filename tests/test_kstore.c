@@ -482,8 +482,9 @@ static model_params small_mlp_params(model_kind kind, uint64_t seed)
 
 static void sensor_json(char *buf, size_t n, const char *id, double a, unsigned i)
 {
-    snprintf(buf, n, "{\"id\": \"%s\", \"ts\": %u, \"x\": {\"a\": %.3f, \"b\": %u, \"c\": \"k%u\"}}",
-             id, i, a, (i * 7) % 11, i % 3);
+    snprintf(buf, n,
+             "{\"id\": \"%s\", \"ts\": %u, \"x\": {\"a\": %.3f, \"b\": %u, \"c\": \"k%u\"}}", id, i,
+             a, (i * 7) % 11, i % 3);
 }
 
 /* The store's query vector for an event: what the frozen model makes of it. */
@@ -693,7 +694,8 @@ static void test_mlp_with_a_linear_model_is_a_clear_error(void **state)
     p.embed.kind = EMBED_NGRAM;
     s = open_store(fresh_dir(), &p);
     featpipe *fp = featpipe_clone(pipeline_features(pipe));
-    assert_int_equal(kstore_set_model(s, model_clone(pipeline_model(pipe)), fp, 1, NULL), DD_EINVAL);
+    assert_int_equal(kstore_set_model(s, model_clone(pipeline_model(pipe)), fp, 1, NULL),
+                     DD_EINVAL);
     assert_int_equal(kstore_renew(s), DD_EINVAL);
     kstore_close(s);
     pipeline_free(pipe);
@@ -704,8 +706,9 @@ static void test_mlp_with_a_linear_model_is_a_clear_error(void **state)
 static void submit_reading(kstore *s, unsigned i, double t)
 {
     char json[256];
-    snprintf(json, sizeof json, "{\"id\": \"r%u\", \"ts\": %u, \"x\": {\"t\": %.2f, \"dev\": \"d%u\"}}",
-             i, i, t, i % 4);
+    snprintf(json, sizeof json,
+             "{\"id\": \"r%u\", \"ts\": %u, \"x\": {\"t\": %.2f, \"dev\": \"d%u\"}}", i, i, t,
+             i % 4);
     submit_json(s, json);
 }
 
@@ -762,8 +765,11 @@ static void test_features_store_renews_after_a_drift(void **state)
     sqlite3 *db;
     sqlite3_stmt *q;
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT vec FROM kstore_entries ORDER BY ts DESC"
-                                            " LIMIT 20", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT vec FROM kstore_entries ORDER BY ts DESC"
+                                        " LIMIT 20",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
     float raws[20 * 16];
     int n = 0;
     while (sqlite3_step(q) == SQLITE_ROW && n < 20) {
@@ -775,8 +781,9 @@ static void test_features_store_renews_after_a_drift(void **state)
     embed *ref = embed_new(&p.embed, NULL);
     assert_int_equal(embed_freeze(ref, raws, 20, NULL), DD_OK);
     assert_string_equal(embed_version(ref), st.version);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM kstore_meta WHERE key='stats'", -1,
-                                        &q, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT value FROM kstore_meta WHERE key='stats'", -1, &q, NULL),
+        SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_int_equal(sqlite3_column_bytes(q, 0), 2 * 16 * (int)sizeof(float));
     assert_memory_equal(sqlite3_column_blob(q, 0), embed_stats(ref), 2 * 16 * sizeof(float));
