@@ -33,6 +33,9 @@ nodist_EXTRA_tests_test_kstore_SOURCES = dummy.cxx
 TESTS += tests/test_kstore_http.sh
 EXTRA_DIST += tests/test_kstore_http.sh
 
+TESTS += tests/test_kstore_mlp.sh
+EXTRA_DIST += tests/test_kstore_mlp.sh
+
 # In a --enable-tsan build, hnswlib's internal lock order is suppressed (see
 # the file); other TSAN_OPTIONS the caller sets are kept.
 EXTRA_DIST += tests/tsan.supp

@@ -637,6 +637,8 @@ static void test_mlp_store_fed_by_the_worker_output(void **state)
         assert_int_equal(event_parse_json(json, strlen(json), NULL, NULL, &ev, NULL), DD_OK);
         assert_int_equal(pipeline_process(pipe, ev, &res), DD_OK);
         out.event(out.ctx, ev, &res);
+        if (i == 10) /* some rows embedded by version 1 before the promotion */
+            assert_int_equal(kstore_flush(s, 30000), DD_OK);
         if (i == 20)
             ws.active_version = 2; /* a promotion */
         out.tick(out.ctx, pipe, &ws);
@@ -648,6 +650,7 @@ static void test_mlp_store_fed_by_the_worker_output(void **state)
     kstore_stats st;
     kstore_get_stats(s, &st);
     assert_non_null(strstr(st.version, "model=2 state="));
+    assert_int_equal(st.renewals, 2);
     assert_int_equal(st.entries, 40);
     assert_all_rows_at(d, st.version, 40);
     kstore_close(s);
