@@ -86,6 +86,7 @@ struct kstore {
     int renew_req;       /* atomic: a drift asked for it */
     int renew_pending;   /* atomic: waiting for warmup events (status) */
     uint64_t renew_rows; /* indexer: events embedded since the drift */
+    bool reembed_due;    /* indexer: the transform changed, its rebuild failed: retried */
     /* counters: atomics (written by one thread, read by any) */
     uint64_t submitted, filtered, dropped, skipped, indexed, deletes, expired, compactions, errors,
         renewals, done;
@@ -775,12 +776,15 @@ static bool bump_gen(kstore *s)
     return true;
 }
 
-/* Apply the committed changes to the index, in order. */
+/* Apply the committed changes to the index, in order. While a renewed
+ * transform waits for its rebuild (reembed_due) the index still holds the
+ * old version's vectors: an upsert only takes the entry's old vector out
+ * (the rebuild indexes the new one), so two versions never meet. */
 static void apply_changes(kstore *s, const batch *b)
 {
     for (size_t i = 0; i < b->n; i++) {
         const change *c = &b->ch[i];
-        if (c->op == ITEM_UPSERT) {
+        if (c->op == ITEM_UPSERT && !s->reembed_due) {
             if (vindex_upsert(s->index, (uint64_t)c->label, c->vec, NULL) == DD_OK)
                 ATOMIC_ADD(s->indexed, 1);
             else
@@ -990,6 +994,22 @@ static void publish_version(kstore *s)
     pthread_mutex_unlock(&s->stat_lock);
 }
 
+/* The transform changed: re-embed every row of another version and swap
+ * the rebuilt index in. On failure (a failing database, no memory; counted
+ * in errors) the old index keeps serving and the rebuild is retried before
+ * each batch until it succeeds (apply_changes() keeps the versions apart
+ * meanwhile). */
+static void reembed_all(kstore *s)
+{
+    if (compact(s, NULL) != DD_OK) {
+        s->reembed_due = true;
+        ATOMIC_ADD(s->errors, 1);
+        return;
+    }
+    s->reembed_due = false;
+    publish_version(s);
+}
+
 /* Features kind: freeze the statistics from stored raw vectors of the
  * current version (at the first freeze the unfrozen rows, at most 100 000;
  * when renewing, the newest `warmup`), persist them, and re-embed
@@ -1029,8 +1049,7 @@ static dd_err freeze_stats(kstore *s, bool newest, char **cause)
                        cause);
     if (!err) {
         s->unfrozen_rows = 0;
-        err = compact(s, cause);
-        publish_version(s);
+        reembed_all(s);
     }
     return err;
 }
@@ -1050,13 +1069,11 @@ static void adopt_model(kstore *s)
     pthread_mutex_lock(&s->emb_lock);
     dd_err err = embed_set_model(s->emb, m, fp, id, NULL);
     pthread_mutex_unlock(&s->emb_lock);
-    if (!err)
-        err = compact(s, NULL);
     if (err) {
         ATOMIC_ADD(s->errors, 1);
     } else {
-        publish_version(s);
         ATOMIC_ADD(s->renewals, 1);
+        reembed_all(s);
     }
     pthread_mutex_lock(&s->stat_lock);
     s->adopted++;
@@ -1107,6 +1124,8 @@ static void *indexer_main(void *arg)
         if (r == QUEUE_CLOSED)
             break;
         size_t n = 0;
+        if (s->reembed_due)
+            reembed_all(s);
         adopt_model(s); /* before the batch: a hand-over made before these events covers them */
         take_renew_request(s);
         if (r == QUEUE_OK) {
