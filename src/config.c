@@ -4,6 +4,7 @@
 #define INI_HANDLER_LINENO 1
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <math.h>
@@ -429,14 +430,15 @@ static dd_err set_speed(const setting *s, double *at, const char *v, char **caus
 }
 
 /* A string --print-config can write so that config_load() reads it back the
- * same: inih strips blanks around a value and starts comments at ';' and
+ * same: inih strips white space (isspace()) around a value and starts comments at ';' and
  * '#', and CONFIG_MAX_LINE bounds the "key = value" line. */
 static bool ini_printable(const char *key, const char *v)
 {
     size_t n = strlen(v);
     if (strlen(key) + 3 + n > CONFIG_MAX_LINE)
         return false;
-    if (n && (strchr(" \t", v[0]) || strchr(" \t", v[n - 1])))
+    /* inih trims with isspace(): form feed and vertical tab too */
+    if (n && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1])))
         return false;
     return strpbrk(v, ";#\r\n") == NULL;
 }
