@@ -127,8 +127,9 @@ static const setting settings[] = {
         "file (mode 0600) holding the bearer token; $DRIFTDECK_TOKEN wins"),
 
     /* [features] */
-    U32("features", "hash_bits", pipe.feat.hash_bits, 4, 24, "18",
-        "categorical values are hashed into 2^hash_bits inputs"),
+    U32("features", "hash_bits", pipe.feat.hash_bits, 0, 24, "0",
+        "categorical values are hashed into 2^hash_bits inputs (4..24); 0 = auto: 18 for a "
+        "linear model, 12 for an MLP, whose first layer is dense over all inputs"),
     U32("features", "max_numeric", pipe.feat.max_numeric, 1, 65536, "256",
         "numeric features with their own running statistics; more are hashed"),
     BOOL("features", "standardize", pipe.feat.standardize, "true",
