@@ -5,11 +5,15 @@
  * names them. Hashing uses core/hash.h with the transform's seed, so a
  * coordinate depends only on the version string's contents: the same event
  * embeds to the same vector on any machine and after any restart. Cost is
- * O(features) or O(text length * n-gram range), never O(dim) per feature.
+ * O(features) or O(text length * n-gram range), never O(dim) per feature;
+ * the mlp kind costs one forward pass of its frozen model to the last hidden
+ * layer (O(features * hidden + hidden^2)).
  */
 #include "embed.h"
 
 #include "hash.h"
+#include "model_params.h"
+#include "serial.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -24,6 +28,11 @@
 struct embed {
     embed_params p;
     float *stats; /* features: dim means then dim std devs; NULL until frozen */
+    model *model; /* mlp: the frozen model version, owned; NULL until handed over */
+    featpipe *fp; /* mlp: the feature state that makes its input, owned */
+    uint64_t model_id;
+    uint64_t state_hash;
+    char restored[192]; /* mlp without a model: the saved version, or "" */
     char version[192];
 };
 
@@ -32,6 +41,7 @@ typedef dd_err (*raw_fn)(const embed *e, const dd_event *ev, float *raw, char **
 static dd_err raw_features(const embed *e, const dd_event *ev, float *raw, char **cause);
 static dd_err raw_ngram(const embed *e, const dd_event *ev, float *raw, char **cause);
 static dd_err raw_carried(const embed *e, const dd_event *ev, float *raw, char **cause);
+static dd_err raw_mlp(const embed *e, const dd_event *ev, float *raw, char **cause);
 
 static const struct kind_entry {
     const char *name;
@@ -41,7 +51,7 @@ static const struct kind_entry {
     [EMBED_FEATURES] = {"features", raw_features, true},
     [EMBED_NGRAM] = {"ngram", raw_ngram, false},
     [EMBED_CARRIED] = {"carried", raw_carried, false},
-    [EMBED_MLP] = {"mlp", NULL, false},
+    [EMBED_MLP] = {"mlp", raw_mlp, false},
 };
 
 embed_params embed_params_default(void)
@@ -86,6 +96,13 @@ static void make_version(embed *e)
                  (unsigned long long)hash_bytes(e->stats, 2u * p->dim * sizeof(float), 0));
     else if (p->kind == EMBED_FEATURES)
         snprintf(e->version + at, sizeof e->version - at, " unfrozen");
+    else if (p->kind == EMBED_MLP && e->model)
+        snprintf(e->version + at, sizeof e->version - at, " model=%llu state=%016llx",
+                 (unsigned long long)e->model_id, (unsigned long long)e->state_hash);
+    else if (p->kind == EMBED_MLP && e->restored[0])
+        snprintf(e->version, sizeof e->version, "%s", e->restored);
+    else if (p->kind == EMBED_MLP)
+        snprintf(e->version + at, sizeof e->version - at, " model=none");
 }
 
 embed *embed_new(const embed_params *p, char **cause)
@@ -126,6 +143,8 @@ void embed_free(embed *e)
     if (!e)
         return;
     free(e->stats);
+    model_free(e->model);
+    featpipe_free(e->fp);
     free(e);
 }
 
@@ -147,6 +166,11 @@ const char *embed_version(const embed *e)
 bool embed_is_frozen(const embed *e)
 {
     return !kinds[e->p.kind].has_stats || e->stats != NULL;
+}
+
+bool embed_can_embed(const embed *e)
+{
+    return e->p.kind != EMBED_MLP || e->model != NULL;
 }
 
 /* Add sign(h) * x at coordinate h mod dim: the signed hashing trick. */
@@ -265,6 +289,33 @@ static dd_err raw_carried(const embed *e, const dd_event *ev, float *raw, char *
     return DD_OK;
 }
 
+/* The frozen model's last hidden layer on the event's input, made by the
+ * frozen feature state read-only (featpipe_transform()), as the pipeline
+ * made it when the version was frozen. */
+static dd_err raw_mlp(const embed *e, const dd_event *ev, float *raw, char **cause)
+{
+    if (!e->model)
+        return dd_fail(cause, DD_ESTATE, "embed: mlp: no model version handed over yet");
+    dd_sparse x = {0};
+    if (featpipe_transform(e->fp, ev, &x) != DD_OK) {
+        sparse_free(&x);
+        return dd_fail(cause, DD_ENOMEM, "embed: out of memory");
+    }
+    if (x.n == 0) {
+        sparse_free(&x);
+        return dd_fail(cause, DD_ENOTFOUND, "embed: the event has no feature values");
+    }
+    double h[MODEL_MAX_HIDDEN];
+    model_embed(e->model, &x, h, MODEL_MAX_HIDDEN);
+    sparse_free(&x);
+    for (uint32_t j = 0; j < e->p.dim; j++) {
+        if (!isfinite(h[j]))
+            return dd_fail(cause, DD_ENONFINITE, "embed: hidden unit %u is not finite", j);
+        raw[j] = (float)h[j];
+    }
+    return DD_OK;
+}
+
 dd_err embed_raw(const embed *e, const dd_event *ev, float *raw, char **cause)
 {
     return kinds[e->p.kind].raw(e, ev, raw, cause);
@@ -331,6 +382,78 @@ dd_err embed_set_stats(embed *e, const float *stats, char **cause)
     memcpy(st, stats, 2u * d * sizeof *st);
     free(e->stats);
     e->stats = st;
+    make_version(e);
+    return DD_OK;
+}
+
+dd_err embed_check_model(const embed *e, const model *m, char **cause)
+{
+    if (e->p.kind != EMBED_MLP)
+        return dd_fail(cause, DD_EINVAL, "embed: a model is for the mlp embedding, not '%s'",
+                       kinds[e->p.kind].name);
+    if (!m || model_get_params(m)->kind != MODEL_MLP)
+        return dd_fail(cause, DD_EINVAL,
+                       "embed: [kstore] embedding = mlp needs [model] kind = mlp (the model is %s)",
+                       m ? model_kind_name(model_get_params(m)->kind) : "missing");
+    if (model_embedding_dim(m) != e->p.dim)
+        return dd_fail(cause, DD_EINVAL,
+                       "embed: the model's last hidden layer has %u units, the store's vectors %u",
+                       model_embedding_dim(m), e->p.dim);
+    return DD_OK;
+}
+
+/* A hash of the model's and the feature state's serialized forms. */
+static dd_err state_hash(const model *m, const featpipe *fp, uint64_t *out)
+{
+    unsigned char *blob = NULL;
+    size_t len = 0;
+    ser_writer w = {0};
+    dd_err err = model_serialize(m, &blob, &len);
+    if (!err)
+        err = featpipe_serialize(fp, &w);
+    if (!err)
+        *out = hash_combine(hash_bytes(blob, len, 0), hash_bytes(w.buf, w.len, 0));
+    free(blob);
+    free(w.buf);
+    return err;
+}
+
+dd_err embed_set_model(embed *e, model *m, featpipe *fp, uint64_t model_id, char **cause)
+{
+    uint64_t h = 0;
+    dd_err err = embed_check_model(e, m, cause);
+    if (!err && !fp)
+        err = dd_fail(cause, DD_EINVAL, "embed: mlp: the model comes with its feature state");
+    if (!err && state_hash(m, fp, &h) != DD_OK)
+        err = dd_fail(cause, DD_ENOMEM, "embed: out of memory");
+    if (err) {
+        model_free(m);
+        featpipe_free(fp);
+        return err;
+    }
+    model_free(e->model);
+    featpipe_free(e->fp);
+    e->model = m;
+    e->fp = fp;
+    e->model_id = model_id;
+    e->state_hash = h;
+    e->restored[0] = '\0';
+    make_version(e);
+    return DD_OK;
+}
+
+dd_err embed_restore_version(embed *e, const char *version, char **cause)
+{
+    char prefix[96];
+    snprintf(prefix, sizeof prefix, "mlp/1 d=%u seed=%llu model=", e->p.dim,
+             (unsigned long long)e->p.seed);
+    if (e->p.kind != EMBED_MLP || e->model)
+        return dd_fail(cause, DD_EINVAL, "embed: only an mlp transform without a model restores");
+    if (!version || strncmp(version, prefix, strlen(prefix)) != 0 ||
+        strlen(version) >= sizeof e->restored)
+        return dd_fail(cause, DD_EINVAL, "embed: '%s' is not an mlp version of this transform",
+                       version ? version : "");
+    snprintf(e->restored, sizeof e->restored, "%s", version);
     make_version(e);
     return DD_OK;
 }

@@ -20,8 +20,14 @@
  *             L2-normalized (the hashing trick of Weinberger et al. 2009);
  *   carried   the event's own "emb" vector, checked for dimension and
  *             finiteness;
- *   mlp       an MLP's last hidden layer: not available until model.h
- *             exposes an embedding function (embed_new() refuses it).
+ *   mlp       the last hidden layer (model_embed()) of a frozen model version:
+ *             a cloned MLP and the cloned feature pipeline state that turns an
+ *             event into its sparse input exactly as the learning pipeline
+ *             does. The transform owns both copies (embed_set_model()); until
+ *             it has them it embeds nothing (embed_can_embed() false). Its
+ *             version names the registry version and a hash of the model's
+ *             and the features' serialized state, so two copies of one
+ *             version taken at different times never share a version.
  * No threads, no I/O.
  */
 #ifndef DD_EMBED_H
@@ -29,6 +35,8 @@
 
 #include "dd.h"
 #include "event.h"
+#include "featpipe.h"
+#include "model.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -61,7 +69,8 @@ const char *embed_kind_name(embed_kind k);
 dd_err embed_kind_parse(const char *name, embed_kind *out);
 
 /* Returns a new transform, or NULL with *cause set. Borrows p. A features
- * transform starts unfrozen (embed_is_frozen() false). Free with embed_free(). */
+ * transform starts unfrozen (embed_is_frozen() false); an mlp transform
+ * starts without a model (embed_can_embed() false). Free with embed_free(). */
 embed *embed_new(const embed_params *p, char **cause);
 void embed_free(embed *e);
 
@@ -77,10 +86,36 @@ const char *embed_version(const embed *e);
  * transform). */
 bool embed_is_frozen(const embed *e);
 
+/* True when embed_raw() can embed events (always, except an mlp transform
+ * that has no model yet). */
+bool embed_can_embed(const embed *e);
+
+/* DD_OK when m fits this transform as its frozen model: the transform is
+ * mlp, m is an MLP ([model] kind = mlp) and its last hidden layer has
+ * embed_dim() units; DD_EINVAL with *cause saying which otherwise. */
+dd_err embed_check_model(const embed *e, const model *m, char **cause);
+
+/* Give an mlp transform its frozen model version: m (see embed_check_model())
+ * and fp, the feature pipeline state that turns an event into m's input.
+ * Takes m and fp in every case (freed on failure). model_id names the
+ * version (the registry's id); the version string becomes
+ * "mlp/1 d=16 seed=0 model=3 state=<16 hex digits>", the hash over both
+ * serialized states. O(parameters) (serialization for the hash).
+ * DD_EINVAL (embed_check_model()), DD_ENOMEM; on failure the transform is
+ * unchanged. */
+dd_err embed_set_model(embed *e, model *m, featpipe *fp, uint64_t model_id, char **cause);
+
+/* An mlp transform without a model takes a saved version string (the one
+ * its stored vectors carry), so those vectors are used as they are; it still
+ * embeds no event until embed_set_model(). DD_EINVAL when e is not mlp, has a
+ * model, or version is not an mlp version of this dimension and seed. */
+dd_err embed_restore_version(embed *e, const char *version, char **cause);
+
 /* The raw (pre-statistics) vector of ev into raw[dim]. Borrows ev.
  * DD_ENOTFOUND: the event has nothing this kind embeds (no text, no emb, no
  * features); DD_EINVAL: a carried vector of the wrong dimension;
- * DD_ENONFINITE: a non-finite coordinate. raw is undefined on error. */
+ * DD_ENONFINITE: a non-finite coordinate; DD_ESTATE: an mlp transform
+ * without a model; DD_ENOMEM. raw is undefined on error. */
 dd_err embed_raw(const embed *e, const dd_event *ev, float *raw, char **cause);
 
 /* out[dim] = the frozen statistics applied to raw[dim] (out may be raw).

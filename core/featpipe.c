@@ -37,8 +37,8 @@ void featpipe_params_default(featpipe_params *p)
 
 dd_err featpipe_params_check(const featpipe_params *p, char **cause)
 {
-    if (p->hash_bits < 4 || p->hash_bits > 24)
-        return dd_fail(cause, DD_EINVAL, "features.hash_bits must be in 4..24, got %u",
+    if (p->hash_bits != FEATPIPE_HASH_BITS_AUTO && (p->hash_bits < 4 || p->hash_bits > 24))
+        return dd_fail(cause, DD_EINVAL, "features.hash_bits must be 0 (auto) or in 4..24, got %u",
                        p->hash_bits);
     if (p->max_numeric < 1 || p->max_numeric > 65536)
         return dd_fail(cause, DD_EINVAL, "features.max_numeric must be in 1..65536, got %u",
@@ -64,6 +64,8 @@ featpipe *featpipe_new(const featpipe_params *p, char **cause)
     if (!f)
         goto fail;
     f->p = *p;
+    if (f->p.hash_bits == FEATPIPE_HASH_BITS_AUTO)
+        f->p.hash_bits = 18;
     uint32_t t = table_size(p->max_numeric);
     f->tmask = t - 1;
     f->table = calloc(t, sizeof *f->table);
@@ -286,7 +288,8 @@ dd_err featpipe_deserialize(ser_reader *r, featpipe **out, char **cause)
     p.missing_indicators = ser_get_u32(r) != 0;
     uint64_t overflow = ser_get_u64(r);
     uint32_t n = ser_get_u32(r);
-    if (r->failed || featpipe_params_check(&p, NULL) || n > p.max_numeric)
+    if (r->failed || p.hash_bits == FEATPIPE_HASH_BITS_AUTO || featpipe_params_check(&p, NULL) ||
+        n > p.max_numeric)
         return dd_fail(cause, DD_ECORRUPT, "feature snapshot header is invalid");
     featpipe *f = featpipe_new(&p, cause);
     if (!f)

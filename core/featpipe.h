@@ -27,8 +27,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define FEATPIPE_HASH_BITS_AUTO 0u
+
 typedef struct featpipe_params {
-    uint32_t hash_bits;      /* categorical buckets: 2^hash_bits, 4..24, default 18 */
+    uint32_t hash_bits;      /* categorical buckets: 2^hash_bits, 4..24, default 18;
+                              * FEATPIPE_HASH_BITS_AUTO lets pipeline_new() choose by
+                              * model (18 linear, 12 MLP); featpipe_new() reads it as 18 */
     uint32_t max_numeric;    /* numeric featpipe with their own statistics, default 256 */
     bool standardize;        /* default true */
     double clip;             /* standardized values are clipped to +-clip, default 5 */

@@ -85,7 +85,11 @@ pipeline *pipeline_new(const pipeline_params *pp, char **cause)
     }
     p->p = *pp;
     p->learning = true;
-    if (!(p->fp = featpipe_new(&pp->feat, cause)))
+    /* An MLP's first layer is dense over every input, so 2^18 buckets would
+     * make it 4 million weights (and checkpoints of hundreds of MiB). */
+    if (p->p.feat.hash_bits == FEATPIPE_HASH_BITS_AUTO)
+        p->p.feat.hash_bits = pp->model.kind == MODEL_MLP ? 12 : 18;
+    if (!(p->fp = featpipe_new(&p->p.feat, cause)))
         goto fail;
     if (!(p->learn = learner_new(&pp->model, &pp->learn, featpipe_dim(p->fp), cause)))
         goto fail;

@@ -6,7 +6,8 @@
 SRC_LIBS += -lstdc++
 
 libddcore_a_SOURCES += core/embed.c core/embed.h
-libddsrc_a_SOURCES += src/vindex.cpp src/vindex.h src/kstore.c src/kstore.h src/cmd_search.c src/http_search.c src/http_search.h src/kfilter.c src/kfilter.h src/kswire.c src/kswire.h
+libddsrc_a_SOURCES += src/vindex.cpp src/vindex.h src/kstore.c src/kstore.h src/kstore_feed.c src/kstore_feed.h src/cmd_search.c src/http_search.c src/http_search.h
+libddsrc_a_SOURCES += src/kfilter.c src/kfilter.h src/kswire.c src/kswire.h
 EXTRA_DIST += tests/vecgen.h doc/KSTORE.md
 
 check_PROGRAMS += tests/test_vindex
@@ -32,6 +33,9 @@ nodist_EXTRA_tests_test_kstore_SOURCES = dummy.cxx
 
 TESTS += tests/test_kstore_http.sh
 EXTRA_DIST += tests/test_kstore_http.sh
+
+TESTS += tests/test_kstore_mlp.sh
+EXTRA_DIST += tests/test_kstore_mlp.sh
 
 # In a --enable-tsan build, hnswlib's internal lock order is suppressed (see
 # the file); other TSAN_OPTIONS the caller sets are kept.

@@ -17,7 +17,9 @@
 #include "headless.h"
 #include "http_search.h"
 #include "ingest.h"
+#include "governor.h"
 #include "kstore.h"
+#include "kstore_feed.h"
 #include "queue.h"
 #include "sink.h"
 #include "snapshot.h"
@@ -166,15 +168,20 @@ static int apply_args(dd_config *cfg, run_opts *o, int argc, char **argv)
 }
 
 /* The knowledge store and its HTTP endpoint, when configured (--serve
- * implies the store). On failure both are NULL and 2 is returned. */
-static int open_kstore(const dd_config *cfg, kstore **ks, http_search **hs)
+ * implies the store). With embedding = mlp the vectors are the worker's
+ * model's last hidden layer: their dimension is its width. On failure both
+ * are NULL and 2 is returned. */
+static int open_kstore(const dd_config *cfg, worker *w, kstore **ks, http_search **hs)
 {
     char *cause = NULL, *token = NULL;
     *ks = NULL;
     *hs = NULL;
     if (!cfg->kstore_enabled && !cfg->serve[0])
         return 0;
-    if (!(*ks = kstore_open(cfg->workspace, &cfg->kstore, false, &cause)))
+    kstore_params kp = cfg->kstore;
+    if (kp.embed.kind == EMBED_MLP)
+        kp.embed.dim = model_embedding_dim(pipeline_model(worker_pipeline(w)));
+    if (!(*ks = kstore_open(cfg->workspace, &kp, false, &cause)))
         return fail2("knowledge store", cause);
     if (!cfg->serve[0])
         return 0;
@@ -192,11 +199,25 @@ static int open_kstore(const dd_config *cfg, kstore **ks, http_search **hs)
     return 0;
 }
 
-/* The worker's output that hands every processed event to the store. */
-static void kstore_on_event(void *ctx, const dd_event *ev, const pipeline_result *res)
+/* The worker's output into the store (kstore_feed.h); for an mlp store the
+ * first frozen model goes over now, before the worker owns the pipeline. */
+static int feed_kstore(const dd_config *cfg, gov_run *gr, worker *w, kstore *ks, kstore_feed **feed)
 {
-    (void)res;
-    kstore_submit(ctx, ev); /* copies what it keeps; drops are counted there */
+    char *cause = NULL;
+    *feed = NULL;
+    if (!ks)
+        return 0;
+    if (!(*feed = kstore_feed_new(ks, &cfg->kstore)))
+        return fail2("knowledge store", NULL);
+    worker_output out = kstore_feed_output(*feed);
+    if (worker_add_output(w, &out) != DD_OK)
+        return fail2("too many worker outputs", NULL);
+    governor_stats gs = {0};
+    if (gov_run_governor(gr))
+        governor_get_stats(gov_run_governor(gr), &gs);
+    if (kstore_feed_start(*feed, worker_pipeline(w), gs.view.active_id, &cause))
+        return fail2("knowledge store", cause);
+    return 0;
 }
 
 /* The bundled demo stream: $DRIFTDECK_DATA, the source tree, or the installed copy. */
@@ -375,6 +396,7 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
                                                : NULL;
     run_ui ui = {0};
     kstore *ks = NULL;
+    kstore_feed *feed = NULL;
     http_search *hs = NULL;
     int rc = 2;
     if (src)
@@ -393,13 +415,8 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     worker_output sink_out = {.ctx = sinks, .event = sinkset_on_event};
     if (sinkset_count(sinks))
         worker_add_output(w, &sink_out);
-    if (open_kstore(cfg, &ks, &hs))
+    if (open_kstore(cfg, w, &ks, &hs) || feed_kstore(cfg, gr, w, ks, &feed))
         goto done;
-    worker_output kout = {.ctx = ks, .event = kstore_on_event};
-    if (ks && worker_add_output(w, &kout) != DD_OK) {
-        fprintf(stderr, "driftdeck: too many worker outputs\n");
-        goto done;
-    }
     if (h)
         headless_set_kstore(h, ks);
     control_set_kstore(ui.ctl, ks); /* attached consoles' `s` key */
@@ -428,6 +445,7 @@ done:
     http_search_stop(hs);
     control_set_kstore(ui.ctl, NULL); /* waits for a search in progress */
     kstore_close(ks); /* drains what the worker handed over, saves the index */
+    kstore_feed_free(feed);
     if (q)
         queue_close(q);
     sinkset_close(sinks); /* before the source: the ws sink sends over it */

@@ -4,6 +4,7 @@
 #define INI_HANDLER_LINENO 1
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <math.h>
@@ -78,8 +79,10 @@ static const setting settings[] = {
          "keep a vector index of the stream in WORKSPACE/kstore.db (knowledge store)"),
     ENUM("kstore", "embedding", kstore.embed.kind, embed_names, "ngram",
          "features (hashed, frozen standardization), ngram (hashed character n-grams of "
-         "text_field), carried (the event's emb vector)"),
-    U32("kstore", "dim", kstore.embed.dim, 1, 4096, "64", "embedding dimension"),
+         "text_field), carried (the event's emb vector), mlp (the last hidden layer of a "
+         "frozen copy of the active model; needs [model] kind = mlp)"),
+    U32("kstore", "dim", kstore.embed.dim, 1, 4096, "64",
+        "embedding dimension (mlp: the model's last hidden width, this is ignored)"),
     STR("kstore", "text_field", kstore.embed.text_field, "text",
         "ngram: the event's text, or the name of a string feature"),
     U32("kstore", "ngram_min", kstore.embed.ngram_min, 1, 8, "3", "ngram: shortest n-gram"),
@@ -112,6 +115,9 @@ static const setting settings[] = {
         "... and at least this many deleted slots"),
     U32("kstore", "warmup", kstore.warmup, 2, 1000000, "1000",
         "embedding = features: events whose statistics are frozen"),
+    BOOL("kstore", "renew_on_drift", kstore.renew_on_drift, "true",
+         "embedding = features: after a confirmed concept drift, refreeze the statistics from "
+         "the next warmup events and re-embed the store"),
 
     /* [serve] */
     STR("serve", "address", serve, "",
@@ -121,8 +127,9 @@ static const setting settings[] = {
         "file (mode 0600) holding the bearer token; $DRIFTDECK_TOKEN wins"),
 
     /* [features] */
-    U32("features", "hash_bits", pipe.feat.hash_bits, 4, 24, "18",
-        "categorical values are hashed into 2^hash_bits inputs"),
+    U32("features", "hash_bits", pipe.feat.hash_bits, 0, 24, "0",
+        "categorical values are hashed into 2^hash_bits inputs (4..24); 0 = auto: 18 for a "
+        "linear model, 12 for an MLP, whose first layer is dense over all inputs"),
     U32("features", "max_numeric", pipe.feat.max_numeric, 1, 65536, "256",
         "numeric features with their own running statistics; more are hashed"),
     BOOL("features", "standardize", pipe.feat.standardize, "true",
@@ -424,14 +431,15 @@ static dd_err set_speed(const setting *s, double *at, const char *v, char **caus
 }
 
 /* A string --print-config can write so that config_load() reads it back the
- * same: inih strips blanks around a value and starts comments at ';' and
+ * same: inih strips white space (isspace()) around a value and starts comments at ';' and
  * '#', and CONFIG_MAX_LINE bounds the "key = value" line. */
 static bool ini_printable(const char *key, const char *v)
 {
     size_t n = strlen(v);
     if (strlen(key) + 3 + n > CONFIG_MAX_LINE)
         return false;
-    if (n && (strchr(" \t", v[0]) || strchr(" \t", v[n - 1])))
+    /* inih trims with isspace(): form feed and vertical tab too */
+    if (n && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1])))
         return false;
     return strpbrk(v, ";#\r\n") == NULL;
 }
@@ -651,6 +659,12 @@ dd_err config_check(const dd_config *cfg, char **cause)
     }
     if (!err && policy_params_check(&cfg->govern, cause))
         err = DD_EINVAL;
+    if (!err && (cfg->kstore_enabled || cfg->serve[0]) && cfg->kstore.embed.kind == EMBED_MLP &&
+        cfg->pipe.model.kind != MODEL_MLP)
+        err = dd_fail(cause, DD_EINVAL,
+                      "[kstore] embedding = mlp needs [model] kind = mlp (the model is %s): the "
+                      "vectors are the MLP's last hidden layer",
+                      model_kind_name(cfg->pipe.model.kind));
     return err;
 }
 

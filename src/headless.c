@@ -157,6 +157,9 @@ static void on_status(void *ctx, const worker_status *st)
         cJSON_AddNumberToObject(k, "dropped", (double)ks.dropped);
         cJSON_AddNumberToObject(k, "skipped", (double)ks.skipped);
         cJSON_AddNumberToObject(k, "errors", (double)ks.errors);
+        cJSON_AddStringToObject(k, "version", ks.version);
+        cJSON_AddNumberToObject(k, "renewals", (double)ks.renewals);
+        cJSON_AddBoolToObject(k, "renew_pending", ks.renew_pending);
     }
     add_governance(o, st);
     emit(ctx, o);

@@ -4,7 +4,8 @@
  * Layout of this file: parameters; the SQLite schema and its small key/value
  * meta table; items (what crosses from the worker to the indexer); one batch
  * applied as one transaction, then to the index; rebuild (open, compaction,
- * freezing statistics, a changed transform); search; open and close.
+ * freezing statistics, a changed transform); renewal (a model version handed
+ * over, statistics refrozen after a drift); search; open and close.
  *
  * Costs: an upsert is an indexed SQLite lookup and write plus one hnswlib
  * insert, O(M log n); a rebuild is O(n) inserts; search is one hnswlib query
@@ -75,9 +76,20 @@ struct kstore {
     int closing;
     int compact_req;
     uint64_t every_k_count;
+    /* mlp: the hand-over slot (worker -> indexer), behind model_lock */
+    pthread_mutex_t model_lock;
+    model *next_model;
+    featpipe *next_fp;
+    uint64_t next_id, model_id;
+    uint64_t handed, adopted; /* hand-overs made / taken, behind stat_lock (flush) */
+    /* features: renewal after a drift */
+    int renew_req;       /* atomic: a drift asked for it */
+    int renew_pending;   /* atomic: waiting for warmup events (status) */
+    uint64_t renew_rows; /* indexer: events embedded since the drift */
+    bool reembed_due;    /* indexer: the transform changed, its rebuild failed: retried */
     /* counters: atomics (written by one thread, read by any) */
-    uint64_t submitted, filtered, dropped, skipped, indexed, deletes, expired, compactions,
-        errors, done;
+    uint64_t submitted, filtered, dropped, skipped, indexed, deletes, expired, compactions, errors,
+        renewals, done;
     double newest_submit;      /* monotonic time of the newest searchable item */
     pthread_mutex_t stat_lock; /* fresh ring, flush condition */
     pthread_cond_t done_cv;
@@ -106,6 +118,7 @@ kstore_params kstore_params_default(void)
     p.compact_ratio = 0.25;
     p.compact_min = 1024;
     p.warmup = 1000;
+    p.renew_on_drift = true;
     return p;
 }
 
@@ -312,6 +325,18 @@ static void restore_stats(kstore *s, sqlite3 *db)
     sqlite3_finalize(st);
 }
 
+/* mlp kind: the version the stored vectors carry, until a model is handed
+ * over (a read-only opener never gets one): rows of it stay searchable. */
+static void restore_model_version(kstore *s, sqlite3 *db)
+{
+    if (embed_get_kind(s->emb) != EMBED_MLP)
+        return;
+    char *v = meta_get(db, "version");
+    if (v)
+        embed_restore_version(s->emb, v, NULL); /* another transform's: ignored */
+    free(v);
+}
+
 /* ---- items: from the worker to the indexer ------------------------------- */
 
 static void item_free(void *p)
@@ -478,10 +503,10 @@ dd_err kstore_flush(kstore *s, int timeout_ms)
     }
     dd_err err = DD_OK;
     pthread_mutex_lock(&s->stat_lock);
-    uint64_t target = s->submitted;
-    while (s->done < target && err == DD_OK)
+    uint64_t target = s->submitted, handed = s->handed;
+    while ((s->done < target || s->adopted < handed) && err == DD_OK)
         if (pthread_cond_timedwait(&s->done_cv, &s->stat_lock, &dl) == ETIMEDOUT)
-            err = s->done < target ? DD_EBUSY : DD_OK;
+            err = s->done < target || s->adopted < handed ? DD_EBUSY : DD_OK;
     pthread_mutex_unlock(&s->stat_lock);
     return err;
 }
@@ -640,7 +665,10 @@ static bool write_row(struct kctx *c, const kitem *it, int64_t label, const floa
     else
         sqlite3_bind_text(st, 1, it->id, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 2, it->ts);
-    sqlite3_bind_text(st, 3, embed_version(c->s->emb), -1, SQLITE_STATIC);
+    /* An mlp store without its model yet: a version no transform has, so the
+     * row is embedded when the model comes (rebuild_row()). */
+    sqlite3_bind_text(st, 3, embed_can_embed(c->s->emb) ? embed_version(c->s->emb) : "unembedded",
+                      -1, SQLITE_STATIC);
     if (raw)
         sqlite3_bind_blob(st, 4, raw, (int)(embed_dim(c->s->emb) * sizeof *raw), SQLITE_STATIC);
     else
@@ -678,6 +706,8 @@ static bool apply_upsert(struct kctx *c, const kitem *it)
     }
     free(body);
     event_free(ev);
+    if (ok && raw)
+        s->renew_rows++; /* counts toward a pending renewal */
     if (ok && raw && !embed_is_frozen(s->emb)) {
         s->unfrozen_rows += isnew;
         free(raw);
@@ -746,12 +776,15 @@ static bool bump_gen(kstore *s)
     return true;
 }
 
-/* Apply the committed changes to the index, in order. */
+/* Apply the committed changes to the index, in order. While a renewed
+ * transform waits for its rebuild (reembed_due) the index still holds the
+ * old version's vectors: an upsert only takes the entry's old vector out
+ * (the rebuild indexes the new one), so two versions never meet. */
 static void apply_changes(kstore *s, const batch *b)
 {
     for (size_t i = 0; i < b->n; i++) {
         const change *c = &b->ch[i];
-        if (c->op == ITEM_UPSERT) {
+        if (c->op == ITEM_UPSERT && !s->reembed_due) {
             if (vindex_upsert(s->index, (uint64_t)c->label, c->vec, NULL) == DD_OK)
                 ATOMIC_ADD(s->indexed, 1);
             else
@@ -839,6 +872,8 @@ static dd_err rebuild_row(kstore *s, vindex *v, sqlite3_stmt *st, reembed **re, 
             return DD_ENOMEM;
         memcpy(raw, sqlite3_column_blob(st, 2), dim * sizeof *raw);
     } else {
+        if (!embed_can_embed(s->emb))
+            return DD_OK; /* mlp without its model: left as stored until it comes */
         kitem it = {ITEM_UPSERT, NULL, 0, (char *)sqlite3_column_text(st, 3), 0};
         event_free(embed_item(s, &it, &raw));
         reembed *r = realloc(*re, (*nre + 1) * sizeof *r);
@@ -946,17 +981,53 @@ static dd_err compact(kstore *s, char **cause)
     return err;
 }
 
-/* Features kind: freeze the statistics from the stored raw vectors (rows of
- * the current unfrozen version), persist them, and re-embed everything. */
-static dd_err freeze_stats(kstore *s, char **cause)
+/* The renewed transform is in force: publish its version (status readers
+ * copy it; the saved one lets an mlp store's rows stay searchable before
+ * the next hand-over and in read-only openers). */
+static void publish_version(kstore *s)
+{
+    if (embed_get_kind(s->emb) == EMBED_MLP &&
+        meta_put(s->wdb, "version", embed_version(s->emb), -1, false, NULL) != DD_OK)
+        ATOMIC_ADD(s->errors, 1);
+    pthread_mutex_lock(&s->stat_lock);
+    snprintf(s->version, sizeof s->version, "%s", embed_version(s->emb));
+    pthread_mutex_unlock(&s->stat_lock);
+}
+
+/* The transform changed: re-embed every row of another version and swap
+ * the rebuilt index in. On failure (a failing database, no memory; counted
+ * in errors) the old index keeps serving and the rebuild is retried before
+ * each batch until it succeeds (apply_changes() keeps the versions apart
+ * meanwhile). */
+static void reembed_all(kstore *s)
+{
+    if (compact(s, NULL) != DD_OK) {
+        s->reembed_due = true;
+        ATOMIC_ADD(s->errors, 1);
+        return;
+    }
+    s->reembed_due = false;
+    publish_version(s);
+}
+
+/* Features kind: freeze the statistics from stored raw vectors of the
+ * current version (at the first freeze the unfrozen rows, at most 100 000;
+ * when renewing, the newest `warmup`), persist them, and re-embed
+ * everything. */
+static dd_err freeze_stats(kstore *s, bool newest, char **cause)
 {
     uint32_t dim = embed_dim(s->emb);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->wdb, "SELECT vec FROM kstore_entries WHERE ver=?1 AND length(vec)=?2"
-                                   " LIMIT 100000", -1, &st, NULL))
+    if (sqlite3_prepare_v2(s->wdb,
+                           newest ? "SELECT vec FROM kstore_entries WHERE ver=?1 AND length(vec)=?2"
+                                    " ORDER BY ts DESC, label DESC LIMIT ?3"
+                                  : "SELECT vec FROM kstore_entries WHERE ver=?1 AND length(vec)=?2"
+                                    " LIMIT ?3",
+                           -1, &st, NULL))
         return db_fail(s->wdb, cause, "freeze");
     sqlite3_bind_text(st, 1, embed_version(s->emb), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 2, (int)(dim * sizeof(float)));
+    sqlite3_bind_int64(st, 3, newest ? (sqlite3_int64)s->p.warmup : 100000);
     float *raws = NULL;
     size_t n = 0;
     dd_err err = DD_OK;
@@ -978,12 +1049,60 @@ static dd_err freeze_stats(kstore *s, char **cause)
                        cause);
     if (!err) {
         s->unfrozen_rows = 0;
-        err = compact(s, cause);
-        pthread_mutex_lock(&s->stat_lock); /* status readers copy it */
-        snprintf(s->version, sizeof s->version, "%s", embed_version(s->emb));
-        pthread_mutex_unlock(&s->stat_lock);
+        reembed_all(s);
     }
     return err;
+}
+
+/* mlp kind: adopt the model handed over last, if any, and re-embed. */
+static void adopt_model(kstore *s)
+{
+    pthread_mutex_lock(&s->model_lock);
+    model *m = s->next_model;
+    featpipe *fp = s->next_fp;
+    uint64_t id = s->next_id;
+    s->next_model = NULL;
+    s->next_fp = NULL;
+    pthread_mutex_unlock(&s->model_lock);
+    if (!m)
+        return;
+    pthread_mutex_lock(&s->emb_lock);
+    dd_err err = embed_set_model(s->emb, m, fp, id, NULL);
+    pthread_mutex_unlock(&s->emb_lock);
+    if (err) {
+        ATOMIC_ADD(s->errors, 1);
+    } else {
+        ATOMIC_ADD(s->renewals, 1);
+        reembed_all(s);
+    }
+    pthread_mutex_lock(&s->stat_lock);
+    s->adopted++;
+    pthread_cond_broadcast(&s->done_cv);
+    pthread_mutex_unlock(&s->stat_lock);
+}
+
+/* features kind: a drift asked for new statistics (kstore_renew()): count
+ * the events embedded from now on (before the batch: its events came after
+ * the drift). Before the first freeze there is nothing to renew. */
+static void take_renew_request(kstore *s)
+{
+    if (__atomic_exchange_n(&s->renew_req, 0, __ATOMIC_ACQ_REL) && embed_is_frozen(s->emb)) {
+        s->renew_rows = 0;
+        __atomic_store_n(&s->renew_pending, 1, __ATOMIC_RELEASE);
+    }
+}
+
+/* Once warmup events have been embedded since the drift, refreeze from the
+ * newest of them. */
+static void renew_stats(kstore *s)
+{
+    if (!ATOMIC_GET(s->renew_pending) || s->renew_rows < s->p.warmup)
+        return;
+    __atomic_store_n(&s->renew_pending, 0, __ATOMIC_RELEASE);
+    if (freeze_stats(s, true, NULL) != DD_OK)
+        ATOMIC_ADD(s->errors, 1);
+    else
+        ATOMIC_ADD(s->renewals, 1);
 }
 
 static bool wants_compaction(kstore *s)
@@ -1005,6 +1124,10 @@ static void *indexer_main(void *arg)
         if (r == QUEUE_CLOSED)
             break;
         size_t n = 0;
+        if (s->reembed_due)
+            reembed_all(s);
+        adopt_model(s); /* before the batch: a hand-over made before these events covers them */
+        take_renew_request(s);
         if (r == QUEUE_OK) {
             items[n++] = p;
             while (n < cap && queue_pop(s->q, &p, 0) == QUEUE_OK)
@@ -1012,8 +1135,9 @@ static void *indexer_main(void *arg)
             run_batch(s, items, n);
         }
         if (!embed_is_frozen(s->emb) && s->unfrozen_rows >= s->p.warmup &&
-            freeze_stats(s, NULL) != DD_OK)
+            freeze_stats(s, false, NULL) != DD_OK)
             ATOMIC_ADD(s->errors, 1);
+        renew_stats(s);
         if (ATOMIC_GET(s->compact_req) || wants_compaction(s)) {
             if (compact(s, NULL) != DD_OK)
                 ATOMIC_ADD(s->errors, 1);
@@ -1025,6 +1149,55 @@ static void *indexer_main(void *arg)
             mark_done(s, n);
     }
     return NULL;
+}
+
+dd_err kstore_set_model(kstore *s, model *m, featpipe *fp, uint64_t model_id, char **cause)
+{
+    dd_err err = DD_OK;
+    if (s->read_only || ATOMIC_GET(s->closing))
+        err = dd_fail(cause, DD_ESTATE, "kstore: the store is read-only or closing");
+    else if ((err = embed_check_model(s->emb, m, cause)) == DD_OK && !fp)
+        err = dd_fail(cause, DD_EINVAL, "kstore: the model comes with its feature state");
+    if (err) {
+        if (err == DD_EINVAL)
+            ATOMIC_ADD(s->errors, 1);
+        model_free(m);
+        featpipe_free(fp);
+        return err;
+    }
+    pthread_mutex_lock(&s->model_lock);
+    model *old = s->next_model;
+    featpipe *old_fp = s->next_fp;
+    s->next_model = m;
+    s->next_fp = fp;
+    s->next_id = s->model_id = model_id;
+    pthread_mutex_unlock(&s->model_lock);
+    pthread_mutex_lock(&s->stat_lock);
+    if (old)
+        s->adopted++; /* replaced before the indexer took it: it counts as done */
+    s->handed++;
+    pthread_mutex_unlock(&s->stat_lock);
+    model_free(old);
+    featpipe_free(old_fp);
+    return DD_OK;
+}
+
+uint64_t kstore_model_id(kstore *s)
+{
+    pthread_mutex_lock(&s->model_lock);
+    uint64_t id = s->model_id;
+    pthread_mutex_unlock(&s->model_lock);
+    return id;
+}
+
+dd_err kstore_renew(kstore *s)
+{
+    if (s->read_only)
+        return DD_ESTATE;
+    if (embed_get_kind(s->emb) != EMBED_FEATURES)
+        return DD_EINVAL;
+    __atomic_store_n(&s->renew_req, 1, __ATOMIC_RELEASE);
+    return DD_OK;
 }
 
 dd_err kstore_compact(kstore *s, char **cause)
@@ -1359,6 +1532,8 @@ void kstore_get_stats(kstore *s, kstore_stats *o)
     o->expired = ATOMIC_GET(s->expired);
     o->compactions = ATOMIC_GET(s->compactions);
     o->errors = ATOMIC_GET(s->errors);
+    o->renewals = ATOMIC_GET(s->renewals);
+    o->renew_pending = ATOMIC_GET(s->renew_pending) || ATOMIC_GET(s->renew_req);
     o->queued = s->q ? queue_length(s->q) : 0;
     o->entries = vindex_count(s->index);
     o->deleted_slots = vindex_deleted(s->index);
@@ -1490,6 +1665,7 @@ static dd_err open_store(kstore *s, const kstore_params *p, char **cause)
     if (!s->read_only && (err = wstmts_prepare(s->wdb, &s->w, cause)))
         return err;
     restore_stats(s, db);
+    restore_model_version(s, db);
     snprintf(s->version, sizeof s->version, "%s", embed_version(s->emb));
     s->gen = meta_get_u64(db, "gen", 0);
     s->nrows = count_rows(db, "SELECT count(*) FROM kstore_entries", NULL);
@@ -1532,6 +1708,7 @@ kstore *kstore_open(const char *dir, const kstore_params *p, bool read_only, cha
     s->read_only = read_only;
     pthread_mutex_init(&s->rlock, NULL);
     pthread_mutex_init(&s->emb_lock, NULL);
+    pthread_mutex_init(&s->model_lock, NULL);
     pthread_mutex_init(&s->stat_lock, NULL);
     pthread_cond_init(&s->done_cv, NULL);
     dd_err err = DD_OK;
@@ -1570,6 +1747,9 @@ void kstore_close(kstore *s)
     sqlite3_close(s->wdb); /* last: it checkpoints the WAL */
     vindex_free(s->index);
     embed_free(s->emb);
+    model_free(s->next_model);
+    featpipe_free(s->next_fp);
+    pthread_mutex_destroy(&s->model_lock);
     pthread_mutex_destroy(&s->rlock);
     pthread_mutex_destroy(&s->emb_lock);
     pthread_mutex_destroy(&s->stat_lock);

@@ -19,6 +19,13 @@
  * (hnswlib 0.6.2 reuses a slot only for the same label) it rebuilds the index
  * from SQLite in the same thread and swaps it in; searches go on meanwhile.
  *
+ * Renewing the transform takes the same path: a new frozen model version
+ * (mlp kind, kstore_set_model(): a mutex-guarded slot the indexer empties
+ * between batches) or statistics refrozen after a drift (features kind,
+ * kstore_renew()) change the version, so the rebuild re-embeds every row
+ * from its stored payload and the new index is swapped in whole: the index
+ * never holds two versions.
+ *
  * Threads: the worker submits; the indexer owns the writer connection;
  * kstore_search*() may run on any thread at once (the index behind its
  * read-write lock, one reader connection behind a mutex).
@@ -29,6 +36,8 @@
 #include "dd.h"
 #include "embed.h"
 #include "event.h"
+#include "featpipe.h"
+#include "model.h"
 #include "vindex.h"
 
 #include <stdbool.h>
@@ -65,6 +74,8 @@ typedef struct kstore_params {
     double compact_ratio;   /* rebuild when deleted slots exceed this share, default 0.25 */
     uint32_t compact_min;   /* ... and at least this many, default 1024 */
     uint32_t warmup;        /* features kind: events that freeze the statistics, default 1000 */
+    bool renew_on_drift;    /* features kind: refreeze after a confirmed drift, default true
+                               (read by the worker's feed, src/kstore_feed.h) */
 } kstore_params;
 
 typedef enum kstore_found { KSTORE_FOUND_VECTOR = 1, KSTORE_FOUND_FTS = 2, KSTORE_FOUND_BOTH = 3 } kstore_found;
@@ -92,7 +103,10 @@ typedef struct kstore_stats {
     uint64_t deletes;        /* ids removed by op: delete */
     uint64_t expired;        /* entries removed by age or capacity */
     uint64_t compactions;    /* index rebuilds after open */
-    uint64_t errors;         /* batches that failed (database errors) */
+    uint64_t errors;         /* batches that failed (database errors), refused hand-overs */
+    uint64_t renewals;       /* transform renewals since open: model versions adopted,
+                                statistics refrozen after a drift */
+    bool renew_pending;      /* a drift asked for new statistics: waiting for warmup events */
     size_t queued;           /* events waiting for the indexer */
     size_t entries;          /* live entries in the index */
     size_t deleted_slots;    /* index slots held by deleted entries */
@@ -125,8 +139,9 @@ void kstore_close(kstore *s);
  * (counted), DD_ENOMEM, or DD_ESTATE after kstore_close() began. */
 dd_err kstore_submit(kstore *s, const dd_event *ev);
 
-/* Wait until every event submitted so far is searchable (or timeout_ms
- * passes: DD_EBUSY). For tests, benchmarks and clean shutdown. */
+/* Wait until every event submitted so far is searchable and every model
+ * handed over so far is adopted (or timeout_ms passes: DD_EBUSY). For tests,
+ * benchmarks and clean shutdown. */
 dd_err kstore_flush(kstore *s, int timeout_ms);
 
 /* A caller's test on each candidate hit (the stored row, borrowed for the
@@ -178,6 +193,29 @@ void kstore_get_stats(kstore *s, kstore_stats *out);
 /* Freshness: seconds from kstore_submit() to searchable, median and 99th
  * percentile over the last 4096 indexed events. DD_ENOTFOUND before any. */
 dd_err kstore_freshness(kstore *s, double *p50, double *p99);
+
+/* mlp kind: hand the store a frozen model version: m (an MLP whose last
+ * hidden layer has kstore_dim() units) and fp (the feature pipeline state
+ * that makes its input), both copies the caller made (model_clone(),
+ * featpipe_clone()). Takes m and fp in every case. Any one thread at a time
+ * (the worker; the main thread before the worker starts). The indexer adopts
+ * it before its next batch: the version changes, every stored row is
+ * re-embedded from its payload, the rebuilt index is swapped in. A newer
+ * hand-over replaces one not yet adopted. DD_EINVAL (cause set; counted in
+ * errors): the store is not mlp, or m does not fit (embed_check_model());
+ * DD_ESTATE: read-only or closing. */
+dd_err kstore_set_model(kstore *s, model *m, featpipe *fp, uint64_t model_id, char **cause);
+
+/* The model version id last handed over (adopted or not), 0 before any. */
+uint64_t kstore_model_id(kstore *s);
+
+/* features kind: a confirmed drift happened. Once `warmup` more events have
+ * been embedded, the indexer refreezes the statistics from the newest
+ * `warmup` stored raw vectors, re-embeds every row and swaps (counted in
+ * renewals). A drift while one is pending restarts the count; before the
+ * first freeze it changes nothing. Any thread. DD_EINVAL for other kinds,
+ * DD_ESTATE read-only. */
+dd_err kstore_renew(kstore *s);
 
 /* Rebuild the index from SQLite now (indexer thread; tests). */
 dd_err kstore_compact(kstore *s, char **cause);

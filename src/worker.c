@@ -284,7 +284,8 @@ static void *worker_thread(void *arg)
         writer_push(w->wr, &recs);
         if (!writer_sync(w->wr, 10000)) /* the summary then reports the committed head */
             snprintf(w->gov_error, sizeof w->gov_error, "%s",
-                     "the final checkpoint is not committed yet: the database is failing");
+                     "the final checkpoint is not committed after 10 s: the database "
+                     "is failing or the writer is far behind");
     }
     double secs = now_s() - t0;
     fill_status(w, &st, secs > 0 ? (double)session_stats(w).events / secs : 0, t0);

@@ -44,7 +44,7 @@ static void defaults_are_valid(void **state)
     dd_config cfg;
     config_defaults(&cfg);
     assert_int_equal(config_check(&cfg, NULL), DD_OK);
-    assert_int_equal(cfg.pipe.feat.hash_bits, 18);
+    assert_int_equal(cfg.pipe.feat.hash_bits, FEATPIPE_HASH_BITS_AUTO);
     assert_int_equal(cfg.queue_capacity, 4096);
     assert_true(cfg.speed < 0); /* auto: by mode */
 }
@@ -67,7 +67,7 @@ static void bad_files_name_line_and_key(void **state)
 {
     expect_error("[model]\nlr = 0.1\nbogus = 1\n", ":3: unknown key 'bogus' in [model]");
     expect_error("[nowhere]\nx = 1\n", ":2: unknown section [nowhere]");
-    expect_error("[features]\nhash_bits = 40\n", ":2: [features] hash_bits = 40: must be a whole number in 4..24");
+    expect_error("[features]\nhash_bits = 40\n", ":2: [features] hash_bits = 40: must be a whole number in 0..24");
     expect_error("[features]\nhash_bits = 1.5\n", "must be a whole number");
     expect_error("[model]\nlr = abc\n", "[model] lr = abc: must be a number");
     expect_error("[features]\nstandardize = maybe\n", "must be true or false");

@@ -1,10 +1,13 @@
 /*
  * test_embed.c: the embedding transforms: determinism, the hashed n-gram
  * layout computed by hand, normalization, similarity ordering, carried
- * vectors checked, frozen statistics and versions.
+ * vectors checked, frozen statistics and versions; the mlp kind is the
+ * frozen copy's last hidden layer, refuses a model that does not fit, and
+ * names each frozen state in its version.
  */
 #include "embed.h"
 #include "hash.h"
+#include "model_params.h"
 #include "testutil.h"
 
 #include <stdio.h>
@@ -192,9 +195,10 @@ static void test_kinds_and_params(void **state)
     assert_int_equal(embed_kind_parse("bert", &k), DD_EINVAL);
     embed_params p = embed_params_default();
     p.kind = EMBED_MLP;
-    char *cause = NULL;
-    assert_null(embed_new(&p, &cause)); /* until model.h exposes a hidden layer */
-    free(cause);
+    embed *m = embed_new(&p, NULL); /* no model yet: embeds nothing */
+    assert_non_null(m);
+    assert_false(embed_can_embed(m));
+    embed_free(m);
     p = embed_params_default();
     p.ngram_min = 5;
     p.ngram_max = 4;
@@ -203,6 +207,163 @@ static void test_kinds_and_params(void **state)
     p.dim = 0;
     assert_null(embed_new(&p, NULL));
     embed_free(NULL);
+}
+
+/* A small MLP over a small feature pipeline that has seen a few events. */
+static model *small_mlp(const featpipe *fp, model_kind kind, uint32_t hidden, uint64_t seed)
+{
+    model_params mp;
+    model_params_default(&mp);
+    mp.kind = kind;
+    mp.n_hidden = 1;
+    mp.hidden[0] = hidden;
+    mp.activation = ACT_TANH;
+    mp.seed = seed;
+    char *cause = NULL;
+    model *m = model_new(&mp, featpipe_dim(fp), &cause);
+    if (!m)
+        fail_msg("model_new: %s", cause);
+    return m;
+}
+
+static featpipe *small_features(void)
+{
+    featpipe_params fpp;
+    featpipe_params_default(&fpp);
+    fpp.hash_bits = 4;
+    fpp.max_numeric = 4;
+    featpipe *fp = featpipe_new(&fpp, NULL);
+    assert_non_null(fp);
+    dd_sparse x = {0};
+    char json[128];
+    for (int i = 0; i < 20; i++) {
+        snprintf(json, sizeof json, "{\"x\": {\"a\": %d, \"b\": %d, \"c\": \"k%d\"}}", i,
+                 (i * 7) % 11, i % 3);
+        dd_event *e = ev(json);
+        assert_int_equal(featpipe_learn_transform(fp, e, &x), DD_OK);
+        event_free(e);
+    }
+    sparse_free(&x);
+    return fp;
+}
+
+static embed *mlp_embed_new(uint32_t dim)
+{
+    embed_params p = embed_params_default();
+    p.kind = EMBED_MLP;
+    p.dim = dim;
+    embed *e = embed_new(&p, NULL);
+    assert_non_null(e);
+    return e;
+}
+
+/* What the pipeline's model computes for the event: the reference. */
+static void reference_hidden(const model *m, const featpipe *fp, const dd_event *e, float *out,
+                             uint32_t dim)
+{
+    dd_sparse x = {0};
+    double h[64];
+    assert_int_equal(featpipe_transform(fp, e, &x), DD_OK);
+    assert_int_equal(model_embed(m, &x, h, 64), dim);
+    for (uint32_t j = 0; j < dim; j++)
+        out[j] = (float)h[j];
+    sparse_free(&x);
+}
+
+static void test_mlp_is_the_frozen_copys_last_hidden_layer(void **state)
+{
+    (void)state;
+    featpipe *fp = small_features();
+    model *m = small_mlp(fp, MODEL_MLP, 8, 7);
+    embed *e = mlp_embed_new(8), *same = mlp_embed_new(8), *later = mlp_embed_new(8);
+    dd_event *q = ev("{\"x\": {\"a\": 3, \"b\": 9, \"c\": \"k1\"}}");
+    float out[8], want[8], before[8];
+    assert_int_equal(embed_raw(e, q, out, NULL), DD_ESTATE);
+    assert_non_null(strstr(embed_version(e), "model=none"));
+
+    assert_int_equal(embed_set_model(e, model_clone(m), featpipe_clone(fp), 3, NULL), DD_OK);
+    assert_int_equal(embed_set_model(same, model_clone(m), featpipe_clone(fp), 3, NULL), DD_OK);
+    assert_true(embed_can_embed(e));
+    assert_non_null(strstr(embed_version(e), "mlp/1 d=8 seed=0 model=3 state="));
+    assert_string_equal(embed_version(e), embed_version(same)); /* same state, same version */
+    assert_int_equal(embed_raw(e, q, out, NULL), DD_OK);
+    reference_hidden(m, fp, q, want, 8);
+    double norm = 0;
+    for (int j = 0; j < 8; j++) {
+        assert_true(out[j] == want[j]); /* exactly the pipeline's forward pass */
+        norm += (double)out[j] * out[j];
+    }
+    assert_true(norm > 1e-6); /* a real vector, not a dead layer */
+    memcpy(before, out, sizeof out);
+
+    /* The live model and features go on learning; the frozen copy does not. */
+    dd_sparse x = {0};
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(featpipe_learn_transform(fp, q, &x), DD_OK);
+        assert_int_equal(model_learn(m, &x, i % 2, 1.0, NULL), DD_OK);
+    }
+    sparse_free(&x);
+    assert_int_equal(embed_raw(e, q, out, NULL), DD_OK);
+    assert_memory_equal(out, before, sizeof out);
+    /* A copy of the same registry version taken later has another version. */
+    assert_int_equal(embed_set_model(later, model_clone(m), featpipe_clone(fp), 3, NULL), DD_OK);
+    assert_string_not_equal(embed_version(later), embed_version(e));
+    assert_int_equal(embed_raw(later, q, out, NULL), DD_OK);
+    reference_hidden(m, fp, q, want, 8);
+    assert_memory_equal(out, want, sizeof out);
+
+    dd_event *none = ev("{\"x\": {\"zz\": null}}"); /* nothing the model reads */
+    assert_int_equal(embed_raw(e, none, out, NULL), DD_ENOTFOUND);
+    event_free(none);
+    event_free(q);
+    embed_free(e);
+    embed_free(same);
+    embed_free(later);
+    model_free(m);
+    featpipe_free(fp);
+}
+
+static void test_mlp_refuses_a_model_that_does_not_fit(void **state)
+{
+    (void)state;
+    featpipe *fp = small_features();
+    embed *e = mlp_embed_new(8);
+    char *cause = NULL;
+    /* a linear model has no hidden layer: a clear error naming the setting */
+    assert_int_equal(
+        embed_set_model(e, small_mlp(fp, MODEL_LINEAR, 8, 1), featpipe_clone(fp), 1, &cause),
+        DD_EINVAL);
+    assert_non_null(strstr(cause, "[kstore] embedding = mlp needs [model] kind = mlp"));
+    assert_non_null(strstr(cause, "linear"));
+    free(cause);
+    cause = NULL;
+    assert_int_equal(
+        embed_set_model(e, small_mlp(fp, MODEL_MLP, 4, 1), featpipe_clone(fp), 1, &cause),
+        DD_EINVAL); /* 4 hidden units for 8-dimensional vectors */
+    assert_non_null(strstr(cause, "4 units"));
+    free(cause);
+    assert_int_equal(embed_set_model(e, small_mlp(fp, MODEL_MLP, 8, 1), NULL, 1, NULL), DD_EINVAL);
+    assert_false(embed_can_embed(e)); /* unchanged */
+    assert_non_null(strstr(embed_version(e), "model=none"));
+    embed_params p = embed_params_default();
+    p.kind = EMBED_FEATURES;
+    p.dim = 8;
+    embed *f = embed_new(&p, NULL);
+    assert_int_equal(
+        embed_set_model(f, small_mlp(fp, MODEL_MLP, 8, 1), featpipe_clone(fp), 1, NULL), DD_EINVAL);
+    /* a saved version is taken only when it is this transform's kind, dim and seed */
+    assert_int_equal(embed_restore_version(e, "ngram/1 d=8 seed=0 n=3-4 field=text", NULL),
+                     DD_EINVAL);
+    assert_int_equal(embed_restore_version(e, "mlp/1 d=16 seed=0 model=2 state=00", NULL),
+                     DD_EINVAL);
+    assert_int_equal(embed_restore_version(e, "mlp/1 d=8 seed=0 model=2 state=00ff", NULL), DD_OK);
+    assert_string_equal(embed_version(e), "mlp/1 d=8 seed=0 model=2 state=00ff");
+    assert_false(embed_can_embed(e));
+    assert_int_equal(embed_restore_version(f, "mlp/1 d=8 seed=0 model=2 state=00ff", NULL),
+                     DD_EINVAL);
+    embed_free(f);
+    embed_free(e);
+    featpipe_free(fp);
 }
 
 int main(void)
@@ -214,6 +375,8 @@ int main(void)
         cmocka_unit_test(test_carried_checked),
         cmocka_unit_test(test_features_frozen_statistics),
         cmocka_unit_test(test_kinds_and_params),
+        cmocka_unit_test(test_mlp_is_the_frozen_copys_last_hidden_layer),
+        cmocka_unit_test(test_mlp_refuses_a_model_that_does_not_fit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

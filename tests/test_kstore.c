@@ -4,9 +4,15 @@
  * one is rebuilt; kill -9 while indexing loses nothing SQLite committed;
  * compaction bounds deleted slots; queue policies count what they drop;
  * filters; the features transform freezes its statistics; searches run
- * beside the indexer (a ThreadSanitizer build checks the races).
+ * beside the indexer (a ThreadSanitizer build checks the races); the mlp
+ * transform embeds with a frozen model version and re-embeds every row when
+ * the version changes; a features store renews its statistics after a
+ * drift; a model that does not fit is a clear error.
  */
+#include "config.h"
 #include "kstore.h"
+#include "kstore_feed.h"
+#include "model_params.h"
 #include "testutil.h"
 
 #include <pthread.h>
@@ -225,6 +231,33 @@ static uint64_t db_rows(const char *dir)
     return n;
 }
 
+/* One number from the store's database: sql with ?1 bound to arg (or none). */
+static int64_t db_int(const char *dir, const char *sql, const char *arg)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/kstore.db", dir);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int64_t n = -1;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (arg)
+        sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* Every row of the store carries version ver (and there are n rows). */
+static void assert_all_rows_at(const char *dir, const char *ver, int64_t n)
+{
+    assert_int_equal(db_int(dir, "SELECT count(*) FROM kstore_entries", NULL), n);
+    assert_int_equal(db_int(dir, "SELECT count(*) FROM kstore_entries WHERE ver != ?1", ver), 0);
+    assert_int_equal(db_int(dir, "SELECT count(DISTINCT ver) FROM kstore_entries", NULL), 1);
+}
+
 static void test_kill9_during_indexing_loses_nothing_committed(void **state)
 {
     (void)state;
@@ -424,6 +457,357 @@ static void test_carried_vectors_and_vector_search(void **state)
     kstore_close(s);
 }
 
+/* ---- the mlp embedding ---------------------------------------------------- */
+
+static featpipe_params small_feature_params(void)
+{
+    featpipe_params fpp;
+    featpipe_params_default(&fpp);
+    fpp.hash_bits = 4;
+    fpp.max_numeric = 4;
+    return fpp;
+}
+
+static model_params small_mlp_params(model_kind kind, uint64_t seed)
+{
+    model_params mp;
+    model_params_default(&mp);
+    mp.kind = kind;
+    mp.n_hidden = 1;
+    mp.hidden[0] = 8;
+    mp.activation = ACT_TANH;
+    mp.seed = seed;
+    return mp;
+}
+
+static void sensor_json(char *buf, size_t n, const char *id, double a, unsigned i)
+{
+    snprintf(buf, n,
+             "{\"id\": \"%s\", \"ts\": %u, \"x\": {\"a\": %.3f, \"b\": %u, \"c\": \"k%u\"}}", id, i,
+             a, (i * 7) % 11, i % 3);
+}
+
+/* The store's query vector for an event: what the frozen model makes of it. */
+static void hidden_of(const model *m, const featpipe *fp, const char *json, float *out)
+{
+    dd_event *ev = NULL;
+    dd_sparse x = {0};
+    double h[8];
+    assert_int_equal(event_parse_json(json, strlen(json), NULL, NULL, &ev, NULL), DD_OK);
+    assert_int_equal(featpipe_transform(fp, ev, &x), DD_OK);
+    assert_int_equal(model_embed(m, &x, h, 8), 8);
+    for (int j = 0; j < 8; j++)
+        out[j] = (float)h[j];
+    sparse_free(&x);
+    event_free(ev);
+}
+
+/* The nearest stored event to a slightly moved copy of e13 is e13, found by
+ * the vector index with the store's current version. */
+static void assert_nearest_is_e13(kstore *s, const model *m, const featpipe *fp, const char *ver)
+{
+    char json[256];
+    float q[8];
+    sensor_json(json, sizeof json, "q", 13.2, 13);
+    hidden_of(m, fp, json, q);
+    kstore_results r;
+    assert_int_equal(kstore_search_vector(s, q, 8, 5, &r, NULL), DD_OK);
+    assert_true(r.n >= 2);
+    assert_string_equal(r.hits[0].id, "e13");
+    assert_true(r.hits[0].score > r.hits[1].score);
+    for (uint32_t i = 0; i < r.n; i++)
+        assert_string_equal(r.hits[i].version, ver); /* no hit of another version */
+    kstore_results_free(&r);
+}
+
+static void test_mlp_store_finds_nearest_and_reembeds_on_a_new_version(void **state)
+{
+    (void)state;
+    featpipe_params fpp = small_feature_params();
+    model_params mp = small_mlp_params(MODEL_MLP, 7);
+    featpipe *fp = featpipe_new(&fpp, NULL);
+    model *m = model_new(&mp, featpipe_dim(fp), NULL);
+    assert_non_null(m);
+    kstore_params p = kstore_params_default();
+    p.embed.kind = EMBED_MLP;
+    p.embed.dim = 8;
+    const char *dir = fresh_dir();
+    char d[128], json[256], v1[192], v2[192];
+    snprintf(d, sizeof d, "%s", dir);
+    kstore *s = open_store(d, &p);
+    /* the features learn as the pipeline's would, then version 1 is frozen */
+    dd_sparse x = {0};
+    for (unsigned i = 0; i < 30; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "e%u", i);
+        sensor_json(json, sizeof json, id, i, i);
+        dd_event *ev = NULL;
+        assert_int_equal(event_parse_json(json, strlen(json), NULL, NULL, &ev, NULL), DD_OK);
+        assert_int_equal(featpipe_learn_transform(fp, ev, &x), DD_OK);
+        event_free(ev);
+    }
+    assert_int_equal(kstore_set_model(s, model_clone(m), featpipe_clone(fp), 1, NULL), DD_OK);
+    assert_int_equal(kstore_model_id(s), 1);
+    for (unsigned i = 0; i < 30; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "e%u", i);
+        sensor_json(json, sizeof json, id, i, i);
+        submit_json(s, json);
+    }
+    assert_int_equal(kstore_flush(s, 30000), DD_OK);
+    kstore_stats st;
+    kstore_get_stats(s, &st);
+    assert_int_equal(st.entries, 30);
+    assert_int_equal(st.skipped, 0);
+    assert_int_equal(st.renewals, 1);
+    assert_non_null(strstr(st.version, "mlp/1 d=8 seed=0 model=1 state="));
+    snprintf(v1, sizeof v1, "%s", st.version);
+    assert_all_rows_at(d, v1, 30);
+    assert_nearest_is_e13(s, m, fp, v1);
+
+    /* The live model learns on; version 2 is handed over (a promotion). */
+    for (unsigned i = 0; i < 200; i++) {
+        sensor_json(json, sizeof json, "t", i % 30, i % 30);
+        dd_event *ev = NULL;
+        assert_int_equal(event_parse_json(json, strlen(json), NULL, NULL, &ev, NULL), DD_OK);
+        assert_int_equal(featpipe_learn_transform(fp, ev, &x), DD_OK);
+        assert_int_equal(model_learn(m, &x, (i % 30) > 15, 1.0, NULL), DD_OK);
+        event_free(ev);
+    }
+    assert_int_equal(kstore_set_model(s, model_clone(m), featpipe_clone(fp), 2, NULL), DD_OK);
+    assert_int_equal(kstore_flush(s, 30000), DD_OK);
+    kstore_get_stats(s, &st);
+    snprintf(v2, sizeof v2, "%s", st.version);
+    assert_non_null(strstr(v2, "model=2 state="));
+    assert_string_not_equal(v1, v2);
+    assert_int_equal(st.renewals, 2);
+    assert_int_equal(st.entries, 30);
+    assert_int_equal(st.compactions, 2);
+    assert_all_rows_at(d, v2, 30); /* no row keeps version 1 */
+    assert_nearest_is_e13(s, m, fp, v2);
+    kstore_close(s);
+
+    /* Reopened without a model (and read-only): the saved version keeps the
+     * vectors searchable; new events wait for the next hand-over. */
+    s = open_store(d, &p);
+    kstore_get_stats(s, &st);
+    assert_string_equal(st.version, v2);
+    assert_int_equal(st.entries, 30);
+    assert_nearest_is_e13(s, m, fp, v2);
+    kstore_close(s);
+    kstore *ro = kstore_open(d, NULL, true, NULL);
+    assert_non_null(ro);
+    assert_nearest_is_e13(ro, m, fp, v2);
+    kstore_close(ro);
+    sparse_free(&x);
+    model_free(m);
+    featpipe_free(fp);
+}
+
+/* The worker's side: the feed hands the active model over at start and on
+ * a version change seen at a tick, never twice for one version. */
+static void test_mlp_store_fed_by_the_worker_output(void **state)
+{
+    (void)state;
+    pipeline_params pp;
+    pipeline_params_default(&pp);
+    pp.feat = small_feature_params();
+    pp.model = small_mlp_params(MODEL_MLP, 3);
+    pipeline *pipe = pipeline_new(&pp, NULL);
+    assert_non_null(pipe);
+    kstore_params p = kstore_params_default();
+    p.embed.kind = EMBED_MLP;
+    p.embed.dim = model_embedding_dim(pipeline_model(pipe));
+    assert_int_equal(p.embed.dim, 8);
+    const char *dir = fresh_dir();
+    char d[128], json[256];
+    snprintf(d, sizeof d, "%s", dir);
+    kstore *s = open_store(d, &p);
+    kstore_feed *feed = kstore_feed_new(s, &p);
+    assert_int_equal(kstore_feed_start(feed, pipe, 1, NULL), DD_OK);
+    worker_output out = kstore_feed_output(feed);
+    worker_status ws = {0};
+    ws.active_version = 1;
+    for (unsigned i = 0; i < 40; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "w%u", i);
+        sensor_json(json, sizeof json, id, i % 17, i);
+        dd_event *ev = NULL;
+        pipeline_result res;
+        assert_int_equal(event_parse_json(json, strlen(json), NULL, NULL, &ev, NULL), DD_OK);
+        assert_int_equal(pipeline_process(pipe, ev, &res), DD_OK);
+        out.event(out.ctx, ev, &res);
+        if (i == 10) /* some rows embedded by version 1 before the promotion */
+            assert_int_equal(kstore_flush(s, 30000), DD_OK);
+        if (i == 20)
+            ws.active_version = 2; /* a promotion */
+        out.tick(out.ctx, pipe, &ws);
+        event_free(ev);
+    }
+    assert_int_equal(kstore_feed_handovers(feed), 2);
+    assert_int_equal(kstore_model_id(s), 2);
+    assert_int_equal(kstore_flush(s, 30000), DD_OK);
+    kstore_stats st;
+    kstore_get_stats(s, &st);
+    assert_non_null(strstr(st.version, "model=2 state="));
+    assert_int_equal(st.renewals, 2);
+    assert_int_equal(st.entries, 40);
+    assert_all_rows_at(d, st.version, 40);
+    kstore_close(s);
+    kstore_feed_free(feed);
+    pipeline_free(pipe);
+}
+
+static void test_mlp_with_a_linear_model_is_a_clear_error(void **state)
+{
+    (void)state;
+    dd_config cfg;
+    char *cause = NULL;
+    config_defaults(&cfg);
+    cfg.kstore_enabled = true;
+    cfg.kstore.embed.kind = EMBED_MLP;
+    assert_int_equal(config_check(&cfg, &cause), DD_EINVAL); /* the model is linear by default */
+    assert_non_null(strstr(cause, "[kstore] embedding = mlp needs [model] kind = mlp"));
+    free(cause);
+    cause = NULL;
+    cfg.pipe.model.kind = MODEL_MLP;
+    assert_int_equal(config_check(&cfg, &cause), DD_OK);
+
+    pipeline_params pp;
+    pipeline_params_default(&pp);
+    pp.feat = small_feature_params();
+    pp.model = small_mlp_params(MODEL_LINEAR, 3);
+    pipeline *pipe = pipeline_new(&pp, NULL);
+    kstore_params p = kstore_params_default();
+    p.embed.kind = EMBED_MLP;
+    p.embed.dim = 8;
+    kstore *s = open_store(fresh_dir(), &p);
+    kstore_feed *feed = kstore_feed_new(s, &p);
+    assert_int_equal(kstore_feed_start(feed, pipe, 1, &cause), DD_EINVAL);
+    assert_non_null(strstr(cause, "[kstore] embedding = mlp"));
+    free(cause);
+    kstore_stats st;
+    kstore_get_stats(s, &st);
+    assert_int_equal(st.errors, 1);
+    assert_int_equal(kstore_model_id(s), 0);
+    kstore_close(s);
+    kstore_feed_free(feed);
+
+    /* a model handed to a store of another kind is refused too */
+    p.embed.kind = EMBED_NGRAM;
+    s = open_store(fresh_dir(), &p);
+    featpipe *fp = featpipe_clone(pipeline_features(pipe));
+    assert_int_equal(kstore_set_model(s, model_clone(pipeline_model(pipe)), fp, 1, NULL),
+                     DD_EINVAL);
+    assert_int_equal(kstore_renew(s), DD_EINVAL);
+    kstore_close(s);
+    pipeline_free(pipe);
+}
+
+/* ---- renewing the features transform after a drift ------------------------- */
+
+static void submit_reading(kstore *s, unsigned i, double t)
+{
+    char json[256];
+    snprintf(json, sizeof json,
+             "{\"id\": \"r%u\", \"ts\": %u, \"x\": {\"t\": %.2f, \"dev\": \"d%u\"}}", i, i, t,
+             i % 4);
+    submit_json(s, json);
+}
+
+static void test_features_store_renews_after_a_drift(void **state)
+{
+    (void)state;
+    kstore_params p = kstore_params_default();
+    p.embed.kind = EMBED_FEATURES;
+    p.embed.dim = 16;
+    p.warmup = 20;
+    const char *dir = fresh_dir();
+    char d[128], v1[192];
+    snprintf(d, sizeof d, "%s", dir);
+    kstore *s = open_store(d, &p);
+    for (unsigned i = 0; i < 30; i++)
+        submit_reading(s, i, i % 9);
+    assert_int_equal(kstore_flush(s, 30000), DD_OK);
+    kstore_stats st;
+    kstore_get_stats(s, &st);
+    snprintf(v1, sizeof v1, "%s", st.version);
+    assert_non_null(strstr(v1, "stats="));
+    assert_int_equal(st.renewals, 0);
+
+    kstore_feed *feed = kstore_feed_new(s, &p);
+    worker_output out = kstore_feed_output(feed);
+    dd_event *ev = NULL;
+    assert_int_equal(event_parse_json("{\"x\": {\"t\": 1}}", 15, NULL, NULL, &ev, NULL), DD_OK);
+    pipeline_alarm warn = {.point = WATCH_ERROR, .level = DRIFT_WARNING};
+    pipeline_alarm feat = {.point = WATCH_FEATURE, .level = DRIFT_DRIFT};
+    pipeline_alarm drift = {.point = WATCH_ERROR, .level = DRIFT_DRIFT};
+    out.alarm(out.ctx, &warn, ev); /* a warning, a feature alert: not a concept drift */
+    out.alarm(out.ctx, &feat, ev);
+    assert_int_equal(kstore_feed_renewals(feed), 0);
+    out.alarm(out.ctx, &drift, ev);
+    assert_int_equal(kstore_feed_renewals(feed), 1);
+    kstore_get_stats(s, &st);
+    assert_true(st.renew_pending);
+
+    /* the new concept: statistics refrozen from the warmup events after it */
+    for (unsigned i = 30; i < 50; i++)
+        submit_reading(s, i, 100 + 3.0 * (i % 7));
+    assert_int_equal(kstore_flush(s, 30000), DD_OK);
+    kstore_get_stats(s, &st);
+    assert_int_equal(st.renewals, 1);
+    assert_false(st.renew_pending);
+    assert_non_null(strstr(st.version, "stats="));
+    assert_string_not_equal(st.version, v1);
+    assert_int_equal(st.entries, 50);
+    assert_all_rows_at(d, st.version, 50); /* every row re-embedded */
+
+    /* the statistics are those of the newest warmup raw vectors */
+    char path[160];
+    snprintf(path, sizeof path, "%s/kstore.db", d);
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT vec FROM kstore_entries ORDER BY ts DESC"
+                                        " LIMIT 20",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    float raws[20 * 16];
+    int n = 0;
+    while (sqlite3_step(q) == SQLITE_ROW && n < 20) {
+        assert_int_equal(sqlite3_column_bytes(q, 0), 16 * (int)sizeof(float));
+        memcpy(raws + n++ * 16, sqlite3_column_blob(q, 0), 16 * sizeof(float));
+    }
+    sqlite3_finalize(q);
+    assert_int_equal(n, 20);
+    embed *ref = embed_new(&p.embed, NULL);
+    assert_int_equal(embed_freeze(ref, raws, 20, NULL), DD_OK);
+    assert_string_equal(embed_version(ref), st.version);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT value FROM kstore_meta WHERE key='stats'", -1, &q, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_bytes(q, 0), 2 * 16 * (int)sizeof(float));
+    assert_memory_equal(sqlite3_column_blob(q, 0), embed_stats(ref), 2 * 16 * sizeof(float));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    embed_free(ref);
+    kstore_feed_free(feed);
+
+    /* renew_on_drift = false: the feed passes no drift on */
+    p.renew_on_drift = false;
+    feed = kstore_feed_new(s, &p);
+    out = kstore_feed_output(feed);
+    out.alarm(out.ctx, &drift, ev);
+    assert_int_equal(kstore_feed_renewals(feed), 0);
+    kstore_get_stats(s, &st);
+    assert_false(st.renew_pending);
+    kstore_feed_free(feed);
+    event_free(ev);
+    kstore_close(s);
+}
+
 struct searcher {
     kstore *s;
     int stop;
@@ -501,6 +885,10 @@ int main(void)
         cmocka_unit_test(test_features_kind_freezes_statistics),
         cmocka_unit_test(test_carried_vectors_and_vector_search),
         cmocka_unit_test(test_search_beside_the_indexer),
+        cmocka_unit_test(test_mlp_store_finds_nearest_and_reembeds_on_a_new_version),
+        cmocka_unit_test(test_mlp_store_fed_by_the_worker_output),
+        cmocka_unit_test(test_mlp_with_a_linear_model_is_a_clear_error),
+        cmocka_unit_test(test_features_store_renews_after_a_drift),
     };
     if (getenv("DD_TEST_FILTER")) /* e.g. '*beside*' for a ThreadSanitizer run */
         cmocka_set_test_filter(getenv("DD_TEST_FILTER"));

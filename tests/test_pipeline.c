@@ -178,6 +178,31 @@ static void regression_task_reports_mae(void **state)
     pipeline_free(p);
 }
 
+/* hash_bits = auto: 2^18 buckets for a linear model, 2^12 for an MLP, whose
+ * dense first layer would otherwise hold 2^18 x hidden weights. */
+static void auto_hash_bits_follow_the_model(void **state)
+{
+    (void)state;
+    pipeline_params pp;
+    pipeline_params_default(&pp);
+    pp.feat.hash_bits = FEATPIPE_HASH_BITS_AUTO;
+    const uint32_t numeric = 2 * pp.feat.max_numeric;
+    pipeline *p = pipeline_new(&pp, NULL);
+    assert_non_null(p);
+    assert_int_equal(model_dim(pipeline_model(p)), numeric + (1u << 18));
+    pipeline_free(p);
+    pp.model.kind = MODEL_MLP;
+    p = pipeline_new(&pp, NULL);
+    assert_non_null(p);
+    assert_int_equal(model_dim(pipeline_model(p)), numeric + (1u << 12));
+    pipeline_free(p);
+    pp.feat.hash_bits = 10; /* an explicit value wins */
+    p = pipeline_new(&pp, NULL);
+    assert_non_null(p);
+    assert_int_equal(model_dim(pipeline_model(p)), numeric + (1u << 10));
+    pipeline_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +213,7 @@ int main(void)
         cmocka_unit_test(frozen_pipeline_scores_but_does_not_learn),
         cmocka_unit_test(bad_labels_are_counted_not_learned),
         cmocka_unit_test(regression_task_reports_mae),
+        cmocka_unit_test(auto_hash_bits_follow_the_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,8 @@
 #   FUZZ_BUILD  where objects, binaries, new corpus entries and crashes go
 #               (default ./fuzz-build; never inside the source tree)
 #   FUZZ_CC     the compiler (default clang-14, else clang)
+#   FUZZ_SEED   libFuzzer's -seed (default: random). CI fixes it, so a CI verdict
+#               is repeatable; explore with a random seed (make fuzz).
 #
 # For each harness: replay tests/fuzz/corpus/NAME (seeds) and tests/fuzz/regress/NAME
 # (inputs that once crashed), then fuzz for SECONDS with the corpus as a start. A crash,
@@ -128,8 +130,10 @@ for name in "$@"; do
     mkdir -p "$work"
     dict=
     [ -f "$HERE/$name.dict" ] && dict="-dict=$HERE/$name.dict"
+    seed=
+    [ -n "${FUZZ_SEED:-}" ] && seed="-seed=$FUZZ_SEED"
     opts="-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1
-          -artifact_prefix=$OUT/crashes/$name- $dict"
+          -artifact_prefix=$OUT/crashes/$name- $dict $seed"
     dirs=
     [ -d "$corpus" ] && dirs="$corpus"
     [ -d "$regress" ] && dirs="$dirs $regress"
