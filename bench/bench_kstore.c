@@ -7,7 +7,7 @@
  * tests/vecgen.h); "mix-unit", the same with unit-norm centres, where the
  * noise swamps the centres (nearly uniform); "uniform", random directions
  * (the known worst case for graph indexes). Parameters: M=16,
- * ef_construction=100 for both; searches with ef=200 (the default) unless
+ * ef_construction=100 for both; searches with ef=100 (the default) unless
  * stated.
  *
  * "bare" is hnswlib 0.6.2 through vindex (src/vindex.cpp: a read-write lock
@@ -164,13 +164,15 @@ static void store_search(kstore *s, const float *q, const uint64_t *top, const c
             got[i * K + j] = strtoull(r.hits[j].id + 1, NULL, 10);
         kstore_results_free(&r);
     }
-    printf("%-8s store  ef=200  recall@10 %.4f  search p50 %6.1f us  p99 %6.1f us"
+    printf("%-8s store  ef=100  recall@10 %.4f  search p50 %6.1f us  p99 %6.1f us"
            " (with SQLite rows)\n", what, recall_of(got, ngot, top), pct(t, NQ, 0.5),
            pct(t, NQ, 0.99));
     free(got);
     free(ngot);
     free(t);
 }
+
+#define FRESH_N 5000
 
 /* Freshness at a paced rate: submit at rate/s for secs, then read p50/p99. */
 static void freshness(kstore *s, const float *extra, size_t n, double rate)
@@ -240,9 +242,11 @@ static void run(const char *what, const float *base, size_t n, const float *q, b
     printf("%-8s store  upserts %zu in %.2f s: %.0f /s (SQLite+FTS5+index) = %.2fx bare\n", what,
            n, store_s, n / store_s, bare_s / store_s);
     store_search(s, q, top, what);
-    float *extra = malloc(3000 * DIM * sizeof *extra);
-    vecgen_mixture(extra, 3000, DIM, 1000, 0.3, 99);
-    freshness(s, extra, 3000, 1000.0);
+    /* more than kstore_freshness()'s ring of 4096, so no bulk-load item (which
+     * waited in the queue behind the others) is counted */
+    float *extra = malloc(FRESH_N * DIM * sizeof *extra);
+    vecgen_mixture(extra, FRESH_N, DIM, 1000, 0.3, 99);
+    freshness(s, extra, FRESH_N, 1000.0);
     free(extra);
     kstore_close(s);
     for (size_t i = 0; i < n; i++)

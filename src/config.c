@@ -91,7 +91,7 @@ static const setting settings[] = {
     U32("kstore", "m", kstore.m, 2, 256, "16", "HNSW graph degree M"),
     U32("kstore", "ef_construction", kstore.ef_construction, 1, 4096, "100",
         "HNSW candidate list while inserting"),
-    U32("kstore", "ef_search", kstore.ef_search, 1, 4096, "200",
+    U32("kstore", "ef_search", kstore.ef_search, 1, 4096, "100",
         "HNSW candidate list while searching (recall against latency)"),
     ENUM("kstore", "filter", kstore.filter, kfilter_names, "all",
          "which events go in: all, field (filter_field = filter_value), labelled"),

@@ -7,6 +7,11 @@
  * freezing statistics, a changed transform); renewal (a model version handed
  * over, statistics refrozen after a drift); search; open and close.
  *
+ * Two threads write: the indexer (embedding, the SQLite transaction of a
+ * batch, rebuilds) and the inserter, which applies each committed batch to
+ * the index while the indexer writes the next one (one batch in hand, in
+ * commit order; a rebuild first waits for it to finish).
+ *
  * Costs: an upsert is an indexed SQLite lookup and write plus one hnswlib
  * insert, O(M log n); a rebuild is O(n) inserts; search is one hnswlib query
  * plus k primary-key lookups.
@@ -49,6 +54,12 @@ typedef struct change {
     float *vec; /* ITEM_UPSERT with a vector; NULL: the row is stored but not indexed */
 } change;
 
+typedef struct batch {
+    change *ch;
+    size_t n, cap;
+    bool failed;
+} batch;
+
 typedef struct wstmts {
     sqlite3_stmt *find, *insert, *update, *del, *fts_del, *fts_ins, *expire_age, *expire_cap,
         *gen;
@@ -73,6 +84,16 @@ struct kstore {
     queue *q;
     pthread_t thread;
     bool thread_started;
+    /* the inserter: one committed batch in hand (ins_full), applied to the
+     * index while the indexer writes the next transaction; behind ins_lock */
+    pthread_t ins_thread;
+    bool ins_started;
+    pthread_mutex_t ins_lock;
+    pthread_cond_t ins_cv;
+    bool ins_full, ins_stop;
+    batch ins_b;
+    kitem *ins_items[KSTORE_MAX_BATCH];
+    size_t ins_n;
     int closing;
     int compact_req;
     uint64_t every_k_count;
@@ -108,7 +129,7 @@ kstore_params kstore_params_default(void)
     p.space = VINDEX_COSINE;
     p.m = 16;
     p.ef_construction = 100;
-    p.ef_search = 200;
+    p.ef_search = 100;
     p.filter = KSTORE_FILTER_ALL;
     p.policy = KSTORE_QUEUE_DROP_OLDEST;
     p.every_k = 10;
@@ -555,12 +576,6 @@ static bool step_done(sqlite3_stmt *st)
     return rc == SQLITE_DONE;
 }
 
-typedef struct batch {
-    change *ch;
-    size_t n, cap;
-    bool failed;
-} batch;
-
 static void batch_push(batch *b, enum item_op op, int64_t label, float *vec)
 {
     if (b->n == b->cap) {
@@ -809,10 +824,77 @@ static void record_freshness(kstore *s, kitem **items, size_t n)
     pthread_mutex_unlock(&s->stat_lock);
 }
 
-/* One transaction for n items, then the index. On a database error the
- * transaction rolls back, the index is untouched, and the items are counted
- * as errors (the database is the truth: they were never stored). */
-static void run_batch(kstore *s, kitem **items, size_t n)
+/* ---- the inserter: the index side of a committed batch ---------------------- */
+
+/* Apply a committed batch to the index, then it is searchable (freshness).
+ * Frees b's vectors and the items; the indexer counts them done once its
+ * upkeep after them has run (indexer_main()). */
+static void finish_batch(kstore *s, batch *b, kitem **items, size_t n)
+{
+    apply_changes(s, b);
+    record_freshness(s, items, n);
+    batch_clear(b);
+    free(b->ch);
+    for (size_t i = 0; i < n; i++)
+        item_free(items[i]);
+}
+
+static void *inserter_main(void *arg)
+{
+    kstore *s = arg;
+    pthread_mutex_lock(&s->ins_lock);
+    for (;;) {
+        while (!s->ins_full && !s->ins_stop)
+            pthread_cond_wait(&s->ins_cv, &s->ins_lock);
+        if (!s->ins_full)
+            break; /* stopped with nothing in hand */
+        pthread_mutex_unlock(&s->ins_lock);
+        finish_batch(s, &s->ins_b, s->ins_items, s->ins_n); /* the slot is ours while full */
+        pthread_mutex_lock(&s->ins_lock);
+        s->ins_full = false;
+        pthread_cond_broadcast(&s->ins_cv);
+    }
+    pthread_mutex_unlock(&s->ins_lock);
+    return NULL;
+}
+
+/* Wait until the inserter holds nothing: the index is the indexer's. */
+static void inserter_drain(kstore *s)
+{
+    if (!s->ins_started)
+        return;
+    pthread_mutex_lock(&s->ins_lock);
+    while (s->ins_full)
+        pthread_cond_wait(&s->ins_cv, &s->ins_lock);
+    pthread_mutex_unlock(&s->ins_lock);
+}
+
+/* Give a committed batch to the inserter (waiting while it holds the
+ * previous one); takes b's changes and the items. */
+static void inserter_give(kstore *s, batch *b, kitem **items, size_t n)
+{
+    if (!s->ins_started) {
+        finish_batch(s, b, items, n);
+        return;
+    }
+    pthread_mutex_lock(&s->ins_lock);
+    while (s->ins_full)
+        pthread_cond_wait(&s->ins_cv, &s->ins_lock);
+    s->ins_b = *b;
+    memcpy(s->ins_items, items, n * sizeof *items);
+    s->ins_n = n;
+    s->ins_full = true;
+    pthread_cond_broadcast(&s->ins_cv);
+    pthread_mutex_unlock(&s->ins_lock);
+    *b = (batch){0};
+}
+
+/* One transaction for n items; once it commits, the inserter applies it to
+ * the index and frees the items: returns n, to be counted done later. On a
+ * database error the transaction rolls back, the index is untouched, and
+ * the items are counted as errors (the database is the truth: they were
+ * never stored), freed and done: returns 0. */
+static size_t run_batch(kstore *s, kitem **items, size_t n)
 {
     batch b = {0};
     struct kctx c = {s, &s->w, &b, 0};
@@ -825,8 +907,8 @@ static void run_batch(kstore *s, kitem **items, size_t n)
     ok = ok && db_exec(s->wdb, "COMMIT", NULL) == DD_OK;
     if (ok) {
         s->nrows = (uint64_t)((int64_t)s->nrows + c.nrows_delta);
-        apply_changes(s, &b);
-        record_freshness(s, items, n);
+        inserter_give(s, &b, items, n);
+        return n;
     } else {
         db_exec(s->wdb, "ROLLBACK", NULL);
         s->stream_ts = stream_ts;
@@ -836,6 +918,10 @@ static void run_batch(kstore *s, kitem **items, size_t n)
     }
     batch_clear(&b);
     free(b.ch);
+    for (size_t i = 0; i < n; i++)
+        item_free(items[i]);
+    mark_done(s, n);
+    return 0;
 }
 
 /* ---- rebuild: open, compaction, frozen statistics, a changed transform ---- */
@@ -971,6 +1057,7 @@ static vindex *rebuild(kstore *s, sqlite3 *db, char **cause)
 /* Rebuild and swap it in: searches see the old index until the swap. */
 static dd_err compact(kstore *s, char **cause)
 {
+    inserter_drain(s); /* every committed change is in the old index first */
     vindex *v = rebuild(s, s->wdb, cause);
     if (!v)
         return DD_EDB;
@@ -1113,41 +1200,56 @@ static bool wants_compaction(kstore *s)
 
 /* ---- the indexer thread ------------------------------------------------------ */
 
+/* After a batch: the first freeze of a features transform, a renewal due,
+ * a compaction due or asked for. */
+static void upkeep(kstore *s)
+{
+    if (!embed_is_frozen(s->emb) && s->unfrozen_rows >= s->p.warmup &&
+        freeze_stats(s, false, NULL) != DD_OK)
+        ATOMIC_ADD(s->errors, 1);
+    renew_stats(s);
+    if (ATOMIC_GET(s->compact_req) || wants_compaction(s)) {
+        if (compact(s, NULL) != DD_OK)
+            ATOMIC_ADD(s->errors, 1);
+        __atomic_store_n(&s->compact_req, 0, __ATOMIC_RELEASE);
+    }
+}
+
+/* Items count as done (kstore_flush()) once the inserter has applied them
+ * and the upkeep after them has run: while events flow that is one batch
+ * behind (handing batch k over waits for batch k-1), when idle the inserter
+ * is drained first. */
 static void *indexer_main(void *arg)
 {
     kstore *s = arg;
     kitem *items[KSTORE_MAX_BATCH];
-    size_t cap = s->p.batch;
+    size_t cap = s->p.batch, owed = 0;
     for (;;) {
         void *p;
         queue_result r = queue_pop(s->q, &p, 100);
         if (r == QUEUE_CLOSED)
             break;
-        size_t n = 0;
         if (s->reembed_due)
             reembed_all(s);
         adopt_model(s); /* before the batch: a hand-over made before these events covers them */
         take_renew_request(s);
+        size_t n = 0, handed = 0;
         if (r == QUEUE_OK) {
             items[n++] = p;
             while (n < cap && queue_pop(s->q, &p, 0) == QUEUE_OK)
                 items[n++] = p;
-            run_batch(s, items, n);
+            handed = run_batch(s, items, n);
         }
-        if (!embed_is_frozen(s->emb) && s->unfrozen_rows >= s->p.warmup &&
-            freeze_stats(s, false, NULL) != DD_OK)
-            ATOMIC_ADD(s->errors, 1);
-        renew_stats(s);
-        if (ATOMIC_GET(s->compact_req) || wants_compaction(s)) {
-            if (compact(s, NULL) != DD_OK)
-                ATOMIC_ADD(s->errors, 1);
-            __atomic_store_n(&s->compact_req, 0, __ATOMIC_RELEASE);
-        }
-        for (size_t i = 0; i < n; i++)
-            item_free(items[i]);
-        if (n)
-            mark_done(s, n);
+        if (!handed)
+            inserter_drain(s);
+        upkeep(s);
+        if (owed)
+            mark_done(s, owed);
+        owed = handed;
     }
+    inserter_drain(s);
+    if (owed)
+        mark_done(s, owed);
     return NULL;
 }
 
@@ -1692,6 +1794,9 @@ static dd_err start_thread(kstore *s, char **cause)
                        KSTORE_MAX_BATCH);
     if (!(s->q = queue_new(s->p.queue_capacity)))
         return dd_fail(cause, DD_ENOMEM, "kstore: out of memory");
+    if (pthread_create(&s->ins_thread, NULL, inserter_main, s) != 0)
+        return dd_fail(cause, DD_ENOMEM, "kstore: cannot start the inserter thread");
+    s->ins_started = true;
     if (pthread_create(&s->thread, NULL, indexer_main, s) != 0)
         return dd_fail(cause, DD_ENOMEM, "kstore: cannot start the indexer thread");
     s->thread_started = true;
@@ -1711,6 +1816,8 @@ kstore *kstore_open(const char *dir, const kstore_params *p, bool read_only, cha
     pthread_mutex_init(&s->model_lock, NULL);
     pthread_mutex_init(&s->stat_lock, NULL);
     pthread_cond_init(&s->done_cv, NULL);
+    pthread_mutex_init(&s->ins_lock, NULL);
+    pthread_cond_init(&s->ins_cv, NULL);
     dd_err err = DD_OK;
     if (!(s->dir = strdup(dir)) || !(s->db_path = path_join(dir, "kstore.db")) ||
         !(s->index_path = path_join(dir, "kstore.hnsw")))
@@ -1737,6 +1844,13 @@ void kstore_close(kstore *s)
         queue_close(s->q);
     if (s->thread_started)
         pthread_join(s->thread, NULL);
+    if (s->ins_started) { /* after the indexer: it applies the last batch first */
+        pthread_mutex_lock(&s->ins_lock);
+        s->ins_stop = true;
+        pthread_cond_broadcast(&s->ins_cv);
+        pthread_mutex_unlock(&s->ins_lock);
+        pthread_join(s->ins_thread, NULL);
+    }
     if (s->index && !s->read_only && s->wdb && s->thread_started)
         vindex_save(s->index, s->index_path, index_tag(s), NULL);
     queue_free(s->q, item_free);
@@ -1754,6 +1868,8 @@ void kstore_close(kstore *s)
     pthread_mutex_destroy(&s->emb_lock);
     pthread_mutex_destroy(&s->stat_lock);
     pthread_cond_destroy(&s->done_cv);
+    pthread_mutex_destroy(&s->ins_lock);
+    pthread_cond_destroy(&s->ins_cv);
     free(s->dir);
     free(s->db_path);
     free(s->index_path);

@@ -13,9 +13,10 @@
  * Flow: the worker calls kstore_submit() with each processed event; the
  * event is filtered, turned into a small item (payload JSON) and pushed into
  * a bounded queue by the configured policy (block, drop oldest, or every
- * k-th). The indexer thread pops batches, embeds (core/embed.h), writes one
- * SQLite transaction per batch (upsert-replace by id, delete, expiry by age
- * and capacity) and then updates the index. When deleted slots pile up
+ * k-th). The indexer thread pops batches, embeds (core/embed.h) and writes
+ * one SQLite transaction per batch (upsert-replace by id, delete, expiry by
+ * age and capacity); the inserter thread then applies the committed batch to
+ * the index while the indexer writes the next (SQLite beside hnswlib). When deleted slots pile up
  * (hnswlib 0.6.2 reuses a slot only for the same label) it rebuilds the index
  * from SQLite in the same thread and swaps it in; searches go on meanwhile.
  *
@@ -61,7 +62,7 @@ typedef struct kstore_params {
     vindex_space space;     /* default cosine */
     uint32_t m;             /* hnswlib M, default 16 */
     uint32_t ef_construction; /* default 100 */
-    uint32_t ef_search;     /* default 200 */
+    uint32_t ef_search;     /* default 100 */
     kstore_filter filter;
     char filter_field[64];
     char filter_value[128];
@@ -117,7 +118,7 @@ typedef struct kstore_stats {
 } kstore_stats;
 
 /* Defaults: ngram over "text", d=64, cosine, M 16, ef_construction 100,
- * ef 200, all events, drop oldest, queue 4096, batch 256, no age limit,
+ * ef 100, all events, drop oldest, queue 4096, batch 256, no age limit,
  * at most 100 000 entries. */
 kstore_params kstore_params_default(void);
 

@@ -50,7 +50,7 @@ extern "C" vindex_params vindex_params_default(void)
     p.capacity = 1024;
     p.m = 16;
     p.ef_construction = 100;
-    p.ef_search = 200;
+    p.ef_search = 100;
     p.seed = 100;
     return p;
 }

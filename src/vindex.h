@@ -44,7 +44,7 @@ typedef struct vindex_params {
     size_t capacity;         /* initial slots; the index grows by doubling */
     uint32_t m;              /* graph degree M, default 16 */
     uint32_t ef_construction; /* default 100 */
-    uint32_t ef_search;      /* default 200 */
+    uint32_t ef_search;      /* default 100 */
     uint64_t seed;           /* level generator seed, default 100 */
 } vindex_params;
 
@@ -53,7 +53,7 @@ typedef struct vindex_hit {
     float dist; /* smaller is closer */
 } vindex_hit;
 
-/* Defaults: cosine, dim 64, capacity 1024, M 16, ef_construction 100, ef 200
+/* Defaults: cosine, dim 64, capacity 1024, M 16, ef_construction 100, ef 100
  * (recall@10 >= 0.95 on issue #9's Gaussian mixture; see doc/PERFORMANCE.md). */
 vindex_params vindex_params_default(void);
 
