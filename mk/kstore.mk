@@ -61,3 +61,10 @@ tests_test_kswire_SOURCES = tests/test_kswire.c
 tests_test_kswire_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_kswire_LDADD = $(TEST_LIBS)
 nodist_EXTRA_tests_test_kswire_SOURCES = dummy.cxx
+
+check_PROGRAMS += tests/test_kfilter
+TESTS += tests/test_kfilter
+tests_test_kfilter_SOURCES = tests/test_kfilter.c
+tests_test_kfilter_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_kfilter_LDADD = $(TEST_LIBS)
+nodist_EXTRA_tests_test_kfilter_SOURCES = dummy.cxx
