@@ -18,6 +18,7 @@ struct headless {
     uint64_t *drifts;
     size_t ndrifts;
     kstore *ks; /* the knowledge store whose lag status lines show, or NULL */
+    bool told_unlabelled;
 };
 
 void headless_set_kstore(headless *h, kstore *ks)
@@ -138,6 +139,15 @@ static void add_governance(cJSON *o, const worker_status *st)
         governance_fields(g, st);
 }
 
+/* Once, on stderr: the stream seems to carry its label under another name. */
+static void tell_unlabelled(headless *h, const worker_status *st)
+{
+    if (!h->told_unlabelled && worker_status_unlabelled(st)) {
+        h->told_unlabelled = true;
+        fprintf(stderr, "driftdeck: %s\n", WORKER_UNLABELLED_HINT);
+    }
+}
+
 static void on_status(void *ctx, const worker_status *st)
 {
     cJSON *o = cJSON_CreateObject();
@@ -147,6 +157,7 @@ static void on_status(void *ctx, const worker_status *st)
     cJSON_AddNumberToObject(o, "queue_capacity", (double)st->queue_cap);
     cJSON_AddBoolToObject(o, "learning", st->learning);
     headless *h = ctx;
+    tell_unlabelled(h, st);
     if (h->ks) {
         kstore_stats ks;
         kstore_get_stats(h->ks, &ks);
@@ -198,6 +209,7 @@ static void on_alarm(void *ctx, const pipeline_alarm *a, const dd_event *ev)
 static void on_summary(void *ctx, const worker_status *st)
 {
     headless *h = ctx;
+    tell_unlabelled(h, st);
     if (st->active_version) { /* the run's governance, with the committed audit head */
         cJSON *g = cJSON_CreateObject();
         cJSON_AddStringToObject(g, "type", "governance");

@@ -71,6 +71,12 @@ worker *worker_new(const dd_config *cfg, struct queue *q, source **sources, size
     return w;
 }
 
+bool worker_status_unlabelled(const worker_status *st)
+{
+    return st->events >= WORKER_UNLABELLED_AFTER && st->labelled == 0 && st->pending_held == 0 &&
+           st->pending_expired == 0 && st->pending_evicted == 0;
+}
+
 void worker_free(worker *w)
 {
     if (!w)

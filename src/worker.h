@@ -64,6 +64,16 @@ typedef struct worker_status {
     uint64_t source_messages, source_bytes;
 } worker_status;
 
+/* True when a stream has run WORKER_UNLABELLED_AFTER data events without a
+ * label and without an id waiting for one: most likely the label is under a
+ * name the schema does not map, and nothing is learned. The outputs say so
+ * once, with WORKER_UNLABELLED_HINT. */
+#define WORKER_UNLABELLED_AFTER 1000
+#define WORKER_UNLABELLED_HINT                                                                  \
+    "no label in the first 1000 events, so nothing is learned: labels are read from y, "        \
+    "label or target unless [schema] label names the field (driftdeck schema FILE infers it)"
+bool worker_status_unlabelled(const worker_status *st);
+
 /* Where the worker reports, all called in the worker thread; any member may
  * be NULL. A worker has up to WORKER_MAX_OUTPUTS (headless printer, sinks,
  * the console's snapshot publisher, the knowledge store's indexer...). */

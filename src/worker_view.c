@@ -38,6 +38,7 @@ struct wview {
     size_t nsources;
     const pipeline *pipe; /* learned at the first tick: the worker's, for its lifetime */
     snap_run_state run_state;
+    bool told_unlabelled; /* the no-label hint went to the log */
     double speed;
     char workspace[1024];
     dd_snapshot s;
@@ -534,6 +535,10 @@ static void on_tick(void *ctx, pipeline *p, const worker_status *st)
     if (v->replay_stale || v->ticks++ % REPLAY_EVERY_TICKS == 0) {
         fill_replay(v, p);
         v->replay_stale = false;
+    }
+    if (!v->told_unlabelled && worker_status_unlabelled(st)) {
+        v->told_unlabelled = true;
+        wview_log(v, SNAP_LOG_WARNING, "%s", WORKER_UNLABELLED_HINT);
     }
     publish(v, st);
 }

@@ -64,7 +64,7 @@ grep -q 'bad.ini:5: \[model\] optimizer = nesterov: must be one of sgd, adagrad,
 "$DD" --print-config --set model.lr=0.125 --speed 10x > eff.ini || fail "print-config exited $?"
 grep -q '^lr = 0.125$' eff.ini || fail "override not shown: $(grep lr eff.ini)"
 grep -q '^speed = 10x$' eff.ini || fail "speed not shown"
-grep -q '^hash_bits = 0$' eff.ini || fail "default not shown (0: auto)"
+grep -q '^hash_bits = 0$' eff.ini || fail "default not shown (hash_bits = 0: auto)"
 "$DD" --print-config --config eff.ini | sed 1d > again.ini
 sed 1d eff.ini | cmp -s - again.ini || fail "print-config does not round-trip"
 

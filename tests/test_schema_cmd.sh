@@ -49,6 +49,17 @@ got=$("$DD_BIN" --headless --config "$T/flat.ini" --source "file:$T/flat.jsonl" 
 got=$("$DD_BIN" --headless --source "file:$T/flat.jsonl" --set "run.workspace=$T" | labelled)
 [ "$got" = 0 ] && ok "without it: 0 labelled (class is no conventional name)" ||
     bad "without the mapping: '$got'"
+# 1200 events whose label no default name reaches: the run says so, once,
+# on stderr; mapped, it learns and says nothing.
+awk 'BEGIN { print "a,class"; for (i = 0; i < 1200; i++) print i % 7 "," (i % 2 ? "UP" : "DOWN") }' \
+    > "$T/nolabel.csv"
+"$DD_BIN" --headless --source "file:$T/nolabel.csv" > /dev/null 2> "$T/nolabel.err"
+[ "$(grep -c 'no label in the first 1000 events' "$T/nolabel.err")" = 1 ] &&
+    ok "an unlabelled stream is told once" || bad "no hint: $(cat "$T/nolabel.err")"
+"$DD_BIN" --headless --source "file:$T/nolabel.csv" --set schema.label=class > /dev/null \
+    2> "$T/label.err"
+grep -q 'no label' "$T/label.err" && bad "a hint with the label mapped" ||
+    ok "no hint once the label is mapped"
 
 # CSV (gzip) and a recording's envelopes; bad lines named, not fatal.
 printf 'when,temp,y\n2023-11-14T22:13:20Z,1.5,0\n2023-11-14T22:13:21Z,2.5,1\n' | gzip > "$T/c.csv.gz"
