@@ -12,6 +12,7 @@
 
 #include "hash.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,4 +279,113 @@ uint64_t pending_expire(pending *t, double now_ts, uint64_t now_seq)
 void pending_get_stats(const pending *t, pending_stats *st)
 {
     *st = t->st;
+}
+
+/* ---- checkpoint ------------------------------------------------------------ */
+
+#define PENDING_MAGIC 0x50454e44u /* "PEND" */
+#define PENDING_VERSION 1u
+#define PENDING_MAX_STRING 65536u /* an id or group: the event limit's maximum */
+#define PENDING_MAX_NNZ (1u << 20)
+
+static void put_entry(ser_writer *w, const pending_entry *e)
+{
+    ser_put_str(w, e->id);
+    ser_put_str(w, e->group);
+    ser_put_f64(w, e->ts);
+    ser_put_u64(w, e->seq);
+    ser_put_u32(w, e->x.n);
+    for (uint32_t i = 0; i < e->x.n; i++) {
+        ser_put_u32(w, e->x.idx[i]);
+        ser_put_f64(w, e->x.val[i]);
+    }
+    ser_put_u32(w, e->npred);
+    for (uint32_t i = 0; i < e->npred; i++) {
+        ser_put_u64(w, e->pred[i].version);
+        ser_put_u32(w, (uint32_t)e->pred[i].out.cls);
+        ser_put_f64(w, e->pred[i].out.score);
+    }
+}
+
+dd_err pending_serialize(const pending *t, ser_writer *w)
+{
+    ser_put_u32(w, PENDING_MAGIC);
+    ser_put_u32(w, PENDING_VERSION);
+    const uint64_t counters[] = {t->st.added,   t->st.joined,  t->st.orphans,
+                                 t->st.expired, t->st.evicted, t->st.replaced};
+    for (size_t i = 0; i < DD_ARRAY_LEN(counters); i++)
+        ser_put_u64(w, counters[i]);
+    ser_put_u32(w, t->held);
+    for (uint32_t s = t->head; s != NIL; s = t->slots[s].next)
+        put_entry(w, &t->slots[s].e);
+    return w->failed ? DD_ENOMEM : DD_OK;
+}
+
+/* One entry into e (owned), checked: DD_ECORRUPT when anything is off. */
+static dd_err get_entry(ser_reader *r, uint32_t max_index, pending_entry *e)
+{
+    memset(e, 0, sizeof *e);
+    e->id = ser_get_str(r, PENDING_MAX_STRING);
+    e->group = ser_get_str(r, PENDING_MAX_STRING);
+    e->ts = ser_get_f64(r);
+    e->seq = ser_get_u64(r);
+    uint32_t n = ser_get_u32(r);
+    if (r->failed || !e->id || !isfinite(e->ts) || n > PENDING_MAX_NNZ ||
+        (size_t)n * 12 > r->len - r->at || (n && sparse_reserve(&e->x, n)))
+        return DD_ECORRUPT;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t idx = ser_get_u32(r);
+        double v = ser_get_f64(r);
+        if (r->failed || idx >= max_index || !isfinite(v))
+            return DD_ECORRUPT;
+        sparse_push(&e->x, idx, v);
+    }
+    e->npred = ser_get_u32(r);
+    if (r->failed || e->npred > PENDING_MAX_PREDS)
+        return DD_ECORRUPT;
+    for (uint32_t i = 0; i < e->npred; i++) {
+        e->pred[i].version = ser_get_u64(r);
+        e->pred[i].out.cls = (int32_t)ser_get_u32(r);
+        e->pred[i].out.score = ser_get_f64(r);
+        if (r->failed || e->pred[i].out.cls < -1 || !isfinite(e->pred[i].out.score))
+            return DD_ECORRUPT;
+    }
+    return DD_OK;
+}
+
+dd_err pending_deserialize(pending *t, ser_reader *r, uint32_t max_index, char **cause)
+{
+    if (ser_get_u32(r) != PENDING_MAGIC)
+        return dd_fail(cause, DD_ECORRUPT, "not a pending-label snapshot");
+    uint32_t version = ser_get_u32(r);
+    if (version != PENDING_VERSION)
+        return dd_fail(cause, DD_EVERSION, "pending-label snapshot version %u, expected %u",
+                       version, PENDING_VERSION);
+    uint64_t c[6];
+    for (size_t i = 0; i < DD_ARRAY_LEN(c); i++)
+        c[i] = ser_get_u64(r);
+    uint32_t held = ser_get_u32(r);
+    if (r->failed || held > (1u << 26))
+        return dd_fail(cause, DD_ECORRUPT, "pending-label snapshot header is invalid");
+    if (t->held)
+        return dd_fail(cause, DD_ESTATE, "pending-label snapshot: the table is not empty");
+    const uint64_t evicted = t->st.evicted, replaced = t->st.replaced;
+    for (uint32_t i = 0; i < held; i++) {
+        pending_entry e;
+        dd_err err = get_entry(r, max_index, &e);
+        if (!err)
+            err = pending_add(t, e.id, e.group, e.ts, e.seq, &e.x, e.pred, e.npred);
+        pending_entry_clear(&e);
+        if (err)
+            return dd_fail(cause, err == DD_ENOMEM ? DD_ENOMEM : DD_ECORRUPT,
+                           "pending-label snapshot: entry %u of %u is invalid", i + 1, held);
+    }
+    /* the saved counters, plus what a smaller table evicted while loading */
+    t->st.added = c[0];
+    t->st.joined = c[1];
+    t->st.orphans = c[2];
+    t->st.expired = c[3];
+    t->st.evicted = c[4] + (t->st.evicted - evicted);
+    t->st.replaced = c[5] + (t->st.replaced - replaced);
+    return DD_OK;
 }

@@ -24,6 +24,7 @@
 
 #include "dd.h"
 #include "model.h"
+#include "serial.h"
 #include "sparse.h"
 
 #include <stdint.h>
@@ -102,5 +103,17 @@ uint64_t pending_expire(pending *t, double now_ts, uint64_t now_seq);
 int pending_contains(const pending *t, const char *id);
 
 void pending_get_stats(const pending *t, pending_stats *st);
+
+/* The held entries, oldest first, and the counters, for a checkpoint (so a
+ * resumed run still joins the labels of events held before it stopped).
+ * O(held). DD_ENOMEM when w failed. */
+dd_err pending_serialize(const pending *t, ser_writer *w);
+
+/* Entries written by pending_serialize() into t, which must be empty
+ * (DD_ESTATE otherwise; a smaller capacity evicts the oldest, counted), then
+ * the saved counters. Every input index must be below max_index (the model
+ * input dimension) and every value finite. DD_ECORRUPT / DD_EVERSION with
+ * *cause; on error t may hold some of the entries: free it. */
+dd_err pending_deserialize(pending *t, ser_reader *r, uint32_t max_index, char **cause);
 
 #endif

@@ -356,7 +356,7 @@ double pipeline_clock(const pipeline *p)
 /* ---- governance hooks ---------------------------------------------------- */
 
 #define PIPELINE_STATE_MAGIC 0x54535050u /* "PPST" */
-#define PIPELINE_STATE_VERSION 3u
+#define PIPELINE_STATE_VERSION 4u /* 4: the pending-label table */
 
 const dd_sparse *pipeline_input(const pipeline *p)
 {
@@ -397,6 +397,8 @@ dd_err pipeline_save_state(const pipeline *p, ser_writer *w)
                                  s->unmatched, s->joined,   s->warnings,   s->drifts};
     for (size_t i = 0; i < DD_ARRAY_LEN(counters); i++)
         ser_put_u64(w, counters[i]);
+    if (!e)
+        e = pending_serialize(p->pend, w);
     return e ? e : w->failed ? DD_ENOMEM : DD_OK;
 }
 
@@ -407,6 +409,7 @@ typedef struct state_parts {
     metrics *met;
     watch *wa;
     learner *learn;
+    pending *pend;
 } state_parts;
 
 static void parts_free(state_parts *s)
@@ -416,6 +419,7 @@ static void parts_free(state_parts *s)
     metrics_free(s->met);
     watch_free(s->wa);
     learner_free(s->learn);
+    pending_free(s->pend);
 }
 
 dd_err pipeline_load_state(pipeline *p, ser_reader *r, char **cause)
@@ -441,17 +445,22 @@ dd_err pipeline_load_state(pipeline *p, ser_reader *r, char **cause)
         *c[i] = ser_get_u64(r);
     if (!e && r->failed)
         e = dd_fail(cause, DD_ECORRUPT, "the pipeline state snapshot is truncated");
+    if (!e && !(n.pend = pending_new(&p->p.pending, cause)))
+        e = DD_ENOMEM;
+    if (!e) /* held inputs index the model: below the restored pipeline's dimension */
+        e = pending_deserialize(n.pend, r, featpipe_dim(n.fp), cause);
     if (e) {
         parts_free(&n);
         return e;
     }
-    state_parts old = {p->fp, p->lab, p->met, p->watch, p->learn};
+    state_parts old = {p->fp, p->lab, p->met, p->watch, p->learn, p->pend};
     parts_free(&old);
     p->fp = n.fp;
     p->lab = n.lab;
     p->met = n.met;
     p->watch = n.wa;
     p->learn = n.learn;
+    p->pend = n.pend;
     p->st = st;
     return DD_OK;
 }

@@ -197,6 +197,85 @@ static void random_run_matches_a_plain_model(void **state)
     pending_free(t);
 }
 
+/* A checkpoint of the table: the held entries come back in arrival order
+ * with their inputs and predictions, the counters with them; a label after
+ * the restart joins. */
+static void checkpoint_round_trip(void **state)
+{
+    (void)state;
+    pending *t = make(8, 0, 0);
+    assert_int_equal(add(t, "a", 1.0, 1), DD_OK);
+    assert_int_equal(add(t, "b", 2.0, 2), DD_OK);
+    assert_int_equal(add(t, "c", 3.0, 3), DD_OK);
+    pending_entry e;
+    assert_int_equal(pending_take(t, "b", &e), DD_OK);
+    pending_entry_clear(&e);
+    assert_int_equal(pending_take(t, "zz", &e), DD_ENOTFOUND); /* an orphan, counted */
+    ser_writer w = {0};
+    assert_int_equal(pending_serialize(t, &w), DD_OK);
+
+    pending *u = make(8, 0, 0);
+    ser_reader r;
+    ser_reader_init(&r, w.buf, w.len);
+    assert_int_equal(pending_deserialize(u, &r, 8, NULL), DD_OK);
+    pending_stats a, b;
+    pending_get_stats(t, &a);
+    pending_get_stats(u, &b);
+    assert_int_equal(b.held, 2);
+    assert_int_equal(b.added, a.added);
+    assert_int_equal(b.joined, a.joined);
+    assert_int_equal(b.orphans, 1);
+    assert_int_equal(pending_expire(u, 0, 4), 0);
+    assert_int_equal(pending_take(u, "c", &e), DD_OK);
+    assert_string_equal(e.group, "eu");
+    assert_true(e.ts == 3.0 && e.seq == 3 && e.x.n == 2 && e.x.idx[1] == 7);
+    assert_true(e.x.val[1] == -1.25 && e.npred == 2 && e.pred[1].version == 5);
+    assert_true(e.pred[0].out.cls == 1 && e.pred[0].out.score == 0.9);
+    pending_entry_clear(&e);
+    pending_params one = {1, 0, 0}; /* a smaller table keeps the newest, counted */
+    pending *v = pending_new(&one, NULL);
+    ser_reader_init(&r, w.buf, w.len);
+    assert_int_equal(pending_deserialize(v, &r, 8, NULL), DD_OK);
+    assert_int_equal(pending_contains(v, "c"), 1);
+    pending_get_stats(v, &b);
+    assert_int_equal(b.evicted, a.evicted + 1);
+    pending_free(t);
+    pending_free(u);
+    pending_free(v);
+    free(w.buf);
+}
+
+/* A corrupted checkpoint is refused, never trusted: an index at or beyond
+ * the model's dimension, a truncation, a table that is not empty. */
+static void checkpoint_refusals(void **state)
+{
+    (void)state;
+    pending *t = make(8, 0, 0);
+    assert_int_equal(add(t, "a", 1.0, 1), DD_OK);
+    ser_writer w = {0};
+    assert_int_equal(pending_serialize(t, &w), DD_OK);
+    ser_reader r;
+    char *cause = NULL;
+    pending *u = make(8, 0, 0);
+    ser_reader_init(&r, w.buf, w.len);
+    assert_int_equal(pending_deserialize(u, &r, 7, &cause), DD_ECORRUPT); /* index 7 */
+    assert_non_null(cause);
+    free(cause);
+    cause = NULL;
+    pending_free(u);
+    u = make(8, 0, 0);
+    ser_reader_init(&r, w.buf, w.len - 3);
+    assert_int_equal(pending_deserialize(u, &r, 8, &cause), DD_ECORRUPT);
+    free(cause);
+    cause = NULL;
+    ser_reader_init(&r, w.buf, w.len);
+    assert_int_equal(pending_deserialize(t, &r, 8, &cause), DD_ESTATE); /* t holds "a" */
+    free(cause);
+    pending_free(t);
+    pending_free(u);
+    free(w.buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +285,8 @@ int main(void)
         cmocka_unit_test(expiry_by_event_time_and_by_count),
         cmocka_unit_test(bad_parameters),
         cmocka_unit_test(random_run_matches_a_plain_model),
+        cmocka_unit_test(checkpoint_round_trip),
+        cmocka_unit_test(checkpoint_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -203,6 +203,37 @@ static void auto_hash_bits_follow_the_model(void **state)
     pipeline_free(p);
 }
 
+/* A saved state carries the events still waiting for their label: after a
+ * restart from it, the label joins and is learned (no orphan). */
+static void saved_state_keeps_pending_labels(void **state)
+{
+    (void)state;
+    pipeline_params pp;
+    pipeline_params_default(&pp);
+    pipeline *p = pipeline_new(&pp, NULL);
+    assert_non_null(p);
+    pipeline_result res;
+    dd_event *ev = ev_of("{\"id\":\"k1\",\"x\":{\"a\":1.5,\"c\":\"red\"}}");
+    assert_int_equal(pipeline_process(p, ev, &res), DD_OK);
+    event_free(ev);
+    ser_writer w = {0};
+    assert_int_equal(pipeline_save_state(p, &w), DD_OK);
+    pipeline *q = pipeline_new(&pp, NULL);
+    ser_reader r;
+    ser_reader_init(&r, w.buf, w.len);
+    assert_int_equal(pipeline_load_state(q, &r, NULL), DD_OK);
+    ev = ev_of("{\"id\":\"k1\",\"y\":1}");
+    assert_int_equal(pipeline_process(q, ev, &res), DD_OK);
+    event_free(ev);
+    assert_true(res.joined);
+    const pipeline_stats *st = pipeline_get_stats(q);
+    assert_int_equal(st->joined, 1);
+    assert_int_equal(st->unmatched, 0);
+    free(w.buf);
+    pipeline_free(p);
+    pipeline_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +245,7 @@ int main(void)
         cmocka_unit_test(bad_labels_are_counted_not_learned),
         cmocka_unit_test(regression_task_reports_mae),
         cmocka_unit_test(auto_hash_bits_follow_the_model),
+        cmocka_unit_test(saved_state_keeps_pending_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

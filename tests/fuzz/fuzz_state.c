@@ -1,8 +1,9 @@
 /*
  * fuzz_state.c: libFuzzer harness for the loaders of the pipeline state a
  * snapshot holds beside the model: the feature pipeline, the label encoder,
- * the metrics, a drift detector and the watch points (featpipe_, labels_,
- * metrics_, drift_ and watch_deserialize). fuzz_model.c covers the model.
+ * the metrics, a drift detector, the watch points and the pending-label table
+ * (featpipe_, labels_, metrics_, drift_, watch_ and pending_deserialize).
+ * fuzz_model.c covers the model.
  *
  * The first byte picks the loader, the rest is the blob. A corrupted blob
  * must be refused with DD_ECORRUPT or DD_EVERSION and a cause, never trusted;
@@ -16,6 +17,7 @@
 #include "featpipe.h"
 #include "labels.h"
 #include "metrics.h"
+#include "pending.h"
 #include "serial.h"
 #include "watch.h"
 
@@ -145,11 +147,70 @@ FUZZ_STATE(metrics, metrics)
 FUZZ_STATE_VOID(drift, drift_detector)
 FUZZ_STATE_VOID(watch, watch)
 
+/* The pending table loads into a table of the run's own capacity, with the
+ * model's input dimension as the bound of every index. An accepted table
+ * holds no more than its capacity, round-trips, and goes on working (an add,
+ * a take, an expiry). */
+#define FUZZ_PENDING_DIM 4096u
+
+static pending *pending_empty(void)
+{
+    pending_params pp;
+    pending_params_default(&pp);
+    pp.capacity = 64;
+    pending *t = pending_new(&pp, NULL);
+    if (!t)
+        abort();
+    return t;
+}
+
+static void fuzz_pending(const uint8_t *data, size_t size)
+{
+    ser_reader r;
+    ser_reader_init(&r, data, size);
+    pending *t = pending_empty(), *t2 = pending_empty();
+    char *cause = NULL;
+    dd_err err = pending_deserialize(t, &r, FUZZ_PENDING_DIM, &cause);
+    if (err) {
+        check_refusal(err, NULL, cause);
+        pending_free(t);
+        pending_free(t2);
+        return;
+    }
+    pending_stats st;
+    pending_get_stats(t, &st);
+    if (st.held > st.capacity)
+        abort();
+    ser_writer w1 = {0}, w2 = {0};
+    if (pending_serialize(t, &w1) == DD_OK) {
+        ser_reader_init(&r, w1.buf, w1.len);
+        if (pending_deserialize(t2, &r, FUZZ_PENDING_DIM, NULL) != DD_OK)
+            abort();
+        if (pending_serialize(t2, &w2) == DD_OK &&
+            (w1.len != w2.len || memcmp(w1.buf, w2.buf, w1.len)))
+            abort();
+    }
+    uint32_t idx = FUZZ_PENDING_DIM - 1;
+    double val = 1.0;
+    dd_sparse x = {1, 1, &idx, &val};
+    pending_entry e;
+    if (pending_add(t, "fuzz", NULL, 0.0, 1, &x, NULL, 0) == DD_OK &&
+        pending_take(t, "fuzz", &e) == DD_OK)
+        pending_entry_clear(&e);
+    (void)pending_expire(t, 1e18, UINT64_MAX);
+    free(w1.buf);
+    free(w2.buf);
+    free(cause);
+    pending_free(t);
+    pending_free(t2);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    switch (data[0] % 5) {
+    /* selectors 0..4 as before the pending table came (the corpus keeps them) */
+    switch (data[0] % 6) {
     case 0:
         fuzz_featpipe(data + 1, size - 1);
         break;
@@ -162,8 +223,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 3:
         fuzz_drift(data + 1, size - 1);
         break;
-    default:
+    case 4:
         fuzz_watch(data + 1, size - 1);
+        break;
+    default:
+        fuzz_pending(data + 1, size - 1);
         break;
     }
     return 0;

@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "model.h"
 #include "model_params.h"
+#include "pending.h"
 #include "serial.h"
 #include "watch.h"
 
@@ -133,6 +134,25 @@ static void state_seeds(void)
     put("state", "watch", 4, w.buf, w.len);
     free(w.buf);
     watch_free(wt);
+
+    pending_params pp;
+    pending_params_default(&pp);
+    pp.capacity = 8;
+    pending *pt = pending_new(&pp, NULL);
+    uint32_t pidx[2] = {3, 100};
+    double pval[2] = {0.5, -1.0};
+    dd_sparse px = {2, 2, pidx, pval};
+    pending_pred pred[2] = {{1, {1, 0.75}}, {2, {0, 0.4}}};
+    if (!pt || pending_add(pt, "a", "g1", 10.0, 1, &px, pred, 2) ||
+        pending_add(pt, "b", NULL, 11.0, 2, &px, pred, 1)) {
+        fputs("pending seed failed\n", stderr);
+        exit(1);
+    }
+    memset(&w, 0, sizeof w);
+    pending_serialize(pt, &w);
+    put("state", "pending", 5, w.buf, w.len);
+    free(w.buf);
+    pending_free(pt);
 
     metrics_free(m);
     labels_free(l);
