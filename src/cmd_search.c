@@ -69,7 +69,7 @@ static int filter_arg(int argc, char **argv, int *i, kfilter *f)
     const char *opt = argv[*i];
     static const char *const opts[] = {"--where", "--index", "--min-ts", "--max-ts", "--max-age"};
     size_t which = 0;
-    while (which < DD_ARRAY_LEN(opts) && strcmp(opt, opts[which]))
+    while (which < DD_ARRAY_LEN(opts) && strcmp(opt, opts[which]) != 0)
         which++;
     if (which == DD_ARRAY_LEN(opts))
         return 1;

@@ -260,7 +260,7 @@ static int answer_post_search(http_search *h, struct lws *wsi, conn *c)
     uint32_t k = 10;
     kfilter f;
     kfilter_init(&f);
-    if (!cJSON_IsObject(o))
+    if (!o || !cJSON_IsObject(o))
         bad = "the body must be a JSON object";
     else if ((unknown = unknown_member(o))) {
         snprintf(msg, sizeof msg,

@@ -83,17 +83,16 @@ struct kstore {
     sqlite3_stmt *r_get, *r_fts; /* the reader's statements, behind rlock */
     queue *q;
     pthread_t thread;
-    bool thread_started;
     /* the inserter: one committed batch in hand (ins_full), applied to the
      * index while the indexer writes the next transaction; behind ins_lock */
     pthread_t ins_thread;
-    bool ins_started;
     pthread_mutex_t ins_lock;
     pthread_cond_t ins_cv;
-    bool ins_full, ins_stop;
     batch ins_b;
     kitem *ins_items[KSTORE_MAX_BATCH];
     size_t ins_n;
+    bool thread_started, ins_started;
+    bool ins_full, ins_stop;
     int closing;
     int compact_req;
     uint64_t every_k_count;
@@ -881,7 +880,7 @@ static void inserter_give(kstore *s, batch *b, kitem **items, size_t n)
     while (s->ins_full)
         pthread_cond_wait(&s->ins_cv, &s->ins_lock);
     s->ins_b = *b;
-    memcpy(s->ins_items, items, n * sizeof *items);
+    memcpy(s->ins_items, items, n * sizeof(kitem *));
     s->ins_n = n;
     s->ins_full = true;
     pthread_cond_broadcast(&s->ins_cv);
