@@ -160,7 +160,11 @@ static char *health_json(http_search *h)
     cJSON_AddNumberToObject(o, "queued", (double)st.queued);
     cJSON_AddNumberToObject(o, "dropped", (double)st.dropped);
     cJSON_AddNumberToObject(o, "newest_age", st.newest_age);
+    cJSON_AddNumberToObject(o, "skipped", (double)st.skipped);
+    cJSON_AddNumberToObject(o, "errors", (double)st.errors);
     cJSON_AddStringToObject(o, "version", st.version);
+    cJSON_AddNumberToObject(o, "renewals", (double)st.renewals);
+    cJSON_AddBoolToObject(o, "renew_pending", st.renew_pending);
     if ((x = cJSON_AddObjectToObject(o, "http"))) {
         /* this request is open and holds no buffer yet */
         cJSON_AddNumberToObject(x, "open", (double)ATOMIC_GET(h->open));

@@ -57,6 +57,9 @@ while [ $i -lt 300 ]; do
 done
 check "every event indexed, the deleted one gone" \
     "$(curl -s -H "$AUTH" "$URL/health" | grep -o '"entries":[0-9]*')" '"entries":299'
+check "health names the embedding version, renewals and errors" \
+    "$(curl -s -H "$AUTH" "$URL/health" |
+        grep -c '"errors":0,"version":"ngram/1 d=64[^"]*","renewals":0,"renew_pending":false')" 1
 
 check "GET /search finds an event by its text" \
     "$(code -H "$AUTH" -G --data-urlencode 'q=boiler turbine unit52' "$URL/search")" 200
