@@ -127,7 +127,7 @@ static void redirty_reports_every_partition_again(void **state)
 
 typedef struct shared {
     offtrack *t;
-    _Atomic uint64_t published; /* seq whose event count is set */
+    _Atomic uint64_t pushed; /* the newest seq pushed (its event count may not be set yet) */
     uint64_t total;
 } shared;
 
@@ -135,7 +135,9 @@ static void *acker(void *arg)
 {
     shared *sh = arg;
     for (uint64_t seq = 1; seq <= sh->total; seq++) {
-        while (atomic_load(&sh->published) + 1 < seq) /* events reach the worker after push */
+        /* a message's events reach the worker after its push, possibly
+         * before its event count is set; never before the push */
+        while (atomic_load(&sh->pushed) < seq)
             ;
         offtrack_ack(sh->t, seq);
     }
@@ -154,8 +156,8 @@ static void concurrent_producer_and_acker_end_at_the_last_offsets(void **state)
     for (uint64_t seq = 1; seq <= N; seq++) {
         assert_int_equal(offtrack_push(sh.t, seq, (int32_t)(seq % PARTS), (int64_t)(seq / PARTS)),
                          DD_OK);
+        atomic_store(&sh.pushed, seq);
         offtrack_set_events(sh.t, seq, 1);
-        atomic_store(&sh.published, seq);
         if (seq % 1000 == 0)
             offtrack_drain(sh.t, note, &s);
     }
