@@ -22,8 +22,8 @@ typedef enum cstate {
     ST_FIELD_START = 0, /* at the start of a field */
     ST_UNQUOTED,
     ST_QUOTED,
-    ST_QUOTE,           /* a quote seen inside a quoted field: end or doubled */
-    ST_SKIP,            /* after an error: discard up to the next line break */
+    ST_QUOTE, /* a quote seen inside a quoted field: end or doubled */
+    ST_SKIP,  /* after an error: discard up to the next line break */
 } cstate;
 
 struct csv {
@@ -31,18 +31,18 @@ struct csv {
     size_t max_record;
     uint32_t max_fields;
     cstate st;
-    char *buf;           /* field bytes, NUL after each field */
+    char *buf; /* field bytes, NUL after each field */
     size_t len, cap;
-    size_t *start;       /* start of each field in buf */
-    csv_field *fields;   /* handed to the callback */
+    size_t *start;     /* start of each field in buf */
+    csv_field *fields; /* handed to the callback */
     uint32_t nfield, fcap;
-    bool in_record;      /* something of a record has been seen */
-    bool quoted_any;     /* some field of the record was quoted */
-    int bom;             /* bytes of a byte order mark matched so far */
-    bool bom_done;       /* past the place where a byte order mark can be */
-    uint64_t line;       /* newlines consumed */
-    uint64_t fed;        /* bytes consumed, the current one included */
-    uint64_t rec_line;   /* line where the record began (1-based) */
+    bool in_record;    /* something of a record has been seen */
+    bool quoted_any;   /* some field of the record was quoted */
+    int bom;           /* bytes of a byte order mark matched so far */
+    bool bom_done;     /* past the place where a byte order mark can be */
+    uint64_t line;     /* newlines consumed */
+    uint64_t fed;      /* bytes consumed, the current one included */
+    uint64_t rec_line; /* line where the record began (1-based) */
     const char *error;
 };
 
@@ -280,8 +280,7 @@ static size_t plain_run(const csv *c, const char *buf, size_t len)
 {
     size_t i = 0;
     if (c->st == ST_UNQUOTED) {
-        while (i < len && buf[i] != c->delim && buf[i] != '\n' && buf[i] != '\r' &&
-               buf[i] != '"')
+        while (i < len && buf[i] != c->delim && buf[i] != '\n' && buf[i] != '\r' && buf[i] != '"')
             i++;
     } else if (c->st == ST_QUOTED) {
         while (i < len && buf[i] != '"' && buf[i] != '\n')
@@ -414,8 +413,8 @@ dd_err csv_header_new(const csv_record *rec, csv_header **out, char **cause)
         }
         for (uint32_t j = 0; j < i; j++) {
             if (!strcmp(h->name[j], h->name[i])) {
-                dd_err err = dd_fail(cause, DD_EPARSE, "header: column '%s' appears twice",
-                                     h->name[i]);
+                dd_err err =
+                    dd_fail(cause, DD_EPARSE, "header: column '%s' appears twice", h->name[i]);
                 h->n++;
                 csv_header_free(h);
                 return err;
@@ -483,8 +482,8 @@ dd_err csv_row_json(const csv_header *h, const csv_record *rec, cJSON **out, cha
             cell = cJSON_CreateNull();
         else if (memchr(f->s, '\0', f->len) || !event_utf8_valid(f->s, f->len)) {
             cJSON_Delete(obj);
-            return dd_fail(cause, DD_EPARSE, "line %llu: column '%s' is not valid UTF-8 text",
-                           line, h->name[i]);
+            return dd_fail(cause, DD_EPARSE, "line %llu: column '%s' is not valid UTF-8 text", line,
+                           h->name[i]);
         } else if (csv_number(f->s, f->len, &v))
             cell = cJSON_CreateNumber(v);
         else

@@ -33,11 +33,11 @@ typedef struct csv_field {
 } csv_field;
 
 typedef struct csv_record {
-    uint64_t line;      /* physical line (1-based) where the record starts */
+    uint64_t line; /* physical line (1-based) where the record starts */
     uint32_t nfield;
     const csv_field *field;
-    const char *error;  /* NULL, or why the record is malformed (then nfield is 0) */
-    uint64_t end;       /* bytes fed (BOM included) up to and including the record's end */
+    const char *error; /* NULL, or why the record is malformed (then nfield is 0) */
+    uint64_t end;      /* bytes fed (BOM included) up to and including the record's end */
 } csv_record;
 
 /* Called once per record; the record is valid only during the call. Return

@@ -45,8 +45,8 @@ static dd_err raw_mlp(const embed *e, const dd_event *ev, float *raw, char **cau
 
 static const struct kind_entry {
     const char *name;
-    raw_fn raw;      /* NULL: not available in this build */
-    bool has_stats;  /* embed_finish() standardizes with frozen statistics */
+    raw_fn raw;     /* NULL: not available in this build */
+    bool has_stats; /* embed_finish() standardizes with frozen statistics */
 } kinds[EMBED_KIND__COUNT] = {
     [EMBED_FEATURES] = {"features", raw_features, true},
     [EMBED_NGRAM] = {"ngram", raw_ngram, false},
@@ -188,8 +188,7 @@ static dd_err raw_features(const embed *e, const dd_event *ev, float *raw, char 
         uint64_t hn = hash_bytes(f->name, strlen(f->name), e->p.seed);
         if (f->kind == DD_VAL_NUM) {
             if (!isfinite(f->num))
-                return dd_fail(cause, DD_ENONFINITE, "embed: feature '%s' is not finite",
-                               f->name);
+                return dd_fail(cause, DD_ENONFINITE, "embed: feature '%s' is not finite", f->name);
             hashed_add(raw, e->p.dim, hn, f->num);
             used++;
         } else if (f->kind == DD_VAL_STR) {

@@ -52,11 +52,11 @@ typedef enum embed_kind {
 
 typedef struct embed_params {
     embed_kind kind;
-    uint32_t dim;         /* output dimension, default 64 (1..65536) */
-    char text_field[64];  /* ngram: "text" means the event's text, else a string feature */
-    uint32_t ngram_min;   /* default 3 */
-    uint32_t ngram_max;   /* default 4 */
-    uint64_t seed;        /* hash seed, default 0 */
+    uint32_t dim;        /* output dimension, default 64 (1..65536) */
+    char text_field[64]; /* ngram: "text" means the event's text, else a string feature */
+    uint32_t ngram_min;  /* default 3 */
+    uint32_t ngram_max;  /* default 4 */
+    uint64_t seed;       /* hash seed, default 0 */
 } embed_params;
 
 typedef struct embed embed;

@@ -151,8 +151,8 @@ static dd_err prescan(const char *buf, size_t len, uint32_t max_depth, char **ca
             in_str = 1;
         } else if (c == '{' || c == '[') {
             if (++depth > max_depth)
-                return dd_fail(cause, DD_ELIMIT, "nesting deeper than %u at offset %zu",
-                               max_depth, i);
+                return dd_fail(cause, DD_ELIMIT, "nesting deeper than %u at offset %zu", max_depth,
+                               i);
         } else if ((c == '}' || c == ']') && depth > 0) {
             depth--;
         }
@@ -213,7 +213,7 @@ typedef struct builder {
     dd_event *ev;
     uint32_t cap;
     event_limits lim;
-    char *path;     /* the dotted name being built (heap, grows) */
+    char *path; /* the dotted name being built (heap, grows) */
     size_t path_cap;
     const schema *sch; /* which flattened names are features */
     bool flat;
@@ -233,8 +233,8 @@ static dd_err copy_string(builder *b, const char *s, const char *what, const cha
 {
     size_t n = strlen(s);
     if (n > b->lim.max_string)
-        return dd_fail(cause, DD_ELIMIT, "%s: string of %zu bytes exceeds the limit of %u", what,
-                       n, b->lim.max_string);
+        return dd_fail(cause, DD_ELIMIT, "%s: string of %zu bytes exceeds the limit of %u", what, n,
+                       b->lim.max_string);
     *out = arena_strdup(&b->ev->arena_, s, n);
     return *out ? DD_OK : dd_fail(cause, DD_ENOMEM, "out of memory");
 }
@@ -491,8 +491,8 @@ static dd_err read_features(builder *b, const schema *sch, const cJSON *obj, cha
     return DD_OK;
 }
 
-dd_err event_from_json(const cJSON *obj, const event_limits *lim, const schema *sch,
-                       dd_event **out, char **cause)
+dd_err event_from_json(const cJSON *obj, const event_limits *lim, const schema *sch, dd_event **out,
+                       char **cause)
 {
     *out = NULL;
     if (!cJSON_IsObject(obj))

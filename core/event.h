@@ -25,8 +25,8 @@ typedef struct dd_feature {
     const char *name;   /* in the event's arena */
     uint64_t name_hash; /* hash64 of name, computed once by the parser */
     dd_val_kind kind;
-    double num;         /* DD_VAL_NUM: finite */
-    const char *str;    /* DD_VAL_STR: in the event's arena */
+    double num;      /* DD_VAL_NUM: finite */
+    const char *str; /* DD_VAL_STR: in the event's arena */
 } dd_feature;
 
 typedef enum dd_label_kind { DD_LABEL_NONE = 0, DD_LABEL_NUM, DD_LABEL_STR } dd_label_kind;
@@ -45,20 +45,20 @@ typedef enum dd_event_kind {
 
 typedef struct dd_event {
     dd_event_kind kind;
-    uint64_t seq;       /* arrival number, set by the source (0-based) */
-    const char *id;     /* NULL when absent */
-    double ts;          /* event time in seconds; recv_ts when the message had none */
+    uint64_t seq;   /* arrival number, set by the source (0-based) */
+    const char *id; /* NULL when absent */
+    double ts;      /* event time in seconds; recv_ts when the message had none */
     bool has_ts;
-    double recv_ts;     /* receive time, set by the source */
+    double recv_ts; /* receive time, set by the source */
     dd_label y;
-    const char *group;  /* NULL when absent */
-    const char *text;   /* NULL when absent */
+    const char *group; /* NULL when absent */
+    const char *text;  /* NULL when absent */
     uint32_t nfeat;
     dd_feature *feat;
     uint32_t nemb;
-    double *emb;        /* a carried embedding, NULL when absent */
-    uint64_t src_pos;   /* source position (file offset, Kafka offset) for resume */
-    uint32_t raw_len;   /* bytes of the raw message */
+    double *emb;      /* a carried embedding, NULL when absent */
+    uint64_t src_pos; /* source position (file offset, Kafka offset) for resume */
+    uint32_t raw_len; /* bytes of the raw message */
     /* private: the arena holding feat, emb and every string */
     char *arena_;
 } dd_event;
@@ -85,15 +85,14 @@ struct schema;
 /* Check one raw message (size, nesting depth, UTF-8) and parse it with cJSON.
  * On success *root is a new cJSON tree (free with cJSON_Delete()). On error
  * nothing is allocated and *cause (if not NULL) says what and where. */
-dd_err event_json_parse(const char *buf, size_t len, const event_limits *lim,
-                        struct cJSON **root, char **cause);
+dd_err event_json_parse(const char *buf, size_t len, const event_limits *lim, struct cJSON **root,
+                        char **cause);
 
 /* Build an event from one parsed JSON object, mapped by sch (schema.h; NULL:
- * the default shape). Borrows obj and sch; copies what it keeps. On success *out is a new event (free with
- * event_free()); seq, recv_ts, src_pos and raw_len are left 0 for the
- * source to set. */
-dd_err event_from_json(const struct cJSON *obj, const event_limits *lim,
-                       const struct schema *sch, dd_event **out, char **cause);
+ * the default shape). Borrows obj and sch; copies what it keeps. On success *out is a new event
+ * (free with event_free()); seq, recv_ts, src_pos and raw_len are left 0 for the source to set. */
+dd_err event_from_json(const struct cJSON *obj, const event_limits *lim, const struct schema *sch,
+                       dd_event **out, char **cause);
 
 /* event_json_parse() + event_from_json() for a message holding one object. */
 dd_err event_parse_json(const char *buf, size_t len, const event_limits *lim,

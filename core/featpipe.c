@@ -300,8 +300,8 @@ dd_err featpipe_deserialize(ser_reader *r, featpipe **out, char **cause)
         dd_feature ft = {.name = name, .name_hash = name ? hash_str(name) : 0};
         welford st = {ser_get_u64(r), ser_get_f64(r), ser_get_f64(r)};
         uint32_t pos;
-        if (r->failed || !name || lookup(f, ft.name_hash, name, &pos) >= 0 ||
-            !isfinite(st.mean) || !isfinite(st.m2) || st.m2 < 0) {
+        if (r->failed || !name || lookup(f, ft.name_hash, name, &pos) >= 0 || !isfinite(st.mean) ||
+            !isfinite(st.m2) || st.m2 < 0) {
             free(name);
             featpipe_free(f);
             return dd_fail(cause, DD_ECORRUPT, "feature snapshot slot %u is invalid", i);

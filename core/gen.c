@@ -203,14 +203,16 @@ static void set_names(gen *g)
     for (uint32_t i = 0; i < g->nx; i++) {
         switch (g->p.kind) {
         case GEN_SEA:
-            /* nx is at most the kind's attribute count: NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign) */
+            /* nx is at most the kind's attribute count:
+             * NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign) */
             g->x[i].name = sea[i];
             break;
         case GEN_AGRAWAL:
             g->x[i].name = agr[i];
             break;
         case GEN_STAGGER:
-            /* nx is at most the kind's attribute count: NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign) */
+            /* nx is at most the kind's attribute count:
+             * NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign) */
             g->x[i].name = stg[i];
             break;
         default:

@@ -210,8 +210,8 @@ dd_err labels_deserialize(ser_reader *r, labels **out, char **cause)
     if (n > l->max) { /* a binary encoder holds 2 classes whatever max says */
         uint32_t cap = l->max;
         labels_free(l);
-        return dd_fail(cause, DD_ECORRUPT, "label encoder snapshot has %u classes, at most %u",
-                       n, cap);
+        return dd_fail(cause, DD_ECORRUPT, "label encoder snapshot has %u classes, at most %u", n,
+                       cap);
     }
     for (uint32_t i = 0; i < n; i++) {
         char *name = ser_get_str(r, LABELS_MAX_NAME);

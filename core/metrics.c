@@ -13,12 +13,12 @@
 struct metrics {
     model_task task;
     uint64_t n;
-    double hits;     /* correct predictions (classification) */
-    double abs_sum;  /* sum of |error| (regression) */
-    double sq_sum;   /* sum of error^2 (regression) */
+    double hits;    /* correct predictions (classification) */
+    double abs_sum; /* sum of |error| (regression) */
+    double sq_sum;  /* sum of error^2 (regression) */
     double loss_sum;
     uint32_t w, head, fill, since_resum;
-    double *ring;    /* per-event score: 1 correct / 0 wrong, or |error| */
+    double *ring; /* per-event score: 1 correct / 0 wrong, or |error| */
     double ring_sum;
 };
 

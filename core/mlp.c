@@ -68,7 +68,8 @@ static void dense(const step_ctx *c, const pblock *b, uint64_t now, const double
     for (uint32_t j = 0; j < b->width; j++)
         out[j] = value(c, b, now, nin, j);
     for (uint32_t r = 0; r < nin; r++) {
-        /* in[] is a layer output, written in full: NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
+        /* in[] is a layer output, written in full:
+         * NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
         if (in[r] == 0.0)
             continue;
         for (uint32_t j = 0; j < b->width; j++)
@@ -101,14 +102,16 @@ static void forward(const model *m, const dd_sparse *x, uint32_t upto, fwd *f)
         double *a = f->h[0] + (size_t)col * h1;
         sparse_layer(m, &c, cblk(m, col, 0), x, a);
         for (uint32_t j = 0; j < h1; j++)
-            /* a is an array in *f that sparse_layer() writes: NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
+            /* a is an array in *f that sparse_layer() writes:
+             * NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
             a[j] = act(m, a[j]);
         if (nl == 2) {
             uint32_t h2 = m->p.hidden[1];
             double *a2 = f->h[1] + (size_t)col * h2;
             dense(&c, cblk(m, col, 1), m->t, f->h[0], a2);
             for (uint32_t j = 0; j < h2; j++)
-                /* f->h[0] was written by sparse_layer() above: NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
+                /* f->h[0] was written by sparse_layer() above:
+                 * NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
                 a2[j] = act(m, a2[j]);
         }
         dense(&c, cblk(m, col, nl), m->t, f->h[nl - 1], f->z[col]);
@@ -280,7 +283,8 @@ static bool step_sparse(model *m, const step_ctx *next, const dd_sparse *x, cons
         double v = i < x->n ? x->val[i] : 1.0;
         uint64_t skip = m->t - b->last[r];
         for (uint32_t j = 0; j < h1; j++) {
-            /* da[] is written by the backward pass: NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
+            /* da[] is written by the backward pass:
+             * NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
             double w = value(&now, b, m->t, r, j), ug = da[j] * v;
             pnew *o = (pnew *)(m->scr + lay->new1 + ((size_t)i * h1 + j) * 4);
             opt_step(next, b, (size_t)r * b->stride + j, r != m->dim, w, ug * weight, ug, skip, o);
@@ -357,7 +361,8 @@ static dd_err mlp_learn(model *m, const dd_sparse *x, double target, double weig
     for (uint32_t li = 1; li <= nl; li++)
         commit_dense(m, blk(m, col, li), m->scr + lay.newd[li - 1]);
     for (uint32_t c = 0; c < m->ncols; c++) {
-        /* cl[] is filled for every column above: NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign) */
+        /* cl[] is filled for every column above:
+         * NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign) */
         m->col_loss[c] = cl[c];
         m->col_seen[c]++;
     }

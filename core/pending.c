@@ -30,7 +30,7 @@ struct pending {
     pending_params p;
     slot *slots;
     uint32_t cap, held, free_head;
-    uint32_t head, tail;  /* oldest, newest */
+    uint32_t head, tail; /* oldest, newest */
     uint32_t *index;
     uint32_t mask;
     pending_stats st;

@@ -41,29 +41,29 @@ typedef struct pending_params {
 void pending_params_default(pending_params *p);
 
 typedef struct pending_pred {
-    uint64_t version;    /* the model version that predicted */
+    uint64_t version; /* the model version that predicted */
     model_output out;
 } pending_pred;
 
 typedef struct pending_entry {
-    char *id;            /* owned */
-    char *group;         /* owned, NULL when none */
-    double ts;           /* event time */
-    uint64_t seq;        /* arrival number */
-    dd_sparse x;         /* owned copy of the model input */
+    char *id;     /* owned */
+    char *group;  /* owned, NULL when none */
+    double ts;    /* event time */
+    uint64_t seq; /* arrival number */
+    dd_sparse x;  /* owned copy of the model input */
     uint32_t npred;
     pending_pred pred[PENDING_MAX_PREDS];
 } pending_entry;
 
 typedef struct pending_stats {
     uint64_t held, capacity;
-    uint64_t added;      /* entries put in */
-    uint64_t joined;     /* labels that found their entry */
-    uint64_t orphans;    /* labels for an id not held (never seen, expired or evicted) */
-    uint64_t expired;    /* entries that waited too long (age or count) */
-    uint64_t evicted;    /* entries pushed out by a full table */
-    uint64_t replaced;   /* entries replaced by a newer event with the same id */
-    uint64_t bytes;      /* bytes held by entries' copies (ids, groups, vectors) */
+    uint64_t added;    /* entries put in */
+    uint64_t joined;   /* labels that found their entry */
+    uint64_t orphans;  /* labels for an id not held (never seen, expired or evicted) */
+    uint64_t expired;  /* entries that waited too long (age or count) */
+    uint64_t evicted;  /* entries pushed out by a full table */
+    uint64_t replaced; /* entries replaced by a newer event with the same id */
+    uint64_t bytes;    /* bytes held by entries' copies (ids, groups, vectors) */
 } pending_stats;
 
 typedef struct pending pending;

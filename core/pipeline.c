@@ -50,9 +50,9 @@ struct pipeline {
     bool has_joined;
     dd_sparse x;
     bool learning;
-    double clock;       /* the latest event time seen */
+    double clock; /* the latest event time seen */
     bool clock_set;
-    bool saw_ts;        /* an event carried its own ts */
+    bool saw_ts; /* an event carried its own ts */
     pipeline_stats st;
 };
 
@@ -356,7 +356,7 @@ double pipeline_clock(const pipeline *p)
 /* ---- governance hooks ---------------------------------------------------- */
 
 #define PIPELINE_STATE_MAGIC 0x54535050u /* "PPST" */
-#define PIPELINE_STATE_VERSION 4u /* 4: the pending-label table */
+#define PIPELINE_STATE_VERSION 4u        /* 4: the pending-label table */
 
 const dd_sparse *pipeline_input(const pipeline *p)
 {

@@ -29,12 +29,12 @@
 typedef struct pipeline_params {
     featpipe_params feat;
     model_params model;
-    learner_params learn;       /* replay, EWC consolidation, drift policies, class weights */
-    uint32_t rolling_window;    /* events in the rolling metrics, default 1000 */
-    watch_params watch;         /* drift watch points: error, prediction, features */
-    pending_params pending;     /* events waiting for a delayed label */
-    double max_future;          /* seconds an event's ts may lead the event clock, 0 = any;
-                                   default 3600 (see the header of pipeline.c) */
+    learner_params learn;    /* replay, EWC consolidation, drift policies, class weights */
+    uint32_t rolling_window; /* events in the rolling metrics, default 1000 */
+    watch_params watch;      /* drift watch points: error, prediction, features */
+    pending_params pending;  /* events waiting for a delayed label */
+    double max_future;       /* seconds an event's ts may lead the event clock, 0 = any;
+                                default 3600 (see the header of pipeline.c) */
 } pipeline_params;
 
 void pipeline_params_default(pipeline_params *p);
@@ -45,28 +45,28 @@ void pipeline_params_default(pipeline_params *p);
 typedef watch_alarm pipeline_alarm;
 
 typedef struct pipeline_result {
-    bool predicted;        /* a data event: out holds the active model's prediction */
+    bool predicted; /* a data event: out holds the active model's prediction */
     model_output out;
-    bool labelled;         /* it had a usable label: it was scored (and learned) */
-    double target;         /* the encoded label */
-    double loss;           /* its loss before learning */
-    bool correct;          /* classification: the prediction was right */
-    dd_err label_err;      /* DD_OK, or why its label was refused (counted) */
-    bool learned;          /* the model took a learning step */
-    bool joined;           /* a delayed label found its event: out is the prediction
-                              made then, and it was scored (and learned) now */
-    bool held;             /* an unlabelled event with an id: held for its label */
+    bool labelled;    /* it had a usable label: it was scored (and learned) */
+    double target;    /* the encoded label */
+    double loss;      /* its loss before learning */
+    bool correct;     /* classification: the prediction was right */
+    dd_err label_err; /* DD_OK, or why its label was refused (counted) */
+    bool learned;     /* the model took a learning step */
+    bool joined;      /* a delayed label found its event: out is the prediction
+                         made then, and it was scored (and learned) now */
+    bool held;        /* an unlabelled event with an id: held for its label */
     uint32_t nalarms;
     const pipeline_alarm *alarms; /* valid until the next pipeline_process() */
 } pipeline_result;
 
 typedef struct pipeline_stats {
-    uint64_t events;       /* data events processed */
-    uint64_t labelled;     /* ... with a usable label, scored */
-    uint64_t bad_labels;   /* labels refused (wrong type, too many classes) */
-    uint64_t refused;      /* learning steps refused as non-finite */
-    uint64_t unmatched;    /* delayed labels that matched no pending event */
-    uint64_t joined;       /* delayed labels that joined their pending event */
+    uint64_t events;           /* data events processed */
+    uint64_t labelled;         /* ... with a usable label, scored */
+    uint64_t bad_labels;       /* labels refused (wrong type, too many classes) */
+    uint64_t refused;          /* learning steps refused as non-finite */
+    uint64_t unmatched;        /* delayed labels that matched no pending event */
+    uint64_t joined;           /* delayed labels that joined their pending event */
     uint64_t warnings, drifts; /* error-stream alarms */
     uint64_t ts_out_of_order;  /* events older than the latest event time seen */
     uint64_t ts_future;        /* events more than max_future ahead of the event clock */

@@ -146,8 +146,7 @@ dd_err schema_params_set(schema_params *p, const char *key, const char *value, c
     if (!strcmp(key, "ts_unit")) {
         int i = find_name(ts_unit_names, DD_ARRAY_LEN(ts_unit_names), value);
         if (i < 0)
-            return dd_fail(cause, DD_EINVAL, "schema.ts_unit: '%s' is not s, ms, us or ns",
-                           value);
+            return dd_fail(cause, DD_EINVAL, "schema.ts_unit: '%s' is not s, ms, us or ns", value);
         p->ts_unit = (schema_ts_unit)i;
         return DD_OK;
     }
@@ -255,8 +254,7 @@ static dd_err split_list(char *text, list *out, const char *key, char **cause)
             *--end = '\0';
         if (*p) {
             if (out->n == MAX_ITEMS)
-                return dd_fail(cause, DD_EINVAL, "schema.%s: more than %d names", key,
-                               MAX_ITEMS);
+                return dd_fail(cause, DD_EINVAL, "schema.%s: more than %d names", key, MAX_ITEMS);
             out->item[out->n++] = p;
         }
         if (!comma)
@@ -626,8 +624,7 @@ dd_err schema_ts(const schema *s, const cJSON *v, double *ts, char **cause)
             return DD_OK;
         }
     }
-    return dd_fail(cause, DD_ETYPE,
-                   "ts must be a number (%s) or an ISO 8601 date-time string",
+    return dd_fail(cause, DD_ETYPE, "ts must be a number (%s) or an ISO 8601 date-time string",
                    schema_ts_unit_name(s->p.ts_unit));
 }
 

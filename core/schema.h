@@ -43,13 +43,18 @@ typedef enum schema_role {
 } schema_role;
 
 typedef enum schema_label_type {
-    SCHEMA_LABEL_AUTO = 0,    /* number/boolean -> number, string -> class name */
-    SCHEMA_LABEL_NUMBER,      /* a number (class index or 0/1); numeric strings accepted */
-    SCHEMA_LABEL_CLASS,       /* a class name; numbers and booleans become their text */
-    SCHEMA_LABEL_REGRESSION,  /* a real target; numeric strings accepted, booleans refused */
+    SCHEMA_LABEL_AUTO = 0,   /* number/boolean -> number, string -> class name */
+    SCHEMA_LABEL_NUMBER,     /* a number (class index or 0/1); numeric strings accepted */
+    SCHEMA_LABEL_CLASS,      /* a class name; numbers and booleans become their text */
+    SCHEMA_LABEL_REGRESSION, /* a real target; numeric strings accepted, booleans refused */
 } schema_label_type;
 
-typedef enum schema_ts_unit { SCHEMA_TS_S = 0, SCHEMA_TS_MS, SCHEMA_TS_US, SCHEMA_TS_NS } schema_ts_unit;
+typedef enum schema_ts_unit {
+    SCHEMA_TS_S = 0,
+    SCHEMA_TS_MS,
+    SCHEMA_TS_US,
+    SCHEMA_TS_NS
+} schema_ts_unit;
 
 #define SCHEMA_NAME_MAX 128u
 #define SCHEMA_LIST_MAX 4096u
@@ -108,8 +113,8 @@ dd_err schema_find(const schema *s, const struct cJSON *obj, schema_role r,
  * features (NULL when there are none), *flat says it is obj itself (then
  * schema_is_role_key() filters the top-level keys). DD_ETYPE when a
  * configured features path holds something other than an object. */
-dd_err schema_features(const schema *s, const struct cJSON *obj,
-                       const struct cJSON **container, bool *flat, char **cause);
+dd_err schema_features(const schema *s, const struct cJSON *obj, const struct cJSON **container,
+                       bool *flat, char **cause);
 
 /* In flat mode: whether the top-level key holds a role (so is no feature). */
 bool schema_is_role_key(const schema *s, const char *key);
@@ -129,8 +134,8 @@ dd_err schema_ts(const schema *s, const struct cJSON *v, double *ts, char **caus
 /* The label from v (not NULL, not null) by the label type. A class name
  * made from a number is written to buf (of buflen bytes) and y->str points
  * there; otherwise y->str points into v. DD_ETYPE, DD_ENONFINITE on error. */
-dd_err schema_label(const schema *s, const struct cJSON *v, dd_label *y, char *buf,
-                    size_t buflen, char **cause);
+dd_err schema_label(const schema *s, const struct cJSON *v, dd_label *y, char *buf, size_t buflen,
+                    char **cause);
 
 /* Parse an ISO 8601 date-time into seconds since the epoch. Returns false
  * when text is not one. Exposed for tests. */
@@ -147,7 +152,7 @@ dd_err schema_infer(const struct cJSON *const *samples, size_t n, schema_params 
  * for a regression label type, else "binary" for at most two distinct
  * labels, else "multiclass"; *classes is the number of distinct labels seen
  * (capped at 256). NULL when no sample has a label. */
-const char *schema_infer_task(const struct cJSON *const *samples, size_t n,
-                              const schema_params *p, uint32_t *classes);
+const char *schema_infer_task(const struct cJSON *const *samples, size_t n, const schema_params *p,
+                              uint32_t *classes);
 
 #endif

@@ -29,11 +29,11 @@
 typedef struct fstat {
     char name[SCHEMA_NAME_MAX];
     uint32_t seen, num, integer, str, boolean, null, obj, arr, iso, numstr;
-    uint32_t arr_num, arr_len;   /* arrays of numbers only; their length (0: varies) */
+    uint32_t arr_num, arr_len; /* arrays of numbers only; their length (0: varies) */
     uint64_t distinct[MAX_DISTINCT];
-    uint32_t ndistinct;          /* MAX_DISTINCT means "at least" */
+    uint32_t ndistinct; /* MAX_DISTINCT means "at least" */
     double sum_len, max_abs;
-    uint32_t spaced;             /* strings holding a space */
+    uint32_t spaced; /* strings holding a space */
 } fstat;
 
 typedef struct stats {
@@ -147,8 +147,7 @@ static const fstat *pick_role(stats *top, schema_role r, const bool *taken)
 {
     for (int i = 0; candidates[r][i]; i++)
         for (uint32_t k = 0; k < top->n; k++)
-            if (!taken[k] && !strcmp(top->f[k].name, candidates[r][i]) &&
-                fits_role(&top->f[k], r))
+            if (!taken[k] && !strcmp(top->f[k].name, candidates[r][i]) && fits_role(&top->f[k], r))
                 return &top->f[k];
     /* By content: ISO 8601 strings are the time, long spaced strings the text,
      * fixed-length number arrays the embedding. */
@@ -193,8 +192,8 @@ static schema_label_type guess_label(const fstat *f)
 
 /* ---- features (second pass) ------------------------------------------------------- */
 
-static void flatten(stats *feat, const schema *s, bool flat, const cJSON *v, char *name,
-                    size_t len, size_t cap)
+static void flatten(stats *feat, const schema *s, bool flat, const cJSON *v, char *name, size_t len,
+                    size_t cap)
 {
     if (!cJSON_IsObject(v) && !cJSON_IsArray(v)) {
         if (schema_keeps(s, name, flat)) {
@@ -257,8 +256,10 @@ static void describe(notes *nt, const char *fmt, ...)
 
 static void feature_note(notes *nt, const fstat *f, uint32_t nobj)
 {
-    const char *kind = f->num ? (f->str ? "mixed number/string" : "number")
-                              : f->str ? "string (categorical)" : f->boolean ? "boolean" : "null";
+    const char *kind = f->num       ? (f->str ? "mixed number/string" : "number")
+                       : f->str     ? "string (categorical)"
+                       : f->boolean ? "boolean"
+                                    : "null";
     char distinct[32] = "";
     if (f->str)
         snprintf(distinct, sizeof distinct, ", %s%u distinct",
@@ -391,8 +392,7 @@ const char *schema_infer_task(const cJSON *const *samples, size_t n, const schem
     uint32_t nseen = 0, labelled = 0;
     for (size_t i = 0; s && i < n; i++) {
         const cJSON *v;
-        if (!cJSON_IsObject(samples[i]) || schema_find(s, samples[i], SCHEMA_LABEL, &v, NULL) ||
-            !v)
+        if (!cJSON_IsObject(samples[i]) || schema_find(s, samples[i], SCHEMA_LABEL, &v, NULL) || !v)
             continue;
         char buf[40];
         dd_label y;

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 
 typedef struct dd_sparse {
-    uint32_t n;    /* pairs in use */
-    uint32_t cap;  /* pairs allocated */
+    uint32_t n;   /* pairs in use */
+    uint32_t cap; /* pairs allocated */
     uint32_t *idx;
     double *val;
 } dd_sparse;

@@ -53,20 +53,21 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-    fputs("usage: driftdeck [--headless] [--source SPEC] [--speed max|FACTORx] [--workspace DIR]\n"
-          "                 [--serve HOST:PORT] [--auto-approve]\n"
-          "                 [--config FILE] [--set SECTION.KEY=VALUE]... [--print-config]\n"
-          "                 [--help-config]\n"
-          "                 [--insecure] [--ca-file FILE] [--header-file FILE]\n"
-          "                 [--subprotocol NAME] [--flow block|drop-oldest] [--record FILE]\n"
-          "                 [--predictions ws,file,stdout] [--predictions-file FILE]\n"
-          "  SPEC: file:PATH (JSON Lines or a recording), - (stdin), ws://HOST:PORT/PATH, wss://...\n"
-          "  Without --source, the bundled demo stream is used.\n"
-          "  WebSocket auth headers: --header-file or DRIFTDECK_WS_HEADERS ('Name: value' lines).\n"
-          "  --workspace DIR: the database (DIR/driftdeck.db: versions, audit log,\n"
-          "    checkpoints); an interrupted run on the same workspace resumes.\n"
-          "  --auto-approve: promotions need no operator (govern.approval = auto)\n",
-          out);
+    fputs(
+        "usage: driftdeck [--headless] [--source SPEC] [--speed max|FACTORx] [--workspace DIR]\n"
+        "                 [--serve HOST:PORT] [--auto-approve]\n"
+        "                 [--config FILE] [--set SECTION.KEY=VALUE]... [--print-config]\n"
+        "                 [--help-config]\n"
+        "                 [--insecure] [--ca-file FILE] [--header-file FILE]\n"
+        "                 [--subprotocol NAME] [--flow block|drop-oldest] [--record FILE]\n"
+        "                 [--predictions ws,file,stdout] [--predictions-file FILE]\n"
+        "  SPEC: file:PATH (JSON Lines or a recording), - (stdin), ws://HOST:PORT/PATH, wss://...\n"
+        "  Without --source, the bundled demo stream is used.\n"
+        "  WebSocket auth headers: --header-file or DRIFTDECK_WS_HEADERS ('Name: value' lines).\n"
+        "  --workspace DIR: the database (DIR/driftdeck.db: versions, audit log,\n"
+        "    checkpoints); an interrupted run on the same workspace resumes.\n"
+        "  --auto-approve: promotions need no operator (govern.approval = auto)\n",
+        out);
 }
 
 /* The value of an option given as "--opt VALUE" or "--opt=VALUE". */
@@ -264,8 +265,8 @@ static dd_err ws_params(const dd_config *cfg, wsclient_params *p, char **headers
     p->insecure = cfg->ws_insecure;
     p->ca_file = cfg->ws_ca_file[0] ? cfg->ws_ca_file : NULL;
     p->subprotocol = cfg->ws_subprotocol[0] ? cfg->ws_subprotocol : NULL;
-    dd_err err = wsclient_load_headers(cfg->ws_header_file[0] ? cfg->ws_header_file : NULL,
-                                       headers, cause);
+    dd_err err =
+        wsclient_load_headers(cfg->ws_header_file[0] ? cfg->ws_header_file : NULL, headers, cause);
     p->headers = *headers;
     if (!err && p->insecure)
         fputs("driftdeck: WARNING: ws.insecure: the server's TLS certificate is NOT verified; "
@@ -294,8 +295,8 @@ typedef struct run_ui {
     control *ctl;
 } run_ui;
 
-static dd_err run_ui_open(run_ui *u, const dd_config *cfg, worker *w, source **srcs,
-                          size_t nsrcs, double speed, bool headless_mode, char **cause)
+static dd_err run_ui_open(run_ui *u, const dd_config *cfg, worker *w, source **srcs, size_t nsrcs,
+                          double speed, bool headless_mode, char **cause)
 {
     u->board = snap_board_new();
     u->cmdq = queue_new(CONSOLE_CMD_QUEUE);
@@ -392,8 +393,8 @@ static int run_pipeline(const dd_config *cfg, bool headless_mode)
     }
     headless *h = sinks && headless_mode ? headless_new(stdout) : NULL;
     worker_output out = headless_mode ? headless_output(h) : (worker_output){0};
-    worker *w = sinks && (h || !headless_mode) ? worker_new(cfg, q, &src, 1, ing, &out, &cause)
-                                               : NULL;
+    worker *w =
+        sinks && (h || !headless_mode) ? worker_new(cfg, q, &src, 1, ing, &out, &cause) : NULL;
     run_ui ui = {0};
     kstore *ks = NULL;
     kstore_feed *feed = NULL;
@@ -444,7 +445,7 @@ done:
     running_worker = NULL;
     http_search_stop(hs);
     control_set_kstore(ui.ctl, NULL); /* waits for a search in progress */
-    kstore_close(ks); /* drains what the worker handed over, saves the index */
+    kstore_close(ks);                 /* drains what the worker handed over, saves the index */
     kstore_feed_free(feed);
     if (q)
         queue_close(q);

@@ -27,14 +27,14 @@
 #define SCHEMA_MAX_LINES 100000
 
 typedef struct samples {
-    cJSON **v;       /* what schema_infer reads */
+    cJSON **v; /* what schema_infer reads */
     size_t n, cap, max;
-    cJSON **owned;   /* roots to free */
+    cJSON **owned; /* roots to free */
     size_t nowned, owned_cap;
-    uint64_t bad;    /* lines that did not parse */
+    uint64_t bad; /* lines that did not parse */
     uint64_t first_bad_line;
-    csv_header *h;   /* CSV */
-    char *error;     /* a fatal problem (bad CSV header) */
+    csv_header *h; /* CSV */
+    char *error;   /* a fatal problem (bad CSV header) */
 } samples;
 
 static bool push_ptr(cJSON ***arr, size_t *n, size_t *cap, cJSON *v)
@@ -250,8 +250,9 @@ int cmd_schema(int argc, char **argv)
             printf("\n[model]\n# %u distinct labels in the sample: %s\ntask = %s\n", classes,
                    strcmp(task, "regression") ? "classification" : "a regression target", task);
         if (werr == DD_EINVAL) {
-            fprintf(stderr, "driftdeck schema: a field name has characters an INI file cannot "
-                            "hold (control bytes, ';', '#', edge blanks): write [schema] by hand\n");
+            fprintf(stderr,
+                    "driftdeck schema: a field name has characters an INI file cannot "
+                    "hold (control bytes, ';', '#', edge blanks): write [schema] by hand\n");
             code = 2;
         } else if (werr || fflush(stdout) || ferror(stdout)) {
             fprintf(stderr, "driftdeck schema: cannot write the output\n");

@@ -7,16 +7,16 @@
 #ifndef DD_COMMANDS_H
 #define DD_COMMANDS_H
 
-int cmd_run(int argc, char **argv);  /* the console or --headless pipeline */
-int cmd_gen(int argc, char **argv);  /* write a generated drifting stream */
-int cmd_audit(int argc, char **argv); /* verify the workspace's audit chain */
+int cmd_run(int argc, char **argv);      /* the console or --headless pipeline */
+int cmd_gen(int argc, char **argv);      /* write a generated drifting stream */
+int cmd_audit(int argc, char **argv);    /* verify the workspace's audit chain */
 int cmd_rollback(int argc, char **argv); /* make a clone of an earlier version active */
-int cmd_export(int argc, char **argv); /* a session's metrics, versions and decisions */
-int cmd_search(int argc, char **argv); /* query the knowledge store */
-int cmd_attach(int argc, char **argv);  /* the console on a running instance */
-int cmd_replay(int argc, char **argv);  /* the pipeline on a recorded file */
-int cmd_schema(int argc, char **argv); /* print the [schema] inferred from a file */
-int cmd_detect(int argc, char **argv); /* run one drift detector over a series of numbers */
-int cmd_record(int argc, char **argv); /* record a live WebSocket stream to a file */
+int cmd_export(int argc, char **argv);   /* a session's metrics, versions and decisions */
+int cmd_search(int argc, char **argv);   /* query the knowledge store */
+int cmd_attach(int argc, char **argv);   /* the console on a running instance */
+int cmd_replay(int argc, char **argv);   /* the pipeline on a recorded file */
+int cmd_schema(int argc, char **argv);   /* print the [schema] inferred from a file */
+int cmd_detect(int argc, char **argv);   /* run one drift detector over a series of numbers */
+int cmd_record(int argc, char **argv);   /* record a live WebSocket stream to a file */
 
 #endif

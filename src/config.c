@@ -29,13 +29,31 @@ typedef struct setting {
 } setting;
 
 #define OFF(field) offsetof(dd_config, field)
-#define U32(s, k, f, lo, hi, d, h) {s, k, CT_U32, OFF(f), 0, lo, hi, NULL, d, h}
-#define DBL(s, k, f, lo, hi, d, h) {s, k, CT_DOUBLE, OFF(f), 0, lo, hi, NULL, d, h}
-#define BOOL(s, k, f, d, h) {s, k, CT_BOOL, OFF(f), 0, 0, 1, NULL, d, h}
-#define STR(s, k, f, d, h) {s, k, CT_STR, OFF(f), sizeof(((dd_config *)0)->f), 0, 0, NULL, d, h}
-#define ENUM(s, k, f, n, d, h) {s, k, CT_ENUM, OFF(f), 0, 0, 0, n, d, h}
+#define U32(s, k, f, lo, hi, d, h)                                                                 \
+    {                                                                                              \
+        s, k, CT_U32, OFF(f), 0, lo, hi, NULL, d, h                                                \
+    }
+#define DBL(s, k, f, lo, hi, d, h)                                                                 \
+    {                                                                                              \
+        s, k, CT_DOUBLE, OFF(f), 0, lo, hi, NULL, d, h                                             \
+    }
+#define BOOL(s, k, f, d, h)                                                                        \
+    {                                                                                              \
+        s, k, CT_BOOL, OFF(f), 0, 0, 1, NULL, d, h                                                 \
+    }
+#define STR(s, k, f, d, h)                                                                         \
+    {                                                                                              \
+        s, k, CT_STR, OFF(f), sizeof(((dd_config *)0)->f), 0, 0, NULL, d, h                        \
+    }
+#define ENUM(s, k, f, n, d, h)                                                                     \
+    {                                                                                              \
+        s, k, CT_ENUM, OFF(f), 0, 0, 0, n, d, h                                                    \
+    }
 /* A comma-separated list; setting it again appends (long lists span lines). */
-#define LIST(s, k, f, d, h) {s, k, CT_LIST, OFF(f), sizeof(((dd_config *)0)->f), 0, 0, NULL, d, h}
+#define LIST(s, k, f, d, h)                                                                        \
+    {                                                                                              \
+        s, k, CT_LIST, OFF(f), sizeof(((dd_config *)0)->f), 0, 0, NULL, d, h                       \
+    }
 
 static const char *const task_names[] = {"binary", "multiclass", "regression", NULL};
 static const char *const kind_names[] = {"linear", "mlp", NULL};
@@ -161,8 +179,7 @@ static const setting settings[] = {
     DBL("model", "lr_min", pipe.model.lr_min, 0, 100, "0.01",
         "schedules never take the learning rate below this"),
     DBL("model", "adam_beta1", pipe.model.adam_beta1, 0, 0.999999, "0.9", "Adam: first moment"),
-    DBL("model", "adam_beta2", pipe.model.adam_beta2, 0, 0.999999, "0.999",
-        "Adam: second moment"),
+    DBL("model", "adam_beta2", pipe.model.adam_beta2, 0, 0.999999, "0.999", "Adam: second moment"),
     DBL("model", "eps", pipe.model.eps, 1e-12, 1, "1e-08", "AdaGrad/Adam denominator guard"),
     DBL("model", "ftrl_beta", pipe.model.ftrl_beta, 0, 100, "1", "FTRL-Proximal beta"),
     DBL("model", "grad_clip", pipe.model.grad_clip, 0, 1e6, "0",
@@ -193,8 +210,7 @@ static const setting settings[] = {
         "initial importance-sampling exponent, annealed to 1"),
     U32("learn", "replay_beta_steps", pipe.learn.replay.beta_steps, 0, 4000000000u, "2000",
         "replay draws over which beta anneals to 1 (0 = 1 at once)"),
-    DBL("learn", "replay_eps", pipe.learn.replay.eps, 1e-9, 10, "0.01",
-        "priority = |loss| + eps"),
+    DBL("learn", "replay_eps", pipe.learn.replay.eps, 1e-9, 10, "0.01", "priority = |loss| + eps"),
     ENUM("learn", "replay_on_drift", pipe.learn.replay.on_drift, replay_drift_names, "drop",
          "entries from before a confirmed drift: drop, decay or keep (tagged)"),
     DBL("learn", "replay_drift_decay", pipe.learn.replay.drift_decay, 0, 1, "0.1",
@@ -237,8 +253,7 @@ static const setting settings[] = {
         "events after a prediction alert during which alerts of that level are held back"),
     STR("drift", "feature_detector", pipe.watch.feature.detector, "pagehinkley",
         "detector on each numeric feature (data drift): pagehinkley, kswin, ..., or none"),
-    STR("drift", "feature_params", pipe.watch.feature.params,
-        "delta=0.1, threshold=50, alpha=1",
+    STR("drift", "feature_params", pipe.watch.feature.params, "delta=0.1, threshold=50, alpha=1",
         "its parameters: name=value, ... (for standardized values)"),
     BOOL("drift", "feature_standardize", pipe.watch.feature.standardize, "true",
          "feed each feature's detector z-scores by its running mean and deviation"),
@@ -341,7 +356,8 @@ static const setting settings[] = {
     DBL("ws", "backoff_max", ws_backoff_max, 0.01, 86400, "30", "longest reconnect delay (s)"),
     U32("ws", "max_attempts", ws_max_attempts, 0, 1000000000, "0",
         "failed attempts in a row before giving up; 0 = never"),
-    BOOL("ws", "reconnect", ws_reconnect, "true", "reconnect after a close (false: the stream ends)"),
+    BOOL("ws", "reconnect", ws_reconnect, "true",
+         "reconnect after a close (false: the stream ends)"),
     BOOL("ws", "insecure", ws_insecure, "false",
          "wss: do NOT verify the server certificate (warned on stderr)"),
     STR("ws", "ca_file", ws_ca_file, "", "wss: CA bundle (PEM); empty = the system's"),
@@ -400,8 +416,7 @@ static dd_err set_enum(const setting *s, void *at, const char *v, char **cause)
     char allowed[256] = "";
     size_t n = 0;
     for (int i = 0; s->names[i] && n < sizeof allowed; i++)
-        n += (size_t)snprintf(allowed + n, sizeof allowed - n, "%s%s", i ? ", " : "",
-                              s->names[i]);
+        n += (size_t)snprintf(allowed + n, sizeof allowed - n, "%s%s", i ? ", " : "", s->names[i]);
     return dd_fail(cause, DD_EINVAL, "[%s] %s = %s: must be one of %s", s->section, s->key, v,
                    allowed);
 }
@@ -545,13 +560,12 @@ dd_err config_set(dd_config *cfg, const char *assignment, char **cause)
 typedef struct load_ctx {
     dd_config *cfg;
     const char *path;
-    char *cause;  /* the first error */
+    char *cause; /* the first error */
     dd_err err;
     char section[64];
 } load_ctx;
 
-static int on_entry(void *user, const char *section, const char *key, const char *value,
-                    int line)
+static int on_entry(void *user, const char *section, const char *key, const char *value, int line)
 {
     load_ctx *c = user;
     if (c->err)
@@ -589,7 +603,9 @@ static dd_err read_text(const char *path, char **out, char **cause)
     if (!buf || bad || n > CONFIG_MAX_FILE) {
         free(buf);
         return dd_fail(cause, DD_EIO, "%s: %s", path,
-                       !buf ? "out of memory" : bad ? "read error" : "larger than 1 MiB");
+                       !buf  ? "out of memory"
+                       : bad ? "read error"
+                             : "larger than 1 MiB");
     }
     buf[n] = '\0';
     if (strlen(buf) != n) {

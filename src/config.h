@@ -25,30 +25,30 @@
 #define CONFIG_PATH_MAX 1024
 
 typedef struct dd_config {
-    pipeline_params pipe;              /* [features] [model] [drift] [eval] */
-    event_limits limits;               /* [limits] */
-    uint32_t deadletter_max_bytes;     /* [limits]: the dead-letter file rotates past this */
-    schema_params schema;              /* [schema] */
+    pipeline_params pipe;          /* [features] [model] [drift] [eval] */
+    event_limits limits;           /* [limits] */
+    uint32_t deadletter_max_bytes; /* [limits]: the dead-letter file rotates past this */
+    schema_params schema;          /* [schema] */
     /* [run] */
-    char source[CONFIG_PATH_MAX];      /* "" = the bundled demo stream */
-    double speed;                      /* replay pace factor; 0 = max; < 0 = by mode */
+    char source[CONFIG_PATH_MAX]; /* "" = the bundled demo stream */
+    double speed;                 /* replay pace factor; 0 = max; < 0 = by mode */
     char workspace[CONFIG_PATH_MAX];
     uint32_t queue_capacity;
     double status_interval;            /* seconds between headless status lines */
     char config_path[CONFIG_PATH_MAX]; /* the file that was read, "" if none */
     /* [govern] */
     policy_params govern;
-    int candidate;                     /* governor_candidate */
+    int candidate; /* governor_candidate */
     uint32_t keep_checkpoints;
     char audit_key_file[CONFIG_PATH_MAX]; /* "" = no HMAC on audit entries */
     /* [kstore] the knowledge store (issue 9) */
     bool kstore_enabled;
     kstore_params kstore;
     /* [serve] the knowledge store's HTTP endpoint */
-    char serve[128];                   /* HOST:PORT, "" = off */
+    char serve[128]; /* HOST:PORT, "" = off */
     char token_file[CONFIG_PATH_MAX];
     /* [ws] the WebSocket source (src/source_ws.c, src/wsclient.h) */
-    int ws_flow;                       /* ingest_flow: block, drop-oldest */
+    int ws_flow; /* ingest_flow: block, drop-oldest */
     double ws_ping_interval, ws_ping_timeout, ws_connect_timeout;
     double ws_backoff_min, ws_backoff_max;
     uint32_t ws_max_attempts;
@@ -56,13 +56,13 @@ typedef struct dd_config {
     char ws_ca_file[CONFIG_PATH_MAX];
     char ws_subprotocol[128];
     char ws_header_file[CONFIG_PATH_MAX];
-    char ws_record[CONFIG_PATH_MAX];   /* "" none: the live session as a recording */
+    char ws_record[CONFIG_PATH_MAX]; /* "" none: the live session as a recording */
     /* [sink] where predictions go (src/sink.h) */
-    char sink_predictions[64];         /* "" none, or a comma list of ws, file, stdout, kafka */
+    char sink_predictions[64]; /* "" none, or a comma list of ws, file, stdout, kafka */
     char sink_file[CONFIG_PATH_MAX];
-    char sink_kafka[CONFIG_PATH_MAX];  /* kafka://BROKERS/TOPIC of the kafka sink */
+    char sink_kafka[CONFIG_PATH_MAX]; /* kafka://BROKERS/TOPIC of the kafka sink */
     uint32_t sink_queue_capacity;
-    int sink_policy;                   /* sink_policy: drop, block */
+    int sink_policy; /* sink_policy: drop, block */
 } dd_config;
 
 /* Fill cfg with every built-in default. Can't fail. */

@@ -230,6 +230,5 @@ static void on_summary(void *ctx, const worker_status *st)
 
 worker_output headless_output(headless *h)
 {
-    return (worker_output){.ctx = h, .status = on_status, .alarm = on_alarm,
-                           .summary = on_summary};
+    return (worker_output){.ctx = h, .status = on_status, .alarm = on_alarm, .summary = on_summary};
 }

@@ -42,14 +42,14 @@ struct http_search {
 enum route { ROUTE_NONE = 0, ROUTE_SEARCH, ROUTE_HEALTH };
 
 typedef struct conn {
-    bool bound;        /* counted in open */
-    bool has_body;     /* the answer waits for the body */
-    bool too_big;      /* the body passed the limit: read and discarded */
-    int status;        /* decided before the body, when not 200 */
-    char *err;         /* the reason for status, static text */
+    bool bound;    /* counted in open */
+    bool has_body; /* the answer waits for the body */
+    bool too_big;  /* the body passed the limit: read and discarded */
+    int status;    /* decided before the body, when not 200 */
+    char *err;     /* the reason for status, static text */
     char *body;
     size_t body_len;
-    char *resp;        /* LWS_PRE bytes, then the JSON */
+    char *resp; /* LWS_PRE bytes, then the JSON */
     size_t resp_len, sent;
 } conn;
 
@@ -116,8 +116,8 @@ static int answer(http_search *h, struct lws *wsi, conn *c, int status, char *js
     if (status >= 400)
         ATOMIC_ADD(h->rejected, 1);
     unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr;
-    if (lws_add_http_common_headers(wsi, (unsigned)status, "application/json",
-                                    (lws_filepos_t)n, &p, end) ||
+    if (lws_add_http_common_headers(wsi, (unsigned)status, "application/json", (lws_filepos_t)n, &p,
+                                    end) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     lws_callback_on_writable(wsi);
@@ -483,8 +483,10 @@ http_search *http_search_start(kstore *store, const char *host_port, const char 
     if (parse_host_port(host_port, host, sizeof host, &port, cause))
         return NULL;
     if (!is_loopback(host) && (!token || !token[0])) {
-        dd_fail(cause, DD_EINVAL, "serving on %s (not loopback) needs a token: set "
-                "DRIFTDECK_TOKEN or a 0600 token file", host);
+        dd_fail(cause, DD_EINVAL,
+                "serving on %s (not loopback) needs a token: set "
+                "DRIFTDECK_TOKEN or a 0600 token file",
+                host);
         return NULL;
     }
     http_search *h = calloc(1, sizeof *h);

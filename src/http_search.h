@@ -30,10 +30,10 @@
 typedef struct http_search http_search;
 
 typedef struct http_search_stats {
-    uint64_t requests;  /* answered, any status */
-    uint64_t open;      /* connections bound to the endpoint now */
-    uint64_t buffers;   /* request and response buffers held now */
-    uint64_t rejected;  /* 4xx answers */
+    uint64_t requests; /* answered, any status */
+    uint64_t open;     /* connections bound to the endpoint now */
+    uint64_t buffers;  /* request and response buffers held now */
+    uint64_t rejected; /* 4xx answers */
 } http_search_stats;
 
 /* The token for a server: $DRIFTDECK_TOKEN if set, else the first line of

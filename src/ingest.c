@@ -159,8 +159,8 @@ failed:
     pthread_mutex_unlock(&ing->lock);
 }
 
-void ingest_reject(ingest *ing, struct source *src, const char *buf, size_t len,
-                   const char *reason, uint64_t pos)
+void ingest_reject(ingest *ing, struct source *src, const char *buf, size_t len, const char *reason,
+                   uint64_t pos)
 {
     atomic_fetch_add(&src->stats.malformed, 1);
     deadletter(ing, src, buf, len, reason, pos);
@@ -181,8 +181,8 @@ void ingest_refused_label(ingest *ing, const dd_event *ev, const char *reason)
     free(raw);
 }
 
-void ingest_drop(ingest *ing, struct source *src, const char *buf, size_t len,
-                 const char *reason, uint64_t pos)
+void ingest_drop(ingest *ing, struct source *src, const char *buf, size_t len, const char *reason,
+                 uint64_t pos)
 {
     atomic_fetch_add(&src->stats.dropped, 1);
     deadletter(ing, src, buf, len, reason, pos);
@@ -229,8 +229,8 @@ static dd_event *build(ingest *ing, const cJSON *obj, double recv_ts, uint64_t p
     return ev;
 }
 
-int ingest_object(ingest *ing, struct source *src, const cJSON *obj, size_t raw_len,
-                  double recv_ts, uint64_t pos, ingest_flow flow)
+int ingest_object(ingest *ing, struct source *src, const cJSON *obj, size_t raw_len, double recv_ts,
+                  uint64_t pos, ingest_flow flow)
 {
     atomic_fetch_add(&src->stats.messages, 1);
     atomic_fetch_add(&src->stats.bytes, raw_len);

@@ -23,8 +23,8 @@ struct source;
 struct schema;
 
 typedef enum ingest_flow {
-    INGEST_BLOCK = 0,    /* wait while the queue is full: nothing is lost */
-    INGEST_DROP_OLDEST,  /* evict the oldest queued event, counted and dead-lettered */
+    INGEST_BLOCK = 0,   /* wait while the queue is full: nothing is lost */
+    INGEST_DROP_OLDEST, /* evict the oldest queued event, counted and dead-lettered */
 } ingest_flow;
 
 typedef struct ingest ingest;
@@ -55,8 +55,8 @@ int ingest_object(ingest *ing, struct source *src, const struct cJSON *obj, size
 
 /* Record a message that the source itself refused (oversized, unreadable)
  * with its reason: counted on src and dead-lettered. */
-void ingest_reject(ingest *ing, struct source *src, const char *buf, size_t len,
-                   const char *reason, uint64_t pos);
+void ingest_reject(ingest *ing, struct source *src, const char *buf, size_t len, const char *reason,
+                   uint64_t pos);
 
 /* Record an event whose label the pipeline refused (wrong type, a class
  * beyond [model] max_classes): the event itself was predicted; its id and
@@ -72,8 +72,8 @@ void ingest_set_deadletter_max(ingest *ing, uint64_t bytes);
 /* Record a message that the source dropped by its flow policy before
  * parsing (a live source whose own buffer overflowed under drop-oldest):
  * counted as dropped on src and dead-lettered with reason. */
-void ingest_drop(ingest *ing, struct source *src, const char *buf, size_t len,
-                 const char *reason, uint64_t pos);
+void ingest_drop(ingest *ing, struct source *src, const char *buf, size_t len, const char *reason,
+                 uint64_t pos);
 
 /* Dead letters that could not be written (the file failed): counted. */
 uint64_t ingest_deadletter_failures(ingest *ing);

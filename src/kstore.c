@@ -61,25 +61,24 @@ typedef struct batch {
 } batch;
 
 typedef struct wstmts {
-    sqlite3_stmt *find, *insert, *update, *del, *fts_del, *fts_ins, *expire_age, *expire_cap,
-        *gen;
+    sqlite3_stmt *find, *insert, *update, *del, *fts_del, *fts_ins, *expire_age, *expire_cap, *gen;
 } wstmts;
 
 struct kstore {
     kstore_params p;
     char *dir, *db_path, *index_path;
     bool read_only;
-    sqlite3 *wdb;              /* writer: the indexer thread (or open/close) */
-    sqlite3 *rdb;              /* reader: searches, behind rlock */
+    sqlite3 *wdb; /* writer: the indexer thread (or open/close) */
+    sqlite3 *rdb; /* reader: searches, behind rlock */
     pthread_mutex_t rlock;
-    embed *emb;                /* the indexer's transform */
-    pthread_mutex_t emb_lock;  /* embed for text queries from other threads */
+    embed *emb;               /* the indexer's transform */
+    pthread_mutex_t emb_lock; /* embed for text queries from other threads */
     vindex *index;
-    uint64_t gen;              /* committed changes, mirrored in kstore_meta */
-    double stream_ts;          /* newest event time seen */
-    uint64_t unfrozen_rows;    /* features kind: rows stored before the freeze */
-    uint64_t nrows;            /* rows in kstore_entries */
-    wstmts w;                  /* the writer's statements */
+    uint64_t gen;                /* committed changes, mirrored in kstore_meta */
+    double stream_ts;            /* newest event time seen */
+    uint64_t unfrozen_rows;      /* features kind: rows stored before the freeze */
+    uint64_t nrows;              /* rows in kstore_entries */
+    wstmts w;                    /* the writer's statements */
     sqlite3_stmt *r_get, *r_fts; /* the reader's statements, behind rlock */
     queue *q;
     pthread_t thread;
@@ -187,12 +186,12 @@ static double mono_now(void)
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS kstore_meta(key TEXT PRIMARY KEY, value);"
     "CREATE TABLE IF NOT EXISTS kstore_entries("
-    " label INTEGER PRIMARY KEY,"   /* the index label */
+    " label INTEGER PRIMARY KEY," /* the index label */
     " id TEXT NOT NULL UNIQUE,"
-    " ts REAL NOT NULL,"            /* event time, seconds */
-    " ver TEXT NOT NULL,"           /* embedding version of vec */
-    " vec BLOB,"                    /* raw vector, float32 in host order; NULL: not embeddable */
-    " payload TEXT NOT NULL);"      /* the event as JSON */
+    " ts REAL NOT NULL,"       /* event time, seconds */
+    " ver TEXT NOT NULL,"      /* embedding version of vec */
+    " vec BLOB,"               /* raw vector, float32 in host order; NULL: not embeddable */
+    " payload TEXT NOT NULL);" /* the event as JSON */
     "CREATE INDEX IF NOT EXISTS kstore_entries_ts ON kstore_entries(ts, label);"
     "CREATE VIRTUAL TABLE IF NOT EXISTS kstore_fts USING fts5(body);"
     "INSERT OR IGNORE INTO kstore_meta(key, value) VALUES('gen', 0);";
@@ -218,17 +217,17 @@ static dd_err db_open(const char *path, bool read_only, sqlite3 **out, char **ca
     int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        dd_err err = dd_fail(cause, DD_EDB, "kstore: %s: %s", path,
-                             db ? sqlite3_errmsg(db) : "cannot open");
+        dd_err err =
+            dd_fail(cause, DD_EDB, "kstore: %s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
         sqlite3_close(db);
         return err;
     }
     sqlite3_busy_timeout(db, 5000);
     /* WAL with synchronous=NORMAL: a commit survives a killed process (only
      * a power loss can take the last commits). */
-    dd_err err = read_only ? DD_OK
-                           : db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                                     cause);
+    dd_err err = read_only
+                     ? DD_OK
+                     : db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", cause);
     if (!err && !read_only)
         err = db_exec(db, schema_sql, cause);
     if (err) {
@@ -264,8 +263,8 @@ static dd_err meta_put(sqlite3 *db, const char *key, const void *val, int len, b
                        char **cause)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO kstore_meta(key, value) VALUES(?1, ?2)",
-                           -1, &st, NULL))
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO kstore_meta(key, value) VALUES(?1, ?2)", -1,
+                           &st, NULL))
         return db_fail(db, cause, "meta");
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     if (blob)
@@ -1031,8 +1030,10 @@ static vindex *rebuild(kstore *s, sqlite3 *db, char **cause)
     reembed *re = NULL;
     size_t nre = 0;
     dd_err err = v ? DD_OK : DD_ENOMEM;
-    if (!err && sqlite3_prepare_v2(db, "SELECT label, ver, vec, payload FROM kstore_entries"
-                                       " ORDER BY label", -1, &st, NULL))
+    if (!err && sqlite3_prepare_v2(db,
+                                   "SELECT label, ver, vec, payload FROM kstore_entries"
+                                   " ORDER BY label",
+                                   -1, &st, NULL))
         err = db_fail(db, cause, "rebuild");
     int rc = SQLITE_DONE;
     while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -1312,7 +1313,7 @@ dd_err kstore_compact(kstore *s, char **cause)
         nanosleep(&t, NULL);
     }
     return ATOMIC_GET(s->compactions) > before ? DD_OK
-                                                : dd_fail(cause, DD_EBUSY, "kstore: no compaction");
+                                               : dd_fail(cause, DD_EBUSY, "kstore: no compaction");
 }
 
 /* ---- search ------------------------------------------------------------------- */
@@ -1727,8 +1728,9 @@ static dd_err open_databases(kstore *s, char **cause)
         return err;
     if (sqlite3_prepare_v3(s->rdb, "SELECT id, ts, ver, payload FROM kstore_entries WHERE label=?1",
                            -1, SQLITE_PREPARE_PERSISTENT, &s->r_get, NULL) ||
-        sqlite3_prepare_v3(s->rdb, "SELECT rowid, bm25(kstore_fts) FROM kstore_fts WHERE"
-                                   " kstore_fts MATCH ?1 ORDER BY bm25(kstore_fts) LIMIT ?2",
+        sqlite3_prepare_v3(s->rdb,
+                           "SELECT rowid, bm25(kstore_fts) FROM kstore_fts WHERE"
+                           " kstore_fts MATCH ?1 ORDER BY bm25(kstore_fts) LIMIT ?2",
                            -1, SQLITE_PREPARE_PERSISTENT, &s->r_fts, NULL))
         return db_fail(s->rdb, cause, "prepare (is this a knowledge store?)");
     return DD_OK;
@@ -1778,8 +1780,10 @@ static dd_err open_store(kstore *s, const kstore_params *p, char **cause)
         sqlite3_finalize(st);
     }
     if (!embed_is_frozen(s->emb))
-        s->unfrozen_rows = count_rows(db, "SELECT count(*) FROM kstore_entries WHERE ver=?1"
-                                          " AND vec IS NOT NULL", embed_version(s->emb));
+        s->unfrozen_rows = count_rows(db,
+                                      "SELECT count(*) FROM kstore_entries WHERE ver=?1"
+                                      " AND vec IS NOT NULL",
+                                      embed_version(s->emb));
     if ((err = load_index(s, cause)))
         return err;
     snprintf(s->version, sizeof s->version, "%s", embed_version(s->emb));

@@ -52,41 +52,45 @@ typedef enum kstore_filter {
 } kstore_filter;
 
 typedef enum kstore_policy {
-    KSTORE_QUEUE_BLOCK = 0,  /* the worker waits while the queue is full */
-    KSTORE_QUEUE_DROP_OLDEST,/* evict the oldest queued data event, counted */
-    KSTORE_QUEUE_EVERY_K,    /* submit every k-th data event, then drop oldest when full */
+    KSTORE_QUEUE_BLOCK = 0,   /* the worker waits while the queue is full */
+    KSTORE_QUEUE_DROP_OLDEST, /* evict the oldest queued data event, counted */
+    KSTORE_QUEUE_EVERY_K,     /* submit every k-th data event, then drop oldest when full */
 } kstore_policy;
 
 typedef struct kstore_params {
-    embed_params embed;     /* the transform (kind, dim, field, ...) */
-    vindex_space space;     /* default cosine */
-    uint32_t m;             /* hnswlib M, default 16 */
+    embed_params embed;       /* the transform (kind, dim, field, ...) */
+    vindex_space space;       /* default cosine */
+    uint32_t m;               /* hnswlib M, default 16 */
     uint32_t ef_construction; /* default 100 */
-    uint32_t ef_search;     /* default 100 */
+    uint32_t ef_search;       /* default 100 */
     kstore_filter filter;
     char filter_field[64];
     char filter_value[128];
     kstore_policy policy;
-    uint32_t every_k;       /* KSTORE_QUEUE_EVERY_K: default 10 */
-    uint32_t queue_capacity;/* default 4096 */
-    uint32_t batch;         /* events per SQLite transaction, default 256 */
-    double max_age;         /* seconds of event time an entry lives; 0: forever */
-    uint32_t max_entries;   /* capacity, oldest (by ts) expire first; 0: unbounded; default 100000 */
-    double compact_ratio;   /* rebuild when deleted slots exceed this share, default 0.25 */
-    uint32_t compact_min;   /* ... and at least this many, default 1024 */
-    uint32_t warmup;        /* features kind: events that freeze the statistics, default 1000 */
-    bool renew_on_drift;    /* features kind: refreeze after a confirmed drift, default true
-                               (read by the worker's feed, src/kstore_feed.h) */
+    uint32_t every_k;        /* KSTORE_QUEUE_EVERY_K: default 10 */
+    uint32_t queue_capacity; /* default 4096 */
+    uint32_t batch;          /* events per SQLite transaction, default 256 */
+    double max_age;          /* seconds of event time an entry lives; 0: forever */
+    uint32_t max_entries; /* capacity, oldest (by ts) expire first; 0: unbounded; default 100000 */
+    double compact_ratio; /* rebuild when deleted slots exceed this share, default 0.25 */
+    uint32_t compact_min; /* ... and at least this many, default 1024 */
+    uint32_t warmup;      /* features kind: events that freeze the statistics, default 1000 */
+    bool renew_on_drift;  /* features kind: refreeze after a confirmed drift, default true
+                             (read by the worker's feed, src/kstore_feed.h) */
 } kstore_params;
 
-typedef enum kstore_found { KSTORE_FOUND_VECTOR = 1, KSTORE_FOUND_FTS = 2, KSTORE_FOUND_BOTH = 3 } kstore_found;
+typedef enum kstore_found {
+    KSTORE_FOUND_VECTOR = 1,
+    KSTORE_FOUND_FTS = 2,
+    KSTORE_FOUND_BOTH = 3
+} kstore_found;
 
 typedef struct kstore_hit {
     char *id;
-    char *payload;   /* JSON object text */
-    char *version;   /* the embedding version that embedded it */
-    double ts;       /* event time */
-    double score;    /* vector: similarity (cosine, ip) or -distance (l2); fts: -bm25 */
+    char *payload; /* JSON object text */
+    char *version; /* the embedding version that embedded it */
+    double ts;     /* event time */
+    double score;  /* vector: similarity (cosine, ip) or -distance (l2); fts: -bm25 */
     kstore_found found;
 } kstore_hit;
 
@@ -96,25 +100,25 @@ typedef struct kstore_results {
 } kstore_results;
 
 typedef struct kstore_stats {
-    uint64_t submitted;      /* events accepted into the queue */
-    uint64_t filtered;       /* events the filter left out (and delayed labels) */
-    uint64_t dropped;        /* data events the queue policy dropped */
-    uint64_t skipped;        /* events that could not be embedded (no text, bad emb) */
-    uint64_t indexed;        /* upserts applied to the index */
-    uint64_t deletes;        /* ids removed by op: delete */
-    uint64_t expired;        /* entries removed by age or capacity */
-    uint64_t compactions;    /* index rebuilds after open */
-    uint64_t errors;         /* batches that failed (database errors), refused hand-overs */
-    uint64_t renewals;       /* transform renewals since open: model versions adopted,
-                                statistics refrozen after a drift */
-    bool renew_pending;      /* a drift asked for new statistics: waiting for warmup events */
-    size_t queued;           /* events waiting for the indexer */
-    size_t entries;          /* live entries in the index */
-    size_t deleted_slots;    /* index slots held by deleted entries */
-    size_t slots;            /* index slots allocated */
-    size_t memory;           /* index bytes (estimated) */
-    double newest_age;       /* seconds since the newest searchable event was submitted; -1: none */
-    char version[192];       /* the embedding version in use */
+    uint64_t submitted;   /* events accepted into the queue */
+    uint64_t filtered;    /* events the filter left out (and delayed labels) */
+    uint64_t dropped;     /* data events the queue policy dropped */
+    uint64_t skipped;     /* events that could not be embedded (no text, bad emb) */
+    uint64_t indexed;     /* upserts applied to the index */
+    uint64_t deletes;     /* ids removed by op: delete */
+    uint64_t expired;     /* entries removed by age or capacity */
+    uint64_t compactions; /* index rebuilds after open */
+    uint64_t errors;      /* batches that failed (database errors), refused hand-overs */
+    uint64_t renewals;    /* transform renewals since open: model versions adopted,
+                             statistics refrozen after a drift */
+    bool renew_pending;   /* a drift asked for new statistics: waiting for warmup events */
+    size_t queued;        /* events waiting for the indexer */
+    size_t entries;       /* live entries in the index */
+    size_t deleted_slots; /* index slots held by deleted entries */
+    size_t slots;         /* index slots allocated */
+    size_t memory;        /* index bytes (estimated) */
+    double newest_age;    /* seconds since the newest searchable event was submitted; -1: none */
+    char version[192];    /* the embedding version in use */
 } kstore_stats;
 
 /* Defaults: ngram over "text", d=64, cosine, M 16, ef_construction 100,

@@ -66,8 +66,7 @@ sink_kafka *sink_kafka_open(const char *spec, uint32_t queue_capacity, bool bloc
     for (uint32_t i = 0; i < sp.nprops && ok; i++)
         if (rd_kafka_conf_set(conf, sp.prop_key[i], sp.prop_val[i], why, sizeof why) !=
             RD_KAFKA_CONF_OK) {
-            dd_fail(cause, DD_EINVAL, "kafka sink: %s=%s: %s", sp.prop_key[i], sp.prop_val[i],
-                    why);
+            dd_fail(cause, DD_EINVAL, "kafka sink: %s=%s: %s", sp.prop_key[i], sp.prop_val[i], why);
             ok = false;
         }
     if (ok) {

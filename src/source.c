@@ -15,15 +15,17 @@
 const char *source_state_name(source_state s)
 {
     static const char *const names[] = {
-        [SOURCE_STARTING] = "starting", [SOURCE_CONNECTED] = "connected",
-        [SOURCE_RECONNECTING] = "reconnecting", [SOURCE_PAUSED] = "paused",
-        [SOURCE_ENDED] = "ended", [SOURCE_FAILED] = "failed",
+        [SOURCE_STARTING] = "starting",
+        [SOURCE_CONNECTED] = "connected",
+        [SOURCE_RECONNECTING] = "reconnecting",
+        [SOURCE_PAUSED] = "paused",
+        [SOURCE_ENDED] = "ended",
+        [SOURCE_FAILED] = "failed",
     };
     return (unsigned)s < DD_ARRAY_LEN(names) ? names[s] : "unknown";
 }
 
-source *source_open(const char *spec, const source_options *opt, struct ingest *ing,
-                    char **cause)
+source *source_open(const char *spec, const source_options *opt, struct ingest *ing, char **cause)
 {
     source *s = NULL;
     if (!strncmp(spec, "file:", 5)) {
@@ -41,8 +43,7 @@ source *source_open(const char *spec, const source_options *opt, struct ingest *
 #endif
     } else {
         dd_fail(cause, DD_EINVAL,
-                "unsupported source '%s' (expected file:PATH, -, ws://, wss:// or kafka://)",
-                spec);
+                "unsupported source '%s' (expected file:PATH, -, ws://, wss:// or kafka://)", spec);
         return NULL;
     }
     if (!s)

@@ -41,17 +41,17 @@ typedef enum source_state {
 const char *source_state_name(source_state s);
 
 typedef struct source_stats {
-    _Atomic int state;              /* source_state */
-    _Atomic uint64_t messages;      /* raw messages received */
-    _Atomic uint64_t bytes;         /* raw bytes received */
-    _Atomic uint64_t events;        /* events pushed to the worker */
-    _Atomic uint64_t malformed;     /* messages that failed to parse (dead-lettered) */
-    _Atomic uint64_t dropped;       /* events dropped by the flow policy or a limit */
-    _Atomic uint64_t reconnects;    /* successful reconnections */
-    _Atomic uint32_t attempt;       /* current reconnection attempt (0 when connected) */
-    _Atomic int64_t next_retry_ms;  /* wall ms until the next attempt, when reconnecting */
-    _Atomic uint64_t position;      /* bytes consumed (files: offset) */
-    _Atomic uint64_t size;          /* total bytes when known (files), else 0 */
+    _Atomic int state;             /* source_state */
+    _Atomic uint64_t messages;     /* raw messages received */
+    _Atomic uint64_t bytes;        /* raw bytes received */
+    _Atomic uint64_t events;       /* events pushed to the worker */
+    _Atomic uint64_t malformed;    /* messages that failed to parse (dead-lettered) */
+    _Atomic uint64_t dropped;      /* events dropped by the flow policy or a limit */
+    _Atomic uint64_t reconnects;   /* successful reconnections */
+    _Atomic uint32_t attempt;      /* current reconnection attempt (0 when connected) */
+    _Atomic int64_t next_retry_ms; /* wall ms until the next attempt, when reconnecting */
+    _Atomic uint64_t position;     /* bytes consumed (files: offset) */
+    _Atomic uint64_t size;         /* total bytes when known (files), else 0 */
 } source_stats;
 
 /* Replay control, sent by the worker (from console commands). */
@@ -81,22 +81,22 @@ struct source_ops {
 
 /* What a source is opened with (from the configuration and command line). */
 typedef struct source_options {
-    double speed;           /* replay pace: factor of recorded time; <= 0 as fast as possible */
-    uint64_t start_offset;  /* files: byte offset to start reading at (resume) */
-    uint64_t start_seq;     /* the arrival number of the first event read (resume) */
-    int flow;               /* ingest_flow for live sources */
-    bool start_paused;      /* replay: open paused */
+    double speed;          /* replay pace: factor of recorded time; <= 0 as fast as possible */
+    uint64_t start_offset; /* files: byte offset to start reading at (resume) */
+    uint64_t start_seq;    /* the arrival number of the first event read (resume) */
+    int flow;              /* ingest_flow for live sources */
+    bool start_paused;     /* replay: open paused */
     const struct wsclient_params *ws; /* ws://, wss://: connection settings; NULL defaults */
-    const char *record;     /* ws: also write every message received to this recording */
+    const char *record;               /* ws: also write every message received to this recording */
 } source_options;
 
 struct source {
     const struct source_ops *ops;
-    char *spec;            /* owned: what the user gave, for status */
+    char *spec; /* owned: what the user gave, for status */
     source_stats stats;
-    struct ingest *ing;    /* borrowed: parsing, dead letters, the queue */
-    char last_error[256];  /* written by the source thread before FAILED/RECONNECTING */
-    uint64_t line;         /* source thread only: line number of the current message, or 0 */
+    struct ingest *ing;   /* borrowed: parsing, dead letters, the queue */
+    char last_error[256]; /* written by the source thread before FAILED/RECONNECTING */
+    uint64_t line;        /* source thread only: line number of the current message, or 0 */
     /* Called by ingest in the source's thread before each event is pushed
      * (replay pacing); NULL for none. */
     void (*pace)(source *s, const struct dd_event *ev);
@@ -107,8 +107,7 @@ struct source {
  * "kafka://". Borrows opt and ing. Returns a new, not yet started source, or
  * NULL with *cause set (unknown scheme, unreadable file). Start it with
  * s->ops->start(); free with source_free() (which stops it first). */
-source *source_open(const char *spec, const source_options *opt, struct ingest *ing,
-                    char **cause);
+source *source_open(const char *spec, const source_options *opt, struct ingest *ing, char **cause);
 void source_free(source *s);
 
 /* spec as it may appear in outputs (dead letters, logs, status): a URL loses

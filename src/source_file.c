@@ -53,13 +53,13 @@
 
 typedef struct file_impl {
     FILE *f;
-    gzFile gz;      /* set instead of f for gzip files */
+    gzFile gz; /* set instead of f for gzip files */
     uint64_t start_offset;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    double speed;   /* <= 0: as fast as possible */
-    double t0;      /* event time of the anchor */
+    double speed; /* <= 0: as fast as possible */
+    double t0;    /* event time of the anchor */
     struct timespec w0;
     /* stdin: our own buffer (see the header comment) */
     size_t in_pos, in_len;
@@ -278,10 +278,10 @@ static double wall_now(void)
 typedef struct csv_ctx {
     source *s;
     csv_header *h;
-    uint64_t base;   /* file offset of byte 0 as the reader counts (resume) */
+    uint64_t base;     /* file offset of byte 0 as the reader counts (resume) */
     uint64_t prev_end; /* where the previous record ended (a row's raw bytes) */
-    bool skip_rows;  /* resuming: the header is read from the start, then seek */
-    bool ended;      /* the run is ending, or the header was bad */
+    bool skip_rows;    /* resuming: the header is read from the start, then seek */
+    bool ended;        /* the run is ending, or the header was bad */
 } csv_ctx;
 
 static int csv_row(void *ctx, const csv_record *rec)
@@ -404,8 +404,9 @@ static void *file_thread(void *arg)
             break; /* end of file, or stopped while waiting for stdin (a partial line) */
         if (n == -2 || n == -3) {
             char why[96];
-            snprintf(why, sizeof why, n == -2 ? "line of %llu bytes exceeds the limit of %u"
-                                              : "out of memory for a line of %llu bytes (%u)",
+            snprintf(why, sizeof why,
+                     n == -2 ? "line of %llu bytes exceeds the limit of %u"
+                             : "out of memory for a line of %llu bytes (%u)",
                      (unsigned long long)seen, fi->max_line);
             ingest_reject(s->ing, s, NULL, 0, why, start);
         } else if (s->line == 1 && recording_is_header(buf, (size_t)n)) {
@@ -415,8 +416,8 @@ static void *file_thread(void *arg)
             if (replay_envelope(s, buf, (size_t)n, start) < 0)
                 break;
         } else { /* an empty line is a malformed message too: counted, dead-lettered */
-            if (ingest_message(s->ing, s, buf, (size_t)n, false, wall_now(), start,
-                               INGEST_BLOCK) < 0)
+            if (ingest_message(s->ing, s, buf, (size_t)n, false, wall_now(), start, INGEST_BLOCK) <
+                0)
                 break; /* the run is ending */
         }
         atomic_store(&s->stats.position, pos);
@@ -424,8 +425,7 @@ static void *file_thread(void *arg)
     bool failed = read_failed(fi);
     if (failed)
         snprintf(s->last_error, sizeof s->last_error, "read error: %s",
-                 fi->gz ? gzerror(fi->gz, &(int){0})
-                        : strerror(fi->is_stdin ? fi->in_err : errno));
+                 fi->gz ? gzerror(fi->gz, &(int){0}) : strerror(fi->is_stdin ? fi->in_err : errno));
     free(buf);
     atomic_store(&s->stats.state, failed ? SOURCE_FAILED : SOURCE_ENDED);
     return NULL;

@@ -32,8 +32,8 @@ typedef struct kafka_impl {
     pthread_t thread;
     bool started;
     _Atomic bool stop;
-    bool crash;       /* tests: stop without committing or leaving */
-    uint64_t seq;     /* positions handed out (the last one) */
+    bool crash;   /* tests: stop without committing or leaving */
+    uint64_t seq; /* positions handed out (the last one) */
     source *s;
 } kafka_impl;
 
@@ -61,8 +61,7 @@ static dd_err parse_query(const char *q, kafka_spec *out, char **cause)
         char key[128], val[256];
         dd_err err = copy_part(key, sizeof key, q, (size_t)(eq - q), "option name", cause);
         if (!err)
-            err = copy_part(val, sizeof val, eq + 1, (size_t)(end - eq - 1), "option value",
-                            cause);
+            err = copy_part(val, sizeof val, eq + 1, (size_t)(end - eq - 1), "option value", cause);
         if (err)
             return err;
         if (!strcmp(key, "group")) {
@@ -79,8 +78,7 @@ static dd_err parse_query(const char *q, kafka_spec *out, char **cause)
             out->commit_ms = (uint32_t)v;
         } else if (strchr(key, '.') || strchr(key, '_')) { /* librdkafka checks it */
             if (out->nprops == KAFKA_MAX_PROPS)
-                return dd_fail(cause, DD_EINVAL, "kafka: more than %d properties",
-                               KAFKA_MAX_PROPS);
+                return dd_fail(cause, DD_EINVAL, "kafka: more than %d properties", KAFKA_MAX_PROPS);
             memcpy(out->prop_key[out->nprops], key, sizeof key);
             memcpy(out->prop_val[out->nprops], val, sizeof val);
             out->nprops++;
@@ -105,8 +103,8 @@ dd_err kafka_spec_parse(const char *spec, kafka_spec *out, char **cause)
     const char *p = spec + 8, *slash = strchr(p, '/');
     if (!slash)
         return dd_fail(cause, DD_EINVAL, "kafka: '%s' has no /TOPIC", spec);
-    dd_err err = copy_part(out->brokers, sizeof out->brokers, p, (size_t)(slash - p),
-                           "broker list", cause);
+    dd_err err =
+        copy_part(out->brokers, sizeof out->brokers, p, (size_t)(slash - p), "broker list", cause);
     if (err)
         return err;
     const char *q = strchr(slash + 1, '?');
@@ -210,8 +208,8 @@ static bool consume(kafka_impl *k, rd_kafka_message_t *m)
      * every replay of the topic, as Kafka Streams does. Wall time otherwise. */
     rd_kafka_timestamp_type_t tstype;
     int64_t ms = rd_kafka_message_timestamp(m, &tstype);
-    double recv = ms > 0 && tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? (double)ms / 1000.0
-                                                                       : wall_now();
+    double recv =
+        ms > 0 && tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? (double)ms / 1000.0 : wall_now();
     int n = ingest_message(s->ing, s, m->payload ? m->payload : "", m->len, false, recv, pos,
                            INGEST_BLOCK);
     if (n < 0) /* not processed: never marked done, so never committed */

@@ -62,7 +62,7 @@ typedef struct ws_impl {
     raw_msg *held, *held_tail;
     uint64_t next_pos;
     atomic_bool paused;
-    FILE *rec;          /* --record: the session as a recording, written by the loop */
+    FILE *rec; /* --record: the session as a recording, written by the loop */
     bool rec_failed;
     /* predictions going back over the connection (sink_ws) */
     pthread_mutex_t out_lock;

@@ -118,8 +118,8 @@ extern "C" vindex *vindex_new(const vindex_params *p, char **cause)
     }
     try {
         v->space = space_new(p->space, p->dim);
-        v->g = new graph_t(v->space, p->capacity ? p->capacity : 1, p->m, p->ef_construction,
-                           p->seed);
+        v->g =
+            new graph_t(v->space, p->capacity ? p->capacity : 1, p->m, p->ef_construction, p->seed);
         v->g->setEf(v->ef);
     } catch (const std::exception &e) {
         dd_fail(cause, DD_ENOMEM, "vindex: %s", e.what());
@@ -222,8 +222,8 @@ static void set_ef(vindex *v, uint32_t ef)
     pthread_rwlock_unlock(&v->lock);
 }
 
-extern "C" dd_err vindex_search(vindex *v, const float *q, uint32_t k, uint32_t ef,
-                                vindex_hit *out, uint32_t *n, char **cause)
+extern "C" dd_err vindex_search(vindex *v, const float *q, uint32_t k, uint32_t ef, vindex_hit *out,
+                                uint32_t *n, char **cause)
 {
     *n = 0;
     if (k == 0)
@@ -379,9 +379,9 @@ static dd_err read_meta(const std::string &mpath, meta *mt, char **cause)
         return dd_fail(cause, DD_EVERSION, "vindex: %s: not a format this build reads",
                        mpath.c_str());
     }
-    ok = ok && fscanf(m, "space %15s dim %u slots %zu deleted %zu bytes %llu tag %llu sha256 %64s",
-                      mt->space, &mt->dim, &mt->slots, &mt->deleted, &mt->bytes, &mt->tag,
-                      mt->sha) == 7;
+    ok = ok &&
+         fscanf(m, "space %15s dim %u slots %zu deleted %zu bytes %llu tag %llu sha256 %64s",
+                mt->space, &mt->dim, &mt->slots, &mt->deleted, &mt->bytes, &mt->tag, mt->sha) == 7;
     fclose(m);
     if (!ok)
         return dd_fail(cause, DD_ECORRUPT, "vindex: %s: malformed header", mpath.c_str());
@@ -507,8 +507,8 @@ extern "C" size_t vindex_memory(vindex *v)
     for (size_t i = 0; i < g->cur_element_count; i++)
         if (g->element_levels_[i] > 0)
             bytes += g->size_links_per_element_ * g->element_levels_[i] + 1;
-    bytes += g->label_lookup_.size() * (sizeof(hnswlib::labeltype) + sizeof(hnswlib::tableint) +
-                                        2 * sizeof(void *));
+    bytes += g->label_lookup_.size() *
+             (sizeof(hnswlib::labeltype) + sizeof(hnswlib::tableint) + 2 * sizeof(void *));
     pthread_rwlock_unlock(&v->lock);
     return bytes;
 }

@@ -34,18 +34,23 @@
 extern "C" {
 #endif
 
-typedef enum vindex_space { VINDEX_COSINE = 0, VINDEX_IP, VINDEX_L2, VINDEX_SPACE__COUNT } vindex_space;
+typedef enum vindex_space {
+    VINDEX_COSINE = 0,
+    VINDEX_IP,
+    VINDEX_L2,
+    VINDEX_SPACE__COUNT
+} vindex_space;
 
 typedef struct vindex vindex;
 
 typedef struct vindex_params {
     vindex_space space;
     uint32_t dim;
-    size_t capacity;         /* initial slots; the index grows by doubling */
-    uint32_t m;              /* graph degree M, default 16 */
+    size_t capacity;          /* initial slots; the index grows by doubling */
+    uint32_t m;               /* graph degree M, default 16 */
     uint32_t ef_construction; /* default 100 */
-    uint32_t ef_search;      /* default 100 */
-    uint64_t seed;           /* level generator seed, default 100 */
+    uint32_t ef_search;       /* default 100 */
+    uint64_t seed;            /* level generator seed, default 100 */
 } vindex_params;
 
 typedef struct vindex_hit {

@@ -22,21 +22,21 @@ struct queue;
 
 /* Counters the worker reports (a copy: the receiver may keep it). */
 typedef struct worker_status {
-    uint64_t events;          /* data events processed by this run */
+    uint64_t events;           /* data events processed by this run */
     uint64_t workspace_events; /* ... since the workspace began (with resumed runs) */
     uint64_t labelled;
-    double accuracy;          /* prequential, over all labelled events (MAE for regression) */
-    double rolling_accuracy;  /* over the rolling window */
-    double events_per_s;      /* over the last status interval */
-    double seconds;           /* wall time since the worker started */
-    uint64_t malformed;       /* messages refused by the sources, all sources */
-    uint64_t dropped;         /* events dropped by flow policies */
+    double accuracy;         /* prequential, over all labelled events (MAE for regression) */
+    double rolling_accuracy; /* over the rolling window */
+    double events_per_s;     /* over the last status interval */
+    double seconds;          /* wall time since the worker started */
+    uint64_t malformed;      /* messages refused by the sources, all sources */
+    uint64_t dropped;        /* events dropped by flow policies */
     uint64_t bad_labels;
     uint64_t refused_steps;
     uint64_t unmatched_labels;
-    uint64_t joined_labels;   /* delayed labels that found their event */
+    uint64_t joined_labels; /* delayed labels that found their event */
     uint64_t pending_held, pending_expired, pending_evicted; /* events waiting for a label */
-    uint64_t pending_replaced;   /* held events replaced by a newer one with the same id */
+    uint64_t pending_replaced;           /* held events replaced by a newer one with the same id */
     uint64_t ts_out_of_order, ts_future; /* event times (pipeline.h) */
     uint64_t deadletter_failures;
     uint64_t warnings, drifts;
@@ -46,19 +46,19 @@ typedef struct worker_status {
     uint64_t unwatched_features; /* feature values beyond [drift] max_features */
     size_t queue_len, queue_cap;
     bool learning;
-    bool ended;               /* every source has ended */
+    bool ended; /* every source has ended */
     /* governance (0 / empty when the worker runs without a workspace) */
     int64_t active_version, challenger_version, previous_version;
     const char *challenger_status; /* static string, or NULL */
     bool awaiting_approval;
-    bool writer_accepting;    /* false: predicting only, until the backlog is written */
+    bool writer_accepting; /* false: predicting only, until the backlog is written */
     uint64_t promotions, rollbacks, candidates, checkpoints, unlearned, skipped;
     uint64_t writer_failures, records_refused;
-    char audit_head[65];      /* audit head at the last committed checkpoint */
+    char audit_head[65]; /* audit head at the last committed checkpoint */
     char writer_error[256];
     /* the first source's connection (live sources) */
-    int source_state;         /* source_state */
-    uint32_t source_attempt;  /* reconnection attempt, 0 when connected */
+    int source_state;        /* source_state */
+    uint32_t source_attempt; /* reconnection attempt, 0 when connected */
     int64_t source_next_retry_ms;
     uint64_t source_reconnects;
     uint64_t source_messages, source_bytes;
@@ -69,8 +69,8 @@ typedef struct worker_status {
  * name the schema does not map, and nothing is learned. The outputs say so
  * once, with WORKER_UNLABELLED_HINT. */
 #define WORKER_UNLABELLED_AFTER 1000
-#define WORKER_UNLABELLED_HINT                                                                  \
-    "no label in the first 1000 events, so nothing is learned: labels are read from y, "        \
+#define WORKER_UNLABELLED_HINT                                                                     \
+    "no label in the first 1000 events, so nothing is learned: labels are read from y, "           \
     "label or target unless [schema] label names the field (driftdeck schema FILE infers it)"
 bool worker_status_unlabelled(const worker_status *st);
 

@@ -343,8 +343,7 @@ static void publish(wview *v, const worker_status *st)
     fill_source(v);
     if (v->gov)
         fill_governance(v, s);
-    else if (s->nversions > 0 && s->versions[0].id == 1 &&
-             !strcmp(s->versions[0].trigger, "start"))
+    else if (s->nversions > 0 && s->versions[0].id == 1 && !strcmp(s->versions[0].trigger, "start"))
         s->versions[0].accuracy = st->accuracy; /* the placeholder row */
     s->active_metrics.accuracy = st->accuracy;
     s->active_metrics.n = st->labelled;
