@@ -53,11 +53,12 @@ got=$("$DD_BIN" --headless --source "file:$T/flat.jsonl" --set "run.workspace=$T
 # on stderr; mapped, it learns and says nothing.
 awk 'BEGIN { print "a,class"; for (i = 0; i < 1200; i++) print i % 7 "," (i % 2 ? "UP" : "DOWN") }' \
     > "$T/nolabel.csv"
-"$DD_BIN" --headless --source "file:$T/nolabel.csv" > /dev/null 2> "$T/nolabel.err"
+"$DD_BIN" --headless --source "file:$T/nolabel.csv" --set "run.workspace=$T/w1" > /dev/null \
+    2> "$T/nolabel.err"
 [ "$(grep -c 'no label in the first 1000 events' "$T/nolabel.err")" = 1 ] &&
     ok "an unlabelled stream is told once" || bad "no hint: $(cat "$T/nolabel.err")"
-"$DD_BIN" --headless --source "file:$T/nolabel.csv" --set schema.label=class > /dev/null \
-    2> "$T/label.err"
+"$DD_BIN" --headless --source "file:$T/nolabel.csv" --set schema.label=class \
+    --set "run.workspace=$T/w2" > /dev/null 2> "$T/label.err"
 grep -q 'no label' "$T/label.err" && bad "a hint with the label mapped" ||
     ok "no hint once the label is mapped"
 
