@@ -856,11 +856,12 @@ static void *inserter_main(void *arg)
     return NULL;
 }
 
+/* The two below run in the indexer thread, which start_thread() starts only
+ * once the inserter runs. */
+
 /* Wait until the inserter holds nothing: the index is the indexer's. */
 static void inserter_drain(kstore *s)
 {
-    if (!s->ins_started)
-        return;
     pthread_mutex_lock(&s->ins_lock);
     while (s->ins_full)
         pthread_cond_wait(&s->ins_cv, &s->ins_lock);
@@ -871,10 +872,6 @@ static void inserter_drain(kstore *s)
  * previous one); takes b's changes and the items. */
 static void inserter_give(kstore *s, batch *b, kitem **items, size_t n)
 {
-    if (!s->ins_started) {
-        finish_batch(s, b, items, n);
-        return;
-    }
     pthread_mutex_lock(&s->ins_lock);
     while (s->ins_full)
         pthread_cond_wait(&s->ins_cv, &s->ins_lock);

@@ -231,16 +231,13 @@ static void test_filtered_search_still_gives_k(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(root, sizeof root, "/tmp/dd-kfilter-XXXXXX");
-    return mkdtemp(root) ? 0 : -1;
+    return test_dir_make(root, sizeof root, "kfilter");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_dir_remove(root);
 }
 
 int main(void)

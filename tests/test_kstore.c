@@ -868,8 +868,13 @@ static void test_search_beside_the_indexer(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(root, sizeof root, "/tmp/dd-kstore-XXXXXX");
-    return mkdtemp(root) ? 0 : -1;
+    return test_dir_make(root, sizeof root, "kstore");
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return test_dir_remove(root);
 }
 
 int main(void)
@@ -892,5 +897,5 @@ int main(void)
     };
     if (getenv("DD_TEST_FILTER")) /* e.g. '*beside*' for a ThreadSanitizer run */
         cmocka_set_test_filter(getenv("DD_TEST_FILTER"));
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

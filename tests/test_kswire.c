@@ -469,16 +469,13 @@ static void test_bad_requests_get_an_error_reply(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(root, sizeof root, "/tmp/dd-kswire-XXXXXX");
-    return mkdtemp(root) ? 0 : -1;
+    return test_dir_make(root, sizeof root, "kswire");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_dir_remove(root);
 }
 
 int main(void)
